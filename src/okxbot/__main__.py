@@ -1,0 +1,3 @@
+from okxbot.cli.main import run
+
+run()
