@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import typer
 
+from okxbot.cli import doctor as doctor_cli
+from okxbot.cli import keys as keys_cli
+from okxbot.cli import panic as panic_cli
 from okxbot.cli import sim as sim_cli
+from okxbot.cli import trade as trade_cli
 
 app = typer.Typer(
     name="okxbot",
@@ -21,9 +25,35 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    # A crash report listing local variables would print API secrets held by the frames.
+    pretty_exceptions_show_locals=False,
 )
 
+
+@app.callback()
+def _every_command(
+    data_dir: str | None = typer.Option(
+        None,
+        "--data-dir",
+        envvar="OKXBOT_HOME",
+        help="okxbot's data directory (vault, profiles); default ~/.okxbot.",
+    ),
+) -> None:
+    """Runs before every command: secrets are scrubbed from all logs, whoever logs them."""
+    import os
+
+    from okxbot.vault import redact
+
+    redact.install()
+    if data_dir:
+        os.environ["OKXBOT_HOME"] = data_dir
+
+
 app.add_typer(sim_cli.app, name="sim")
+app.add_typer(keys_cli.app, name="keys")
+app.command(name="doctor")(doctor_cli.doctor)
+app.command(name="panic")(panic_cli.panic)
+trade_cli.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,673 @@
+"""`OkxClient`: the okxbot API over one OKX key, on top of `OkxExchange` (ccxt, extended).
+
+Decimal in and out, dataclasses, `OkxError`s with hints, and orders that are never placed twice.
+`client.raw` is the ccxt instance for anything else (it raises ccxt's exceptions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from ccxt.base.errors import BadSymbol
+
+from okxbot.okx.cache import DEFAULT_MARKETS_TTL_S, MarketsCache, default_cache_dir
+from okxbot.okx.clock import Clock, ClockSync
+from okxbot.okx.errors import (
+    OkxBadRequest,
+    OkxError,
+    OkxInsufficientFunds,
+    OkxInvalidOrder,
+    OkxOrderNotFound,
+    OkxUnavailable,
+    explain,
+    from_code,
+)
+from okxbot.okx.exchange import Limiter, OkxExchange
+from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
+from okxbot.okx.models import (
+    AccountConfig,
+    Balance,
+    Book,
+    BookLevel,
+    CancelResult,
+    Fill,
+    Order,
+    Ticker,
+)
+from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter, limiter_from_url
+from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
+from okxbot.vault.secret import Credentials
+
+T = TypeVar("T")
+
+LIVE_REST = "https://www.okx.com"
+LIVE_WS = "wss://ws.okx.com:8443/ws/v5"
+DEMO_WS = "wss://wspap.okx.com:8443/ws/v5"
+
+
+_PROCESS_LIMITER: RateLimiter | None = None
+
+
+def process_limiter() -> RateLimiter:
+    """The in-memory limiter every client of this process shares by default.
+
+    IP-keyed buckets (public data, public/time) are per machine, so clients of one process must
+    count together; processes sharing a key or an IP share a Redis limiter (`rate_limit_url`).
+    """
+    global _PROCESS_LIMITER
+    if _PROCESS_LIMITER is None:
+        _PROCESS_LIMITER = MemoryRateLimiter()
+    return _PROCESS_LIMITER
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How the client talks to OKX. `rest_url` is the real host or a simulator's address."""
+
+    rest_url: str = LIVE_REST
+    ws_url: str | None = None  # derived from rest_url when None
+    demo: bool = False
+    timeout_ms: int = 10_000
+    exp_time_ms: int | None = 5_000  # orders not received within this are discarded by OKX
+    clock_samples: int = 5
+    clock_resync_s: float = 600.0
+    market_types: tuple[str, ...] = ("spot",)
+    markets_ttl_s: float = DEFAULT_MARKETS_TTL_S
+    cache_dir: Path | None = None  # None: default_cache_dir(); use disk_cache=False to disable
+    disk_cache: bool = True
+    max_rate_retries: int = 3
+    rate_limit: bool = True  # False only to play "another program" in tests
+    rate_limit_url: str | None = None  # None / memory:// for one process, redis://... to share a key
+    max_place_attempts: int = 3
+
+    def derived_ws_url(self) -> str:
+        if self.ws_url:
+            return self.ws_url.rstrip("/")
+        parts = urlsplit(self.rest_url)
+        if parts.hostname in ("www.okx.com", "okx.com"):
+            return DEMO_WS if self.demo else LIVE_WS
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}/ws/v5"
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """A validated order with its clOrdId, known to the caller before anything is sent."""
+
+    symbol: str
+    inst_id: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
+    order_type: str  # OKX ordType
+    client_order_id: str
+
+    def body(self) -> dict[str, str]:
+        body = {
+            "instId": self.inst_id,
+            "tdMode": "cash",
+            "clOrdId": self.client_order_id,
+            "side": self.side,
+            "ordType": self.order_type,
+            "sz": plain(self.amount),
+        }
+        if self.price is not None:
+            body["px"] = plain(self.price)
+        if self.order_type == "market":
+            body["tgtCcy"] = "base_ccy"  # the amount is in the base currency, like limit orders
+        return body
+
+
+class OkxClient:
+    """The okxbot API over one OKX key (or none, for market data).
+
+    Use as `async with OkxClient(config, credentials) as client:`; every method raises `OkxError`.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        credentials: Credentials | None = None,
+        *,
+        limiter: RateLimiter | Limiter | None = None,
+    ) -> None:
+        """`limiter`: a RateLimiter shared with other clients of this process (or a Redis one shared
+        with other processes), or None to build one from `config.rate_limit_url`."""
+        self.config = config or ClientConfig()
+        self.credentials = credentials
+        self.clock = Clock(
+            self._server_time, samples=self.config.clock_samples, resync_s=self.config.clock_resync_s
+        )
+        self._owned_limiter: RateLimiter | None = None
+        if limiter is None and self.config.rate_limit:
+            if self.config.rate_limit_url is None:
+                limiter = process_limiter()
+            else:
+                limiter = self._owned_limiter = limiter_from_url(self.config.rate_limit_url)
+        # uid-keyed buckets are shared by all requests until account_config() tells the uid
+        self.limiter: Limiter | None = limiter.bind(uid=None) if isinstance(limiter, RateLimiter) else limiter
+        cache_dir = (self.config.cache_dir or default_cache_dir()) if self.config.disk_cache else None
+        cache_key = "|".join(
+            [self.config.rest_url, str(self.config.demo), ",".join(self.config.market_types)]
+        )
+        self.markets_cache = MarketsCache(cache_dir, cache_key, self.config.markets_ttl_s)
+        self.raw = self._build_exchange()
+        self._markets_loaded_at: float | None = None
+        self._streams: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def _build_exchange(self) -> OkxExchange:
+        cfg = self.config
+        options: dict[str, Any] = {
+            "enableRateLimit": False,  # okxbot's limiter applies OKX's real buckets instead
+            "timeout": cfg.timeout_ms,
+            "options": {"fetchMarkets": {"types": list(cfg.market_types)}},
+        }
+        if self.credentials is not None:
+            api_key, secret, passphrase = self.credentials.values()
+            options.update(apiKey=api_key, secret=secret, password=passphrase)
+        exchange = OkxExchange(
+            options,
+            clock=self.clock,
+            limiter=self.limiter,
+            exp_time_ms=cfg.exp_time_ms,
+            markets_cache=self.markets_cache,
+            max_rate_retries=cfg.max_rate_retries,
+        )
+        rest = cfg.rest_url.rstrip("/")
+        ws = cfg.derived_ws_url()
+        if cfg.demo:
+            exchange.set_sandbox_mode(True)  # x-simulated-trading: 1
+        # sandbox mode copies urls['test'] over urls['api']: point both at the chosen host
+        for which in ("api", "test"):
+            exchange.urls[which] = dict(exchange.urls.get(which) or {}, rest=rest, ws=ws)
+        return exchange
+
+    async def __aenter__(self) -> OkxClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self._streams.values():
+            task.cancel()
+        await asyncio.gather(*self._streams.values(), return_exceptions=True)
+        self._streams.clear()
+        await self.raw.close()
+        if self._owned_limiter is not None:
+            await self._owned_limiter.close()
+
+    # ---- clock --------------------------------------------------------------------------------
+    async def _server_time(self) -> int:
+        response = await self.raw.publicGetPublicTime()
+        return int(response["data"][0]["ts"])
+
+    async def sync_clock(self) -> ClockSync:
+        """Measure OKX's clock offset now (also done before the first private request)."""
+        return await self._call(self.clock.sync())
+
+    # ---- markets --------------------------------------------------------------------------------
+    async def load_markets(self, reload: bool = False) -> dict[str, Any]:
+        """ccxt markets (memory, then disk cache, then OKX); reloaded after the TTL."""
+        stale = (
+            self._markets_loaded_at is None
+            or time.monotonic() - self._markets_loaded_at > self.config.markets_ttl_s
+        )
+        if reload:
+            self.markets_cache.clear()
+        markets = await self._call(self.raw.load_markets(reload=reload or (stale and bool(self.raw.markets))))
+        if reload or stale:
+            self._markets_loaded_at = time.monotonic()
+        return markets
+
+    async def rules(self, symbol: str) -> InstrumentRules:
+        """The trading rules (tick, lot, minimum) of `symbol` in ccxt form (BTC/USDT)."""
+        return InstrumentRules.from_market(await self._market(symbol))
+
+    async def _market(self, symbol: str) -> dict[str, Any]:
+        await self.load_markets()
+        if not isinstance(symbol, str) or symbol not in self.raw.markets:
+            raise _unknown_symbol(symbol, self.raw.symbols or [])
+        return self.raw.markets[symbol]
+
+    async def _inst_id(self, symbol: str) -> str:
+        return str((await self._market(symbol))["id"])
+
+    def _symbol_of(self, inst_id: str) -> str:
+        market = (self.raw.markets_by_id or {}).get(inst_id)
+        if market:
+            first = market[0] if isinstance(market, list) else market
+            return str(first["symbol"])
+        return inst_id.replace("-", "/", 1)
+
+    # ---- account ------------------------------------------------------------------------------
+    async def fetch_balance(self) -> dict[str, Balance]:
+        """Trading-account balances per currency (currencies with nothing are omitted by OKX)."""
+        response = await self._call(self.raw.privateGetAccountBalance())
+        details = (response.get("data") or [{}])[0].get("details") or []
+        return {b.ccy: b for b in (Balance.from_okx(d) for d in details)}
+
+    async def account_config(self) -> AccountConfig:
+        """The key's account: uid, permissions, IP binding, account mode (GET account/config)."""
+        response = await self._call(self.raw.privateGetAccountConfig())
+        config = AccountConfig.from_okx((response.get("data") or [{}])[0])
+        if isinstance(self.limiter, AccountLimiter) and config.uid:
+            self.limiter.uid = config.uid
+        return config
+
+    # ---- market data ----------------------------------------------------------------------------
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """The ticker, from a live WebSocket subscription when `stream_ticker` started one."""
+        inst_id = await self._inst_id(symbol)
+        if self._stream_alive("ticker", symbol):
+            cached = (self.raw.tickers or {}).get(symbol)
+            if cached and cached.get("info"):
+                return Ticker.from_okx(cached["info"], symbol, source="ws")
+        response = await self._call(self.raw.publicGetMarketTicker({"instId": inst_id}))
+        data = response.get("data") or []
+        if not data:
+            raise from_code("52000", f"no ticker for {symbol}")
+        return Ticker.from_okx(data[0], symbol)
+
+    async def fetch_order_book(self, symbol: str, depth: int = 5) -> Book:
+        """Top `depth` levels per side, from a live WebSocket subscription when there is one."""
+        if not 1 <= depth <= 400:
+            raise OkxBadRequest(
+                None, f"depth {depth}", "Book depth must be 1..400.", "BadRequest", local=True
+            )
+        inst_id = await self._inst_id(symbol)
+        if self._stream_alive("book", symbol):
+            book = (self.raw.orderbooks or {}).get(symbol)
+            if book is not None and (book["bids"] or book["asks"]):
+                # ccxt keeps WS levels as floats; repr() of a float parsed from OKX's string gives
+                # that string back for the <= 15 significant digits prices and sizes have.
+                def levels(side: Any) -> tuple[BookLevel, ...]:
+                    return tuple(
+                        BookLevel(Decimal(repr(px)), Decimal(repr(sz))) for px, sz, *_ in side[:depth]
+                    )
+
+                return Book(
+                    symbol, levels(book["bids"]), levels(book["asks"]), book.get("timestamp"), source="ws"
+                )
+        response = await self._call(self.raw.publicGetMarketBooks({"instId": inst_id, "sz": str(depth)}))
+        data = response.get("data") or []
+        if not data:
+            raise from_code("52000", f"no order book for {symbol}")
+        return Book.from_okx(data[0], symbol, depth)
+
+    async def stream_ticker(self, symbol: str) -> None:
+        """Keep `symbol`'s ticker fresh over WebSocket; fetch_ticker then serves it locally."""
+        await self._stream("ticker", symbol, lambda: self.raw.watch_ticker(symbol))
+
+    async def stream_order_book(self, symbol: str) -> None:
+        await self._stream("book", symbol, lambda: self.raw.watch_order_book(symbol))
+
+    async def _stream(self, kind: str, symbol: str, watch: Callable[[], Awaitable[Any]]) -> None:
+        await self._inst_id(symbol)
+        if self._stream_alive(kind, symbol):
+            return
+        first = await self._call(watch())  # fail here, in the caller, if the subscription fails
+        del first
+
+        async def keep_watching() -> None:
+            while True:
+                await watch()
+
+        self._streams[(kind, symbol)] = asyncio.ensure_future(keep_watching())
+
+    def _stream_alive(self, kind: str, symbol: str) -> bool:
+        task = self._streams.get((kind, symbol))
+        return task is not None and not task.done()
+
+    # ---- orders -----------------------------------------------------------------------------------
+    async def prepare_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: Decimal | str,
+        price: Decimal | str | None = None,
+        *,
+        post_only: bool = False,
+        ioc: bool = False,
+        fok: bool = False,
+        client_order_id: str | None = None,
+        check_funds: bool = True,
+    ) -> OrderIntent:
+        """Validate an order against the instrument's rules and the balance, and give it a clOrdId.
+
+        Nothing is sent to the order endpoints; the caller can journal the intent, then `place` it.
+        """
+        if side not in ("buy", "sell"):
+            raise OkxBadRequest(
+                None, f"side {side!r}", "side must be 'buy' or 'sell'.", "BadRequest", local=True
+            )
+        if sum((post_only, ioc, fok)) > 1:
+            raise OkxBadRequest(
+                None,
+                "conflicting order options",
+                "Choose at most one of post-only, IOC, FOK.",
+                "BadRequest",
+                local=True,
+            )
+        try:
+            cid = (
+                validate_client_order_id(client_order_id)
+                if client_order_id is not None
+                else new_client_order_id()
+            )
+        except InvalidClientOrderId as exc:
+            raise OkxInvalidOrder(
+                "51000", str(exc), "Use okxbot.okx.ids.new_client_order_id().", "BadRequest", local=True
+            ) from None
+        qty = parse_decimal(amount, "amount")
+        px = parse_decimal(price, "price") if price is not None else None
+        if px is None and (post_only or fok):
+            raise OkxInvalidOrder(
+                "51204", "post-only and FOK orders need a price", "Pass a price.", "InvalidOrder", local=True
+            )
+        order_type = (
+            "post_only"
+            if post_only
+            else "ioc"
+            if ioc
+            else "fok"
+            if fok
+            else "limit"
+            if px is not None
+            else "market"
+        )
+        if order_type == "ioc" and px is None:
+            order_type = "market"  # an IOC without a price is a market order
+        rules = await self.rules(symbol)
+        available = None
+        reference = None
+        if check_funds:
+            available = {ccy: b.available for ccy, b in (await self.fetch_balance()).items()}
+            if px is None and side == "buy":
+                reference = (await self.fetch_ticker(symbol)).ask
+        check_order(rules, side, qty, px, available=available, reference_price=reference)
+        return OrderIntent(symbol, rules.inst_id, side, qty, px, order_type, cid)
+
+    async def create_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: Decimal | str,
+        price: Decimal | str | None = None,
+        *,
+        post_only: bool = False,
+        ioc: bool = False,
+        fok: bool = False,
+        client_order_id: str | None = None,
+        check_funds: bool = True,
+    ) -> Order:
+        """Validate, then place an order exactly once (see `place`)."""
+        intent = await self.prepare_order(
+            symbol,
+            side,
+            amount,
+            price,
+            post_only=post_only,
+            ioc=ioc,
+            fok=fok,
+            client_order_id=client_order_id,
+            check_funds=check_funds,
+        )
+        return await self.place(intent)
+
+    async def place(self, intent: OrderIntent) -> Order:
+        """Send a prepared order; never places it twice.
+
+        After a failure whose outcome is unknown (timeout, dropped connection, 5xx, 50004, 50013)
+        the order is first looked up by clOrdId. It is sent again (same clOrdId) only when OKX
+        answered (so the request is no longer in transit) or when its expTime has passed (so a
+        delayed copy can no longer land), and the lookup found nothing. 51016 "clOrdId already
+        exists" resolves to that order.
+        """
+        last: OkxError | None = None
+        for _attempt in range(self.config.max_place_attempts):
+            try:
+                response = await self.raw.privatePostTradeOrder(intent.body())
+            except Exception as exc:
+                err = explain(exc)
+                exp_time = self.raw.okx_last_exp_time
+                if err.code == "51016":
+                    found = await self._lookup(intent)
+                    if found is not None:
+                        return found
+                    raise err from None
+                if isinstance(err, OkxInsufficientFunds):
+                    raise await self._with_available(err, intent) from None
+                if not err.outcome_unknown:
+                    raise err from None
+                found = await self._lookup(intent)
+                if found is not None:
+                    return found
+                if err.code is None and err.http_status is None:
+                    # no answer: the request may still be on its way to OKX
+                    if exp_time is None:
+                        raise self._unresolved(intent, err) from None
+                    await self._sleep_until(exp_time + 1000)
+                    found = await self._lookup(intent)
+                    if found is not None:
+                        return found
+                last = err  # known not placed: safe to send again
+                continue
+            item = (response.get("data") or [{}])[0]
+            found = await self._lookup(intent, retries=1)
+            if found is not None:
+                return found
+            # acknowledged but not visible yet: report what OKX acknowledged
+            return Order(
+                intent.symbol,
+                intent.inst_id,
+                intent.client_order_id,
+                str(item.get("ordId", "")),
+                intent.side,
+                intent.order_type,
+                intent.amount,
+                intent.price,
+                "live",
+                raw=dict(item),
+            )
+        assert last is not None
+        raise self._not_placed(intent, last)
+
+    def _not_placed(self, intent: OrderIntent, err: OkxError) -> OkxError:
+        return type(err)(
+            err.code,
+            f"{err.message}; order {intent.client_order_id} was not placed "
+            f"({self.config.max_place_attempts} attempts, each checked by client order id)",
+            err.hint,
+            err.ccxt_class,
+            http_status=err.http_status,
+        )
+
+    async def _with_available(self, err: OkxError, intent: OrderIntent) -> OkxError:
+        """OKX's 51008 names the currency; add how much of it is available, so the user can act."""
+        ccy = intent.symbol.split("/")[1] if intent.side == "buy" else intent.symbol.split("/")[0]
+        try:
+            balance = (await self.fetch_balance()).get(ccy)
+        except OkxError:
+            return err
+        available = plain(balance.available) if balance is not None else "0"
+        assert err.code is not None
+        return from_code(err.code, err.message, ccy=ccy, available=available)
+
+    def _unresolved(self, intent: OrderIntent, err: OkxError) -> OkxUnavailable:
+        return OkxUnavailable(
+            err.code,
+            f"order {intent.client_order_id} on {intent.symbol}: outcome unknown after {err.message}",
+            "The order may or may not exist: look it up by its client order id "
+            f"({intent.client_order_id}) before placing it again.",
+            err.ccxt_class,
+            outcome_unknown=True,
+            details={"client_order_id": intent.client_order_id},
+        )
+
+    async def _sleep_until(self, okx_ms: int) -> None:
+        delay = (okx_ms - self.clock.now_ms()) / 1000
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _lookup(self, intent: OrderIntent, retries: int = 4) -> Order | None:
+        """The order with this clOrdId, None if OKX has none; retried if the lookup itself fails."""
+        err: OkxError | None = None
+        for attempt in range(retries):
+            try:
+                return await self.fetch_order(intent.symbol, client_order_id=intent.client_order_id)
+            except OkxOrderNotFound:
+                return None
+            except OkxError as exc:
+                if not (
+                    exc.outcome_unknown or exc.family in ("network", "exchange_unavailable", "rate_limit")
+                ):
+                    raise
+                err = exc
+                await asyncio.sleep(0.2 * 2**attempt)
+        assert err is not None
+        raise self._unresolved(intent, err)
+
+    async def fetch_order(
+        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> Order:
+        """One order by ordId or clOrdId; OkxOrderNotFound (51603) when OKX has none."""
+        if not order_id and not client_order_id:
+            raise from_code("51003", "neither order id nor client order id given", local=True)
+        params = {"instId": await self._inst_id(symbol)}
+        if order_id:
+            params["ordId"] = str(order_id)
+        else:
+            params["clOrdId"] = str(client_order_id)
+        response = await self._call(self.raw.privateGetTradeOrder(params))
+        data = response.get("data") or []
+        if not data:
+            raise from_code("51603", "Order does not exist")
+        return Order.from_okx(data[0], symbol)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders (live, partially filled), all instruments or one."""
+        params: dict[str, str] = {"instType": "SPOT"}
+        if symbol is not None:
+            params["instId"] = await self._inst_id(symbol)
+        else:
+            await self.load_markets()
+        orders: list[Order] = []
+        while True:
+            response = await self._call(self.raw.privateGetTradeOrdersPending(dict(params)))
+            page = response.get("data") or []
+            orders += [Order.from_okx(o, self._symbol_of(str(o.get("instId", "")))) for o in page]
+            if len(page) < 100:
+                return orders
+            params["after"] = str(page[-1]["ordId"])
+
+    async def cancel_order(
+        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> CancelResult:
+        """Cancel one order; OkxOrderNotFound (51400) if it is already filled, canceled or unknown."""
+        if not order_id and not client_order_id:
+            raise from_code("51003", "neither order id nor client order id given", local=True)
+        body = {"instId": await self._inst_id(symbol)}
+        if order_id:
+            body["ordId"] = str(order_id)
+        else:
+            body["clOrdId"] = str(client_order_id)
+        response = await self._call(self.raw.privatePostTradeCancelOrder(body))
+        item = (response.get("data") or [{}])[0]
+        return CancelResult(
+            symbol,
+            str(item.get("ordId", "")),
+            str(item.get("clOrdId", "")),
+            True,
+            "0",
+            str(item.get("sMsg", "")),
+        )
+
+    async def cancel_all(self, symbol: str | None = None) -> list[CancelResult]:
+        """Cancel every open order (of `symbol`, or all), in batches of 20 per instrument."""
+        open_orders = await self.fetch_open_orders(symbol)
+        by_inst: dict[str, list[Order]] = {}
+        for order in open_orders:
+            by_inst.setdefault(order.inst_id, []).append(order)
+        results: list[CancelResult] = []
+        for orders in by_inst.values():
+            for start in range(0, len(orders), 20):
+                chunk = orders[start : start + 20]
+                body = [{"instId": o.inst_id, "ordId": o.order_id} for o in chunk]
+                response = await self._call(self.raw.privatePostTradeCancelBatchOrders(body), partial_ok=True)
+                for order, item in zip(chunk, response.get("data") or [], strict=False):
+                    code = str(item.get("sCode", "0"))
+                    results.append(
+                        CancelResult(
+                            order.symbol,
+                            order.order_id,
+                            order.client_order_id,
+                            code == "0",
+                            code,
+                            str(item.get("sMsg", "")),
+                        )
+                    )
+        return results
+
+    async def fetch_fills(self, symbol: str | None = None, limit: int = 100) -> list[Fill]:
+        """Recent fills (last 3 days), newest first."""
+        if not 1 <= limit <= 100:
+            raise OkxBadRequest(None, f"limit {limit}", "limit must be 1..100.", "BadRequest", local=True)
+        params: dict[str, str] = {"instType": "SPOT", "limit": str(limit)}
+        if symbol is not None:
+            params["instId"] = await self._inst_id(symbol)
+        else:
+            await self.load_markets()
+        response = await self._call(self.raw.privateGetTradeFills(params))
+        return [
+            Fill.from_okx(f, self._symbol_of(str(f.get("instId", "")))) for f in response.get("data") or []
+        ]
+
+    # ---- errors -----------------------------------------------------------------------------------
+    async def _call(self, awaitable: Awaitable[T], *, partial_ok: bool = False) -> T:
+        """Await a ccxt call and turn any failure into an OkxError."""
+        try:
+            return await awaitable
+        except OkxError:
+            raise
+        except BadSymbol as exc:
+            raise _unknown_symbol(str(exc), self.raw.symbols or []) from None
+        except Exception as exc:
+            if partial_ok:
+                recovered = _batch_response(exc)
+                if recovered is not None:
+                    return recovered  # type: ignore[return-value]
+            raise explain(exc) from None
+
+
+def _batch_response(exc: Exception) -> dict[str, Any] | None:
+    """A batch whose items all failed still has per-item results worth reporting."""
+    text = str(exc)
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        payload = json.loads(text[start:])
+    except ValueError:
+        return None
+    if isinstance(payload, dict) and str(payload.get("code")) == "1" and payload.get("data"):
+        return payload
+    return None
+
+
+def _unknown_symbol(symbol: object, known: list[str]) -> OkxInvalidOrder:
+    text = str(symbol)
+    close = [s for s in known if text and s.split("/")[0] == text.split("/")[0].upper()][:5]
+    hint = "Use the ccxt form BASE/QUOTE, e.g. BTC/USDT."
+    if close:
+        hint += f" Did you mean {', '.join(close)}?"
+    err = from_code("51001", f"unknown symbol {text!r}", local=True)
+    return OkxInvalidOrder(err.code, err.message, hint, err.ccxt_class, local=True)

@@ -1,0 +1,152 @@
+"""OKX's clock as seen from here: offset from several `public/time` samples.
+
+Each sample brackets OKX's timestamp between the moment the request left and the moment the answer
+arrived; OKX's clock is assumed to have been read at the round-trip midpoint. The median of several
+samples ignores one slow or unlucky round trip. The corrected time signs every REST request
+(`OK-ACCESS-TIMESTAMP`), every WebSocket login and every order's `expTime`, so a local clock that is
+off by a minute no longer produces 50102 "Timestamp request expired".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+DEFAULT_SAMPLES = 5
+DEFAULT_RESYNC_S = 600.0
+
+
+def local_ms() -> int:
+    """The local wall clock in ms since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class ClockSample:
+    """One `public/time` round trip (all in ms since the epoch, local clock except `server_ms`)."""
+
+    sent_ms: int
+    received_ms: int
+    server_ms: int
+
+    @property
+    def rtt_ms(self) -> int:
+        return self.received_ms - self.sent_ms
+
+    @property
+    def offset_ms(self) -> float:
+        """How far OKX's clock is ahead of ours (negative: behind)."""
+        return self.server_ms - (self.sent_ms + self.received_ms) / 2
+
+
+@dataclass(frozen=True)
+class ClockSync:
+    """The result of one measurement: the samples and their median offset."""
+
+    samples: tuple[ClockSample, ...]
+    offset_ms: int
+    measured_at_ms: int
+
+    @property
+    def rtt_ms(self) -> int:
+        """Median round-trip time: the offset is only known to within about half of it."""
+        return int(statistics.median(s.rtt_ms for s in self.samples))
+
+
+ServerTime = Callable[[], Awaitable[int]]
+
+
+async def measure_offset(server_time: ServerTime, samples: int = DEFAULT_SAMPLES) -> ClockSync:
+    """Sample OKX's clock `samples` times with `server_time` (returns OKX's ms) and take the median.
+
+    Samples are taken one after another: concurrent requests would queue behind each other and
+    skew the midpoints.
+    """
+    if samples < 1:
+        raise ValueError("clock sampling needs at least one sample")
+    taken: list[ClockSample] = []
+    for _ in range(samples):
+        sent = local_ms()
+        server = int(await server_time())
+        taken.append(ClockSample(sent, local_ms(), server))
+    offset = round(statistics.median(s.offset_ms for s in taken))
+    return ClockSync(tuple(taken), offset, local_ms())
+
+
+async def sample_offset(base_url: str, samples: int = DEFAULT_SAMPLES, timeout_s: float = 5.0) -> ClockSync:
+    """Measure the offset to the OKX (or simulator) at `base_url` without ccxt (for `okxbot doctor`).
+
+    Uses GET {base_url}/api/v5/public/time; raises OkxError on a bad answer.
+    """
+    import aiohttp
+
+    from okxbot.okx.errors import OkxUnavailable, explain
+
+    url = base_url.rstrip("/") + "/api/v5/public/time"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+
+        async def server_time() -> int:
+            try:
+                async with session.get(url) as resp:
+                    payload = await resp.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise explain(exc) from exc
+            try:
+                return int(payload["data"][0]["ts"])
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise OkxUnavailable(
+                    None,
+                    f"unexpected answer from {url}",
+                    "Is this an OKX API address? Check the URL.",
+                    "ExchangeError",
+                ) from None
+
+        return await measure_offset(server_time, samples)
+
+
+class Clock:
+    """The corrected clock one client signs with; resynced on 50102 and every `resync_s` seconds."""
+
+    def __init__(
+        self, server_time: ServerTime, *, samples: int = DEFAULT_SAMPLES, resync_s: float = DEFAULT_RESYNC_S
+    ):
+        self._server_time = server_time
+        self._samples = samples
+        self._resync_s = resync_s
+        self._last: ClockSync | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def offset_ms(self) -> int:
+        return self._last.offset_ms if self._last else 0
+
+    @property
+    def last_sync(self) -> ClockSync | None:
+        return self._last
+
+    def now_ms(self) -> int:
+        """OKX's time now, as best we know it."""
+        return local_ms() + self.offset_ms
+
+    def is_stale(self) -> bool:
+        if self._last is None:
+            return True
+        return local_ms() - self._last.measured_at_ms > self._resync_s * 1000
+
+    async def sync(self) -> ClockSync:
+        """Measure the offset (again). Concurrent callers share one measurement."""
+        seen = self._last
+        async with self._lock:
+            # another task measured while we waited for the lock: its result is fresh enough,
+            # even for a forced resync (the 50102 that forced it predates that measurement)
+            if self._last is not None and self._last is not seen:
+                return self._last
+            self._last = await measure_offset(self._server_time, self._samples)
+            return self._last
+
+    async def ensure_fresh(self) -> None:
+        if self.is_stale():
+            await self.sync()

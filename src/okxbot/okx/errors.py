@@ -1,0 +1,587 @@
+"""OKX error codes -> okxbot errors with ccxt's exception class and a plain-language hint.
+
+THE one table of what an OKX code means on the client side (reference §2, §1.5 and §7.3). Every
+failure the client surfaces is an `OkxError` subclass naming its family (authentication, clock,
+permission, insufficient funds, invalid order, order not found, rate limit, network, exchange
+unavailable), OKX's code, the ccxt exception class ccxt itself raises for that code, and a hint that
+says what to do.
+
+ccxt is not imported here (it costs ~0.6 s): ccxt exceptions are recognised by class name, so that
+`okxbot doctor` and the CLI can use this module without paying for ccxt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class OkxError(Exception):
+    """A failure talking to OKX, with what OKX said and what to do about it.
+
+    code: OKX's code as a string ("51008"), or None when the failure happened before OKX answered
+    (timeout, dropped connection) or was caught locally before sending.
+    ccxt_class: the name of the ccxt exception class ccxt raises for this failure.
+    local: True when okxbot refused the request itself and nothing was sent.
+    outcome_unknown: True when a request may or may not have been executed (timeout, 5xx, 50004,
+    50013): an order must be looked up, never resent blindly.
+    """
+
+    family: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        code: str | None,
+        message: str,
+        hint: str,
+        ccxt_class: str = "ExchangeError",
+        *,
+        local: bool = False,
+        outcome_unknown: bool = False,
+        http_status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.ccxt_class = ccxt_class
+        self.local = local
+        self.outcome_unknown = outcome_unknown
+        self.http_status = http_status
+        self.details = dict(details or {})
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """One line for a human: code, what OKX said, what to do."""
+        head = f"OKX {self.code}: " if self.code else ""
+        return f"{head}{self.message} -- {self.hint}" if self.hint else f"{head}{self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready data (for `--json` output and logs)."""
+        return {
+            "error": self.family,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "ccxt_class": self.ccxt_class,
+            "local": self.local,
+            "outcome_unknown": self.outcome_unknown,
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+class OkxAuthError(OkxError):
+    """The API key, secret, passphrase or environment (demo/live, region) is wrong."""
+
+    family = "authentication"
+
+
+class OkxClockError(OkxAuthError):
+    """The request's timestamp was outside OKX's window (50102): the clock offset is wrong."""
+
+    family = "clock"
+
+
+class OkxPermissionError(OkxError):
+    """The key works but is not allowed to do this (permission, IP binding, region, account)."""
+
+    family = "permission"
+
+
+class OkxInsufficientFunds(OkxError):
+    family = "insufficient_funds"
+
+
+class OkxInvalidOrder(OkxError):
+    """The order breaks an instrument rule (tick size, lot size, minimum) or a parameter is wrong."""
+
+    family = "invalid_order"
+
+
+class OkxBadRequest(OkxError):
+    """The request itself is malformed: a bug in the caller rather than a trading decision."""
+
+    family = "bad_request"
+
+
+class OkxOrderNotFound(OkxError):
+    family = "order_not_found"
+
+
+class OkxRateLimited(OkxError):
+    family = "rate_limit"
+
+
+class OkxNetworkError(OkxError):
+    """OKX could not be reached or did not answer in time."""
+
+    family = "network"
+
+
+class OkxUnavailable(OkxError):
+    """OKX answered but cannot serve the request now (maintenance, overload, 5xx)."""
+
+    family = "exchange_unavailable"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """What one OKX code means: our family, the ccxt class ccxt raises, and the fix."""
+
+    kind: type[OkxError]
+    ccxt_class: str
+    hint: str
+    outcome_unknown: bool = False
+    retry_after_backoff: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+_E = "ExchangeError"  # what ccxt raises for codes missing from its table
+
+# The table. Hints may use {instId}, {ccy}, {available}, {param} when the context provides them;
+# missing fields are dropped with their sentence (see _fill).
+CODES: dict[str, CodeInfo] = {
+    # authentication: say which of the three values (or which environment) is wrong
+    "50008": CodeInfo(OkxAuthError, "AuthenticationError", "OKX does not know this user: check the API key."),
+    "50100": CodeInfo(
+        OkxAuthError, _E, "This API key is frozen by OKX: contact OKX support or create a new key."
+    ),
+    "50101": CodeInfo(
+        OkxAuthError,
+        "AuthenticationError",
+        "Demo/live mismatch: a demo-trading key must be used with demo mode on, a live key with it "
+        "off. Check the profile's environment (okxbot keys show) or --demo.",
+    ),
+    "50102": CodeInfo(
+        OkxClockError,
+        "InvalidNonce",
+        "The request timestamp is too far from OKX's clock. okxbot resyncs its clock offset; if this "
+        "persists, fix the system clock (enable NTP) and check `okxbot doctor`.",
+    ),
+    "50103": CodeInfo(OkxAuthError, "AuthenticationError", "No API key was sent: add a key to the profile."),
+    "50104": CodeInfo(
+        OkxAuthError, "AuthenticationError", "No passphrase was sent: re-enter the key's passphrase."
+    ),
+    "50105": CodeInfo(
+        OkxAuthError,
+        "AuthenticationError",
+        "The passphrase is wrong: it is the one you typed when creating the API key (not your login "
+        "password). Re-enter it with `okxbot keys add`.",
+    ),
+    "50106": CodeInfo(
+        OkxAuthError, "AuthenticationError", "No signature was sent: the secret key is missing."
+    ),
+    "50107": CodeInfo(OkxAuthError, "AuthenticationError", "No timestamp was sent with the request."),
+    "50111": CodeInfo(
+        OkxAuthError,
+        "AuthenticationError",
+        "The API key is not known to OKX: check it was copied whole, not deleted, and belongs to this "
+        "region's site (EEA: my.okx.com, US: app.okx.com).",
+    ),
+    "50112": CodeInfo(
+        OkxAuthError, "AuthenticationError", "The timestamp format was rejected: check the clock."
+    ),
+    "50113": CodeInfo(
+        OkxAuthError,
+        "AuthenticationError",
+        "The signature is invalid: the secret key is wrong (or swapped with the passphrase). "
+        "Re-enter the secret key with `okxbot keys add`.",
+    ),
+    "50114": CodeInfo(
+        OkxAuthError, "AuthenticationError", "OKX refused the authorization: re-enter the key."
+    ),
+    "50119": CodeInfo(
+        OkxAuthError,
+        _E,
+        "The API key does not exist on this host: EEA accounts use my.okx.com, US accounts "
+        "app.okx.com; check the profile's region and that the key was not deleted.",
+    ),
+    # permissions
+    "50027": CodeInfo(OkxPermissionError, "PermissionDenied", "This account is restricted from trading."),
+    "50030": CodeInfo(OkxPermissionError, _E, "This key may not use this endpoint: check its permissions."),
+    "50035": CodeInfo(OkxPermissionError, _E, "This endpoint needs a key bound to an IP address."),
+    "50038": CodeInfo(OkxPermissionError, _E, "This feature is not available in demo trading."),
+    "50110": CodeInfo(
+        OkxPermissionError,
+        "PermissionDenied",
+        "Your IP address is not in the API key's IP whitelist: add it on OKX's API page or run from "
+        "a whitelisted machine.",
+    ),
+    "50120": CodeInfo(
+        OkxPermissionError,
+        _E,
+        "This API key lacks the permission for this action (e.g. a read-only key placing orders): "
+        "enable 'Trade' for the key on OKX, or use a trading profile.",
+    ),
+    "50121": CodeInfo(OkxPermissionError, _E, "OKX blocks access from this IP address or region."),
+    "51010": CodeInfo(
+        OkxPermissionError,
+        "AccountNotEnabled",
+        "Not possible in the account's current mode: check the account mode on OKX (okxbot doctor).",
+    ),
+    "51024": CodeInfo(OkxPermissionError, "AccountSuspended", "The trading account is blocked: contact OKX."),
+    # money
+    "51008": CodeInfo(
+        OkxInsufficientFunds,
+        "InsufficientFunds",
+        "Not enough {ccy} available{available_sentence}: reduce the amount or cancel open orders that "
+        "lock funds.",
+    ),
+    "51119": CodeInfo(OkxInsufficientFunds, "InsufficientFunds", "Insufficient balance to place the order."),
+    "51127": CodeInfo(OkxInsufficientFunds, "InsufficientFunds", "The available balance is 0."),
+    "51131": CodeInfo(OkxInsufficientFunds, "InsufficientFunds", "Insufficient balance."),
+    "51502": CodeInfo(OkxInsufficientFunds, "InsufficientFunds", "Not enough balance to amend the order."),
+    # invalid order: say which rule
+    "51000": CodeInfo(OkxInvalidOrder, "BadRequest", "A parameter is wrong{param_sentence}."),
+    "51001": CodeInfo(
+        OkxInvalidOrder,
+        "BadSymbol",
+        "Unknown instrument: use a listed symbol such as BTC/USDT (`okxbot ticker` lists none if "
+        "the symbol does not exist).",
+    ),
+    "51003": CodeInfo(OkxBadRequest, "BadRequest", "Give an order id or a client order id."),
+    "51004": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The order exceeds the position limit."),
+    "51006": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The price is outside OKX's price limit band."),
+    "51011": CodeInfo(OkxInvalidOrder, "InvalidOrder", "This order id already exists."),
+    "51016": CodeInfo(
+        OkxInvalidOrder,
+        "InvalidOrder",
+        "An open order already has this client order id: the order was already placed.",
+    ),
+    "50071": CodeInfo(OkxInvalidOrder, _E, "This client order id is already in use."),
+    "51020": CodeInfo(
+        OkxInvalidOrder,
+        "InvalidOrder",
+        "The amount is below the instrument's minimum order size{rule_sentence}.",
+    ),
+    "51120": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The amount is below the minimum{rule_sentence}."),
+    "51121": CodeInfo(
+        OkxInvalidOrder, "InvalidOrder", "The amount must be a multiple of the lot size{rule_sentence}."
+    ),
+    "51150": CodeInfo(
+        OkxInvalidOrder,
+        _E,
+        "The price or amount has too many decimals: round to the tick / lot size{rule_sentence}.",
+    ),
+    "51116": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The price exceeds the allowed maximum."),
+    "51137": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The buy price is above the highest allowed price."),
+    "51138": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The sell price is below the lowest allowed price."),
+    "51201": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The market order's value exceeds the maximum."),
+    "51204": CodeInfo(OkxInvalidOrder, "InvalidOrder", "A limit order needs a price: pass --price."),
+    "51025": CodeInfo(OkxInvalidOrder, _E, "Too many open orders: cancel some first."),
+    "51111": CodeInfo(OkxBadRequest, "BadRequest", "At most 20 orders fit in one batch."),
+    "50036": CodeInfo(
+        OkxInvalidOrder, _E, "The order's expiry time (expTime) is already past: check the clock offset."
+    ),
+    "50037": CodeInfo(
+        OkxInvalidOrder,
+        _E,
+        "The order expired before OKX received it (expTime): nothing was placed; the network is slow.",
+    ),
+    "54004": CodeInfo(OkxInvalidOrder, _E, "One order of the batch failed, so none was placed."),
+    # request format
+    "50000": CodeInfo(OkxBadRequest, "BadRequest", "The POST body is empty."),
+    "50002": CodeInfo(OkxBadRequest, "BadRequest", "The request body is not valid JSON."),
+    "50006": CodeInfo(OkxBadRequest, "BadRequest", "The Content-Type must be application/json."),
+    "50014": CodeInfo(OkxBadRequest, "BadRequest", "A required parameter is missing{param_sentence}."),
+    "50015": CodeInfo(OkxBadRequest, _E, "One of two parameters is required."),
+    "50024": CodeInfo(OkxBadRequest, "BadRequest", "Two parameters cannot be sent together."),
+    "50115": CodeInfo(OkxBadRequest, "BadRequest", "Wrong HTTP method for this endpoint."),
+    # orders that are gone
+    "51400": CodeInfo(
+        OkxOrderNotFound, "OrderNotFound", "The order is already filled, canceled or does not exist."
+    ),
+    "51401": CodeInfo(OkxOrderNotFound, "OrderNotFound", "The order is already canceled."),
+    "51402": CodeInfo(OkxOrderNotFound, "OrderNotFound", "The order is already completed."),
+    "51410": CodeInfo(OkxOrderNotFound, "CancelPending", "The order is already being canceled."),
+    "51503": CodeInfo(OkxOrderNotFound, "OrderNotFound", "The order is already filled or canceled."),
+    "51603": CodeInfo(
+        OkxOrderNotFound,
+        "OrderNotFound",
+        "No such order (canceled orders without fills are kept only 2 hours): check the id.",
+    ),
+    # rate limits: backed off and retried where safe before surfacing
+    "50011": CodeInfo(
+        OkxRateLimited,
+        "RateLimitExceeded",
+        "OKX's rate limit was hit although okxbot throttles: another program is probably using the "
+        "same key; give each bot its own key or share limits through Redis.",
+        retry_after_backoff=True,
+    ),
+    "50061": CodeInfo(
+        OkxRateLimited,
+        _E,
+        "The account's order rate limit (1000 orders / 2 s per sub-account) was hit: slow down or "
+        "spread bots over sub-accounts.",
+        retry_after_backoff=True,
+    ),
+    "50040": CodeInfo(
+        OkxRateLimited, _E, "Too frequent operations: wait and retry.", retry_after_backoff=True
+    ),
+    "51113": CodeInfo(OkxRateLimited, "RateLimitExceeded", "Too many market-price requests: slow down."),
+    # exchange side
+    "50001": CodeInfo(
+        OkxUnavailable, "OnMaintenance", "OKX is temporarily unavailable (maintenance): try again later."
+    ),
+    "50004": CodeInfo(
+        OkxUnavailable,
+        "RequestTimeout",
+        "OKX timed out internally; the request may or may not have been executed.",
+        outcome_unknown=True,
+    ),
+    "50005": CodeInfo(OkxUnavailable, "ExchangeNotAvailable", "This endpoint is inactive or unavailable."),
+    "50013": CodeInfo(
+        OkxUnavailable,
+        "ExchangeNotAvailable",
+        "OKX is busy; the request may or may not have been executed.",
+        outcome_unknown=True,
+    ),
+    "50026": CodeInfo(
+        OkxUnavailable, "ExchangeNotAvailable", "OKX system error: try again later.", outcome_unknown=True
+    ),
+    "51149": CodeInfo(OkxUnavailable, _E, "OKX timed out placing the order.", outcome_unknown=True),
+    # WebSocket login / ops
+    "60004": CodeInfo(OkxClockError, "AuthenticationError", "The WebSocket login timestamp is invalid."),
+    "60005": CodeInfo(OkxAuthError, "AuthenticationError", "The API key is not known (WebSocket login)."),
+    "60006": CodeInfo(
+        OkxClockError, "InvalidNonce", "The WebSocket login timestamp expired: the clock offset is wrong."
+    ),
+    "60007": CodeInfo(
+        OkxAuthError,
+        "AuthenticationError",
+        "The WebSocket login signature is invalid: the secret key is wrong.",
+    ),
+    "60009": CodeInfo(
+        OkxAuthError, "AuthenticationError", "WebSocket login failed: check the key's three values."
+    ),
+    "60011": CodeInfo(OkxAuthError, "AuthenticationError", "Log in before subscribing to private channels."),
+    "60014": CodeInfo(OkxRateLimited, "RateLimitExceeded", "Too many WebSocket requests: slow down."),
+    "60024": CodeInfo(OkxAuthError, "AuthenticationError", "The passphrase is wrong (WebSocket login)."),
+    "60032": CodeInfo(
+        OkxAuthError, "AuthenticationError", "The API key does not exist on this host (check the region)."
+    ),
+}
+
+# Families for failures that carry no OKX code, keyed by the ccxt class name ccxt raised.
+_BY_CCXT_CLASS: list[tuple[str, type[OkxError], str, bool]] = [
+    # (ccxt class, our family, hint, outcome unknown)
+    ("RequestTimeout", OkxNetworkError, "OKX did not answer in time; the outcome is unknown.", True),
+    ("InvalidNonce", OkxClockError, CODES["50102"].hint, False),
+    ("DDoSProtection", OkxRateLimited, "OKX is throttling this client: slow down.", False),
+    ("RateLimitExceeded", OkxRateLimited, CODES["50011"].hint, False),
+    ("OnMaintenance", OkxUnavailable, CODES["50001"].hint, False),
+    (
+        "ExchangeNotAvailable",
+        OkxUnavailable,
+        "OKX is unreachable or failing (connection refused, 5xx); the outcome of the last request is unknown.",
+        True,
+    ),
+    ("NetworkError", OkxNetworkError, "Network failure talking to OKX; check connectivity.", True),
+    (
+        "AuthenticationError",
+        OkxAuthError,
+        "Authentication failed: check the key, secret and passphrase.",
+        False,
+    ),
+    ("PermissionDenied", OkxPermissionError, "Permission denied for this key.", False),
+    ("AccountSuspended", OkxPermissionError, "The account is suspended.", False),
+    ("InsufficientFunds", OkxInsufficientFunds, "Insufficient funds.", False),
+    ("OrderNotFound", OkxOrderNotFound, CODES["51400"].hint, False),
+    ("BadSymbol", OkxInvalidOrder, CODES["51001"].hint, False),
+    ("InvalidOrder", OkxInvalidOrder, "The order was rejected.", False),
+    ("BadRequest", OkxBadRequest, "The request was rejected as malformed.", False),
+    ("ArgumentsRequired", OkxBadRequest, "A required argument is missing.", False),
+    ("NotSupported", OkxBadRequest, "Not supported by OKX or ccxt.", False),
+]
+
+_ENVELOPE = re.compile(r"\{.*\}", re.DOTALL)
+# ccxt's text for an HTTP error status: "okx POST http://host/path 500 Internal Server Error <body>"
+_HTTP_STATUS = re.compile(r"^\S+ [A-Z]+ \S+ (\d{3}) ")
+_INSUFFICIENT_CCY = re.compile(r"Insufficient (\w+) (?:balance|margin)")
+_PARAM = re.compile(r"Parameter (\w+)")
+
+
+def info(code: str) -> CodeInfo | None:
+    """The table entry for an OKX code, or None for a code the table does not know."""
+    return CODES.get(str(code))
+
+
+def from_code(
+    code: str,
+    message: str = "",
+    *,
+    http_status: int | None = None,
+    local: bool = False,
+    **context: Any,
+) -> OkxError:
+    """The okxbot error for an OKX code and message (the message is OKX's own `msg`/`sMsg`)."""
+    code = str(code)
+    entry = CODES.get(code)
+    message = (message or "").strip() or (f"OKX error {code}" if code else "OKX error")
+    if entry is None:
+        unavailable = http_status is not None and http_status >= 500
+        kind: type[OkxError] = OkxUnavailable if unavailable else OkxError
+        hint = "See OKX's error code list for this code." if not unavailable else "OKX failed (5xx)."
+        return kind(
+            code,
+            message,
+            hint,
+            "ExchangeNotAvailable" if unavailable else _E,
+            http_status=http_status,
+            local=local,
+            outcome_unknown=unavailable,
+            details=_clean(context),
+        )
+    ctx = dict(context)
+    if "ccy" not in ctx and (m := _INSUFFICIENT_CCY.search(message)):
+        ctx["ccy"] = m.group(1)
+    if "param" not in ctx and (m := _PARAM.search(message)):
+        ctx["param"] = m.group(1)
+    return entry.kind(
+        code,
+        message,
+        _fill(entry.hint, ctx),
+        entry.ccxt_class,
+        http_status=http_status,
+        local=local,
+        # any 5xx may have happened after the request was executed
+        outcome_unknown=entry.outcome_unknown or (http_status is not None and http_status >= 500),
+        details=_clean(ctx),
+    )
+
+
+def _fill(hint: str, ctx: dict[str, Any]) -> str:
+    ccy = ctx.get("ccy") or "balance"
+    available = ctx.get("available")
+    values = {
+        "ccy": ccy,
+        "available_sentence": f" (available: {available} {ccy})" if available is not None else "",
+        "param_sentence": f": {ctx['param']}" if ctx.get("param") else "",
+        "rule_sentence": f" ({ctx['rule']})" if ctx.get("rule") else "",
+    }
+    return hint.format(**values)
+
+
+def _clean(ctx: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) for k, v in ctx.items() if v is not None}
+
+
+def explain(exc: BaseException, **context: Any) -> OkxError:
+    """Turn any failure (an OkxError, a ccxt exception, a network error) into an OkxError.
+
+    ccxt puts the OKX response body in the exception text ("okx {json}"); the per-order `sCode`
+    wins over the envelope `code`, as ccxt's own handle_errors does. The HTTP status comes from
+    `exc.okx_http_status` (set by okxbot's exchange class) or from ccxt's text for bare statuses.
+    """
+    if isinstance(exc, OkxError):
+        return exc
+    text = str(exc)
+    http_status = getattr(exc, "okx_http_status", None)
+    if http_status is None and (match := _HTTP_STATUS.match(text)):
+        http_status = int(match.group(1))
+    envelope = _parse_envelope(text)
+    if envelope is not None:
+        code, msg = _first_error(envelope)
+        if code and code not in ("0", "1", "2"):
+            err = from_code(code, msg, http_status=http_status, **context)
+            err.ccxt_class = _ccxt_name(exc) or err.ccxt_class
+            return err
+    name = _ccxt_name(exc)
+    if name is not None:
+        if http_status is not None and http_status >= 500:
+            return OkxUnavailable(
+                None,
+                _short(text),
+                f"OKX answered HTTP {http_status}; the request may or may not have been executed.",
+                name,
+                outcome_unknown=True,
+                http_status=http_status,
+                details=_clean(context),
+            )
+        if _is_a(exc, "ExchangeNotAvailable") and _transport_failure(exc):
+            # ccxt reports a refused or dropped connection as ExchangeNotAvailable: it is the network
+            return OkxNetworkError(
+                None,
+                _short(text),
+                "No answer from OKX (connection refused or dropped): check the URL and the network; "
+                "the outcome of the last request is unknown.",
+                name,
+                outcome_unknown=True,
+                details=_clean(context),
+            )
+        for cls_name, kind, hint, unknown in _BY_CCXT_CLASS:
+            if _is_a(exc, cls_name):
+                return kind(
+                    None,
+                    _short(text) or cls_name,
+                    hint,
+                    name,
+                    outcome_unknown=unknown,
+                    http_status=http_status,
+                    details=_clean(context),
+                )
+        return OkxError(
+            None, _short(text) or name, "Unexpected error from OKX.", name, details=_clean(context)
+        )
+    if isinstance(exc, TimeoutError):
+        return OkxNetworkError(
+            None,
+            "timed out",
+            _BY_CCXT_CLASS[0][2],
+            "RequestTimeout",
+            outcome_unknown=True,
+            details=_clean(context),
+        )
+    if isinstance(exc, ConnectionError | OSError):
+        return OkxNetworkError(
+            None,
+            _short(text) or type(exc).__name__,
+            "Could not reach OKX: check the URL and the network.",
+            "NetworkError",
+            outcome_unknown=True,
+            details=_clean(context),
+        )
+    return OkxError(None, _short(text) or type(exc).__name__, "Unexpected error.", type(exc).__name__)
+
+
+def _transport_failure(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return cause is not None and (
+        isinstance(cause, OSError) or type(cause).__module__.split(".")[0] in ("aiohttp", "socket")
+    )
+
+
+def _parse_envelope(text: str) -> dict[str, Any] | None:
+    match = _ENVELOPE.search(text)
+    if match is None:
+        return None
+    try:
+        value = json.loads(match.group(0))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and "code" in value else None
+
+
+def _first_error(envelope: dict[str, Any]) -> tuple[str, str]:
+    for item in envelope.get("data") or []:
+        if isinstance(item, dict) and str(item.get("sCode", "0")) not in ("0", ""):
+            return str(item["sCode"]), str(item.get("sMsg", ""))
+    return str(envelope.get("code", "")), str(envelope.get("msg", ""))
+
+
+def _ccxt_name(exc: BaseException) -> str | None:
+    for klass in type(exc).__mro__:
+        if klass.__module__.startswith("ccxt."):
+            return type(exc).__name__
+    return None
+
+
+def _is_a(exc: BaseException, name: str) -> bool:
+    return any(k.__name__ == name and k.__module__.startswith("ccxt.") for k in type(exc).__mro__)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,219 @@
+"""`OkxExchange`: ccxt's okx (REST + WebSocket) with okxbot's clock, limiter, caches and retries.
+
+It overrides the narrowest hooks: `nonce`/`seconds` (sign with OKX's clock), `sign` (adds
+`expTime` to order requests), `fetch2` (limiter, coalescing of identical GETs, 50102 resync,
+50011/50061 backoff where retrying is safe), `fetch_markets` (disk cache) and the WebSocket trading
+ops (limiter). It still raises ccxt's exceptions, so code written for ccxt keeps working on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from typing import Any, Protocol
+
+import ccxt.pro as ccxtpro
+from ccxt.base.errors import BaseError as CcxtError
+from ccxt.base.errors import InvalidNonce, RateLimitExceeded
+
+from okxbot.okx.cache import Coalescer, MarketsCache
+from okxbot.okx.clock import Clock
+from okxbot.okx.errors import explain
+from okxbot.okx.ratelimit import AccountLimiter
+
+# POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
+# placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
+# Amends are not (no idempotency key is required), nor are transfers or withdrawals.
+_RETRY_SAFE_POSTS = frozenset(
+    {
+        "trade/order",
+        "trade/batch-orders",
+        "trade/cancel-order",
+        "trade/cancel-batch-orders",
+        "trade/mass-cancel",
+        "trade/cancel-all-after",
+    }
+)
+_EXP_TIME_POSTS = frozenset(
+    {"trade/order", "trade/batch-orders", "trade/amend-order", "trade/amend-batch-orders"}
+)
+_RATE_LIMIT_CODES = ("50011", "50061", "50040")
+
+
+class Limiter(Protocol):
+    """What the client needs from the rate limiter (okxbot.okx.ratelimit)."""
+
+    async def acquire(self, method: str, path: str, params: Any) -> None:
+        """Wait until a request to `path` with `params` fits every bucket it consumes."""
+        ...
+
+
+class OkxExchange(ccxtpro.okx):
+    """ccxt's okx (REST + WebSocket) with okxbot's clock, limiter, caches and retries."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        clock: Clock | None = None,
+        limiter: Limiter | None = None,
+        exp_time_ms: int | None = None,
+        markets_cache: MarketsCache | None = None,
+        max_rate_retries: int = 3,
+    ) -> None:
+        super().__init__(config)
+        self.okx_clock = clock
+        self.okx_limiter = limiter
+        self.okx_exp_time_ms = exp_time_ms
+        self.okx_markets_cache = markets_cache
+        self.okx_max_rate_retries = max_rate_retries
+        self.okx_coalescer = Coalescer()
+        self.okx_uid_lock = asyncio.Lock()
+        self.okx_last_exp_time: int | None = None  # expTime of the last order request signed
+
+    # ---- clock -------------------------------------------------------------------------------
+    def nonce(self) -> int:
+        return self.okx_clock.now_ms() if self.okx_clock is not None else int(time.time() * 1000)
+
+    def seconds(self) -> int:  # WebSocket login timestamps
+        return self.nonce() // 1000
+
+    def sign(self, path, api=None, method="GET", params=None, headers=None, body=None):
+        api = api if api is not None else ["public"]
+        params = params if params is not None else {}
+        request = super().sign(path, api, method, params)
+        if (
+            api[0] == "private"
+            and method == "POST"
+            and path in _EXP_TIME_POSTS
+            and self.okx_exp_time_ms is not None
+        ):
+            exp = self.nonce() + self.okx_exp_time_ms
+            request["headers"] = dict(request.get("headers") or {}, expTime=str(exp))
+            self.okx_last_exp_time = exp
+        return request
+
+    # ---- every REST request ------------------------------------------------------------------
+    async def fetch2(self, path, api=None, method="GET", params=None, config=None):
+        api = api if api is not None else ["public"]
+        params = params if params is not None else {}
+        config = config if config is not None else {}
+        if method == "GET":
+            key = (path, tuple(api), json.dumps(params, sort_keys=True, default=str))
+            return await self.okx_coalescer.run(
+                key, lambda: self._okx_send(path, api, method, params, config)
+            )
+        return await self._okx_send(path, api, method, params, config)
+
+    async def _okx_send(self, path: str, api: list[str], method: str, params: Any, config: dict) -> Any:
+        private = api[0] == "private"
+        if private and self.okx_clock is not None:
+            await self.okx_clock.ensure_fresh()
+        if private and path != "account/config":
+            await self._okx_learn_uid()
+        resynced = False
+        rate_retries = 0
+        while True:
+            if self.okx_limiter is not None:
+                await self.okx_limiter.acquire(method, "/api/v5/" + path, params)
+            try:
+                return await super().fetch2(path, api, method, _fresh(params), config)
+            except InvalidNonce:
+                # 50102: OKX refused the timestamp before executing anything, so resend once
+                if not private or resynced or self.okx_clock is None:
+                    raise
+                resynced = True
+                await self.okx_clock.sync()
+            except CcxtError as exc:
+                if not _is_rate_limited(exc) or rate_retries >= self.okx_max_rate_retries:
+                    raise
+                if method != "GET" and path not in _RETRY_SAFE_POSTS:
+                    raise
+                rate_retries += 1
+                # another program on the key is using the buckets: back off with jitter
+                await asyncio.sleep(0.5 * 2 ** (rate_retries - 1) * (1 + random.random() / 2))
+
+    def handle_errors(
+        self, httpCode, reason, url, method, headers, body, response, requestHeaders, requestBody
+    ):
+        try:
+            return super().handle_errors(
+                httpCode, reason, url, method, headers, body, response, requestHeaders, requestBody
+            )
+        except CcxtError as exc:
+            # ccxt's text has OKX's body but not the status; 5xx means "outcome unknown" to okxbot
+            exc.okx_http_status = httpCode  # type: ignore[attr-defined]
+            raise
+
+    async def _okx_learn_uid(self) -> None:
+        """Key the limiter's user-id buckets by the real uid (one account/config request, once)."""
+        limiter = self.okx_limiter
+        if not isinstance(limiter, AccountLimiter) or limiter.uid:
+            return
+        async with self.okx_uid_lock:
+            if limiter.uid:
+                return
+            response = await self.fetch2("account/config", ["private"], "GET", {}, {})
+            uid = str(((response or {}).get("data") or [{}])[0].get("uid") or "")
+            limiter.uid = uid or None
+
+    # ---- markets ------------------------------------------------------------------------------
+    async def fetch_markets(self, params=None):
+        cache = self.okx_markets_cache
+        if cache is not None and (cached := cache.load()) is not None:
+            return cached
+        markets = await super().fetch_markets(params or {})
+        if cache is not None:
+            cache.save(markets)
+        return markets
+
+    async def fetch_currencies(self, params=None):
+        # deposit/withdrawal metadata; a trading client does not need it (and it costs a request)
+        return None
+
+    # ---- WebSocket: same clock and limiter as REST ----------------------------------------------
+    async def authenticate(self, params=None):
+        if self.okx_clock is not None:
+            await self.okx_clock.ensure_fresh()
+        return await super().authenticate(params or {})
+
+    async def create_order_ws(self, symbol, type, side, amount, price=None, params=None):
+        await self._okx_ws_limit("POST", "trade/order", symbol)
+        return await super().create_order_ws(symbol, type, side, amount, price, params or {})
+
+    async def edit_order_ws(self, id, symbol, type, side, amount=None, price=None, params=None):
+        await self._okx_ws_limit("POST", "trade/amend-order", symbol)
+        return await super().edit_order_ws(id, symbol, type, side, amount, price, params or {})
+
+    async def cancel_order_ws(self, id, symbol=None, params=None):
+        await self._okx_ws_limit("POST", "trade/cancel-order", symbol)
+        return await super().cancel_order_ws(id, symbol, params or {})
+
+    async def cancel_orders_ws(self, ids, symbol=None, params=None):
+        await self._okx_ws_limit("POST", "trade/cancel-batch-orders", symbol, count=len(ids))
+        return await super().cancel_orders_ws(ids, symbol, params or {})
+
+    async def _okx_ws_limit(self, method: str, path: str, symbol: str | None, count: int = 1) -> None:
+        if self.okx_limiter is None:
+            return
+        if self.markets is None:
+            await self.load_markets()
+        inst_id = self.market(symbol)["id"] if symbol else None
+        body: Any = [{"instId": inst_id}] * count if "batch" in path else {"instId": inst_id}
+        await self.okx_limiter.acquire(method, "/api/v5/" + path, body)
+
+
+def _fresh(params: Any) -> Any:
+    # ccxt's sign() injects clOrdId/tag into the params it is given; a resend must sign a copy
+    if isinstance(params, list):
+        return [dict(p) if isinstance(p, dict) else p for p in params]
+    return dict(params) if isinstance(params, dict) else params
+
+
+def _is_rate_limited(exc: Exception) -> bool:
+    if isinstance(exc, RateLimitExceeded):
+        return True
+    err = explain(exc)
+    return err.code in _RATE_LIMIT_CODES

@@ -1,0 +1,238 @@
+"""OKX's documented rate limits (reference §4.1-4.2): the one table the client's limiter obeys.
+
+Each endpoint has one rule: `capacity` units per sliding `window_ms`, keyed by the caller's IP, the
+user id (each sub-account is its own uid), or the user id + instrument. Batch endpoints count orders,
+not requests, and a batch of a single order is charged to the single-order endpoint instead. Place and
+amend (single or batch, REST or WebSocket) also feed the sub-account budget of 1000 orders per 2 s.
+WebSocket order operations share the buckets of their REST twins (`ws_op_path`).
+
+`limits_for(method, path)` lists every rule a request may consume; `charges(...)` resolves one concrete
+request into the exact buckets and units, which is what the limiter (`okxbot.okx.ratelimit`) records.
+
+The simulator keeps an independent twin of this table in `okxbot.sim.limits`; neither imports the other,
+so a mistake on one side shows up as a 50011 in the tests instead of hiding on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+KeyKind = Literal["ip", "ip+instType", "uid", "uid+instId", "uid+tag"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One documented rule: at most `capacity` units in any `window_ms`, per key of kind `key`."""
+
+    name: str  # "METHOD /api/v5/path", or a name of its own for rules that are not one endpoint
+    capacity: int
+    window_ms: int
+    key: KeyKind
+    counts_orders: bool = False  # batch endpoints: one unit per order, not per request
+
+
+@dataclass(frozen=True)
+class Charge:
+    """`units` of one `limit` recorded in the bucket `bucket` (the limit's key values, e.g. uid|instId)."""
+
+    limit: Limit
+    bucket: str
+    units: int
+
+
+_SECOND = 1000
+_TWO_SECONDS = 2000
+
+
+def _rule(method: str, path: str, capacity: int, window_ms: int, key: KeyKind, orders: bool = False) -> Limit:
+    name = f"{method} /api/v5/{path}"
+    return Limit(name, capacity, window_ms, key, orders)
+
+
+# Reference §4.2, one row per endpoint; §3.19b and §3.20 for the derivatives and sub-account endpoints.
+_TABLE: tuple[Limit, ...] = (
+    _rule("GET", "public/time", 10, _TWO_SECONDS, "ip"),
+    _rule("GET", "public/instruments", 20, _TWO_SECONDS, "ip+instType"),
+    _rule("GET", "market/tickers", 20, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/ticker", 20, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/books", 40, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/books-full", 10, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/candles", 40, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/history-candles", 20, _TWO_SECONDS, "ip"),
+    _rule("GET", "market/trades", 100, _TWO_SECONDS, "ip"),
+    _rule("GET", "account/balance", 10, _TWO_SECONDS, "uid"),
+    _rule("GET", "account/positions", 10, _TWO_SECONDS, "uid"),
+    _rule("GET", "account/config", 5, _TWO_SECONDS, "uid"),
+    _rule("GET", "account/bills", 5, _SECOND, "uid"),
+    _rule("GET", "asset/balances", 6, _SECOND, "uid"),
+    _rule("POST", "account/set-position-mode", 5, _TWO_SECONDS, "uid"),
+    _rule("POST", "account/set-leverage", 20, _TWO_SECONDS, "uid"),
+    _rule("GET", "account/leverage-info", 20, _TWO_SECONDS, "uid"),
+    _rule("POST", "trade/order", 60, _TWO_SECONDS, "uid+instId"),
+    _rule("POST", "trade/batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),
+    _rule("POST", "trade/cancel-order", 60, _TWO_SECONDS, "uid+instId"),
+    _rule("POST", "trade/cancel-batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),
+    _rule("POST", "trade/amend-order", 60, _TWO_SECONDS, "uid+instId"),
+    _rule("POST", "trade/amend-batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),
+    _rule("GET", "trade/order", 60, _TWO_SECONDS, "uid+instId"),
+    _rule("GET", "trade/orders-pending", 60, _TWO_SECONDS, "uid"),
+    _rule("GET", "trade/orders-history", 40, _TWO_SECONDS, "uid"),
+    _rule("GET", "trade/orders-history-archive", 20, _TWO_SECONDS, "uid"),
+    _rule("GET", "trade/fills", 60, _TWO_SECONDS, "uid"),
+    _rule("GET", "trade/fills-history", 10, _TWO_SECONDS, "uid"),
+    _rule("POST", "trade/mass-cancel", 5, _TWO_SECONDS, "uid"),
+    _rule("POST", "trade/cancel-all-after", 1, _SECOND, "uid+tag"),
+    _rule("GET", "trade/account-rate-limit", 1, _SECOND, "uid"),
+    _rule("POST", "users/subaccount/apikey", 1, _SECOND, "uid"),
+    _rule("GET", "users/subaccount/apikey", 20, _TWO_SECONDS, "uid"),
+    _rule("POST", "users/subaccount/modify-apikey", 1, _SECOND, "uid"),
+    _rule("POST", "users/subaccount/delete-apikey", 1, _SECOND, "uid"),
+)
+
+TABLE: Mapping[str, Limit] = {limit.name: limit for limit in _TABLE}
+
+# The sub-account order-rate limit (reference §4.1, 50061): new and amended orders, each order of a
+# batch counted, REST and WebSocket together, in parallel with the per-instrument rules.
+SUB_ACCOUNT_ORDERS = Limit("sub-account orders", 1000, _TWO_SECONDS, "uid", counts_orders=True)
+_FEEDS_SUB_ACCOUNT = frozenset(
+    {
+        "POST /api/v5/trade/order",
+        "POST /api/v5/trade/batch-orders",
+        "POST /api/v5/trade/amend-order",
+        "POST /api/v5/trade/amend-batch-orders",
+    }
+)
+
+# OKX rule: a batch holding one order is charged as the single-order request.
+SINGLE_OF_BATCH: Mapping[str, str] = {
+    "POST /api/v5/trade/batch-orders": "POST /api/v5/trade/order",
+    "POST /api/v5/trade/cancel-batch-orders": "POST /api/v5/trade/cancel-order",
+    "POST /api/v5/trade/amend-batch-orders": "POST /api/v5/trade/amend-order",
+}
+
+# WebSocket connections: 3 per second per IP; the path is the connection URL's path.
+WS_CONNECT = Limit("WS connect", 3, _SECOND, "ip")
+
+# WebSocket order operations and the REST endpoint whose buckets they share (reference §5.7).
+_WS_OPS: Mapping[str, str] = {
+    "order": "/api/v5/trade/order",
+    "batch-orders": "/api/v5/trade/batch-orders",
+    "cancel-order": "/api/v5/trade/cancel-order",
+    "batch-cancel-orders": "/api/v5/trade/cancel-batch-orders",
+    "amend-order": "/api/v5/trade/amend-order",
+    "batch-amend-orders": "/api/v5/trade/amend-batch-orders",
+    "mass-cancel": "/api/v5/trade/mass-cancel",
+}
+
+# Endpoints missing from the table still get a rule: the strictest common documented tier (10 / 2 s),
+# so an unknown call slows down rather than risking a 50011 on a budget we do not know.
+_PUBLIC_PREFIXES = ("/api/v5/public/", "/api/v5/market/", "/api/v5/system/")
+FALLBACK_PUBLIC = Limit("fallback public", 10, _TWO_SECONDS, "ip")
+FALLBACK_PRIVATE = Limit("fallback private", 10, _TWO_SECONDS, "uid")
+
+# The bucket of a uid-keyed rule when the caller does not know its uid yet: one shared bucket, which
+# can only be stricter than OKX (it over-shares), never looser.
+UNKNOWN_UID = "?"
+
+
+def normalize_path(path: str) -> str:
+    """`/api/v5/trade/order` from `trade/order`, `/api/v5/trade/order?x=1` or a full path."""
+    path = path.split("?", 1)[0]
+    if path.startswith("/ws/"):
+        return path
+    if not path.startswith("/"):
+        path = "/api/v5/" + path
+    return path
+
+
+def ws_op_path(op: str) -> str:
+    """The REST path whose buckets a WebSocket order op (`order`, `batch-orders`, ...) consumes."""
+    try:
+        return _WS_OPS[op]
+    except KeyError:
+        raise ValueError(
+            f"{op!r} is not a WebSocket order operation; expected one of {', '.join(sorted(_WS_OPS))}"
+        ) from None
+
+
+def limit_of(method: str, path: str) -> Limit:
+    """The rule of one endpoint (the fallback rule for endpoints OKX's table does not list)."""
+    path = normalize_path(path)
+    if path.startswith("/ws/"):
+        return WS_CONNECT
+    limit = TABLE.get(f"{method.upper()} {path}")
+    if limit is not None:
+        return limit
+    return FALLBACK_PUBLIC if path.startswith(_PUBLIC_PREFIXES) else FALLBACK_PRIVATE
+
+
+def limits_for(method: str, path: str) -> list[Limit]:
+    """Every rule a request to `method path` consumes: the endpoint's own, plus the sub-account order
+    budget for place and amend. For a batch endpoint this is the batch rule; `charges` swaps in the
+    single-order rule when the batch holds one order."""
+    limit = limit_of(method, path)
+    if limit.name in _FEEDS_SUB_ACCOUNT:
+        return [limit, SUB_ACCOUNT_ORDERS]
+    return [limit]
+
+
+def charges(
+    method: str,
+    path: str,
+    *,
+    uid: str | None,
+    ip: str,
+    orders_by_inst: Mapping[str, int] | None = None,
+    tag: str = "",
+    inst_type: str = "",
+) -> list[Charge]:
+    """The exact buckets and units one request consumes.
+
+    `orders_by_inst` is the number of orders per instId in the request (one entry with 1 for a single
+    order; per instrument for a batch); it is required for the uid+instId endpoints and ignored by the
+    others. `tag` keys cancel-all-after, `inst_type` keys public/instruments.
+    """
+    method = method.upper()
+    path = normalize_path(path)
+    orders = {inst: n for inst, n in (orders_by_inst or {}).items() if n > 0}
+    total = sum(orders.values())
+    limit = limit_of(method, path)
+    if limit.name in SINGLE_OF_BATCH and total == 1:
+        limit = TABLE[SINGLE_OF_BATCH[limit.name]]
+    account = uid if uid else UNKNOWN_UID
+    result: list[Charge] = []
+    if limit.key == "uid+instId":
+        # an order op without an instrument cannot be split; "" is a bucket of its own
+        for inst, n in sorted(orders.items()) or [("", 1)]:
+            result.append(Charge(limit, f"{account}|{inst}", n if limit.counts_orders else 1))
+    else:
+        bucket = {
+            "ip": ip,
+            "ip+instType": f"{ip}|{inst_type}",
+            "uid": account,
+            "uid+tag": f"{account}|{tag}",
+        }[limit.key]
+        result.append(Charge(limit, bucket, 1))
+    if limit.name in _FEEDS_SUB_ACCOUNT:
+        result.append(Charge(SUB_ACCOUNT_ORDERS, account, max(total, 1)))
+    return result
+
+
+def request_shape(params: object) -> tuple[dict[str, int], str, str]:
+    """(orders_by_inst, tag, inst_type) of a request body or query as ccxt sends it: a dict for one
+    order or query, a list of dicts for a batch."""
+    items = params if isinstance(params, list) else [params]
+    orders: dict[str, int] = {}
+    tag = ""
+    inst_type = ""
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        inst = item.get("instId")
+        if inst:
+            orders[str(inst)] = orders.get(str(inst), 0) + 1
+        tag = tag or str(item.get("tag") or "")
+        inst_type = inst_type or str(item.get("instType") or "")
+    return orders, tag, inst_type

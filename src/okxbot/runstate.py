@@ -1,0 +1,89 @@
+"""Which okxbot bots are running on this machine: one pid file per bot under OKXBOT_HOME/run/.
+
+`okxbot run` calls `register_bot` when a bot starts and `unregister_bot` when it stops; `okxbot panic`
+calls `running_bots` and sends SIGTERM to each. File name `<bot>.pid`; content, one JSON object:
+{"pid": 1234, "bot": "grid-btc", "profile": "main", "started": "2026-01-01T00:00:00Z", "config": "grid.toml"}.
+A pid file whose process is gone (a crash) is stale and is removed when found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from okxbot.vault.atomic import write_atomic
+from okxbot.vault.home import okxbot_home
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class BotRecord:
+    pid: int
+    bot: str
+    profile: str | None
+    started: str
+    config: str = ""
+
+
+def run_dir(home: Path | None = None) -> Path:
+    path = (home or okxbot_home()) / "run"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def pid_file(bot: str, home: Path | None = None) -> Path:
+    return run_dir(home) / f"{_SAFE.sub('_', bot) or 'bot'}.pid"
+
+
+def register_bot(
+    bot: str, profile: str | None, config: str = "", *, pid: int | None = None, home: Path | None = None
+) -> Path:
+    """Record that this process (or `pid`) runs `bot`; returns the pid file to pass to `unregister_bot`."""
+    record = BotRecord(
+        pid=pid or os.getpid(),
+        bot=bot,
+        profile=profile,
+        started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        config=config,
+    )
+    path = pid_file(bot, home)
+    write_atomic(path, json.dumps(asdict(record)).encode(), mode=0o600)
+    return path
+
+
+def unregister_bot(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def running_bots(home: Path | None = None) -> list[BotRecord]:
+    """The bots whose process still exists; stale and unreadable pid files are removed."""
+    alive = []
+    for path in sorted(run_dir(home).glob("*.pid")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            record = BotRecord(**raw)
+        except (OSError, ValueError, TypeError):
+            unregister_bot(path)
+            continue
+        if _alive(record.pid):
+            alive.append(record)
+        else:
+            unregister_bot(path)
+    return alive

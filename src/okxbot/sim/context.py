@@ -1,0 +1,50 @@
+"""The state every simulator handler shares: one `SimContext` per running simulator.
+
+It is stored on the aiohttp app under `CTX`; REST, admin and WebSocket handlers read it from
+`request.app[CTX]`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from okxbot.sim.auth import KeyStore
+from okxbot.sim.clock import Clock
+from okxbot.sim.faults import FaultPlan
+from okxbot.sim.limits import Limiter
+
+if TYPE_CHECKING:
+    from okxbot.sim.engine import Exchange
+    from okxbot.sim.market import SyntheticMarket
+
+
+@dataclass
+class Stats:
+    """Requests seen per path (before anything else happens to them) and per authenticated uid."""
+
+    by_path: Counter[str] = field(default_factory=Counter)
+    by_uid: Counter[str] = field(default_factory=Counter)
+
+    def wire(self) -> dict[str, Any]:
+        return {"paths": dict(self.by_path), "uids": dict(self.by_uid), "total": sum(self.by_path.values())}
+
+
+@dataclass
+class SimContext:
+    clock: Clock
+    exchange: Exchange
+    keystore: KeyStore
+    limiter: Limiter
+    faults: FaultPlan
+    market: SyntheticMarket | None
+    seed: int
+    stats: Stats = field(default_factory=Stats)
+    # (uid, tag) -> deadline (ms, simulator clock) of a cancel-all-after dead-man switch.
+    dead_man: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+CTX = web.AppKey("okxbot.sim.ctx", SimContext)

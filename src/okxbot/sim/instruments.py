@@ -1,0 +1,156 @@
+"""The simulator's spot instruments (tickSz / lotSz / minSz close to OKX's) and number formatting.
+
+Every number the simulator hands out goes through `fmt` so that one value always renders as one
+string: OKX strips trailing zeros ("51858", "0.001") and never uses exponent notation, and the
+order-book checksum hashes level prices verbatim, so a level must never change its spelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+ZERO = Decimal(0)
+
+
+def fmt(value: Decimal) -> str:
+    """The OKX wire spelling of a decimal: no exponent, no trailing zeros, "0" for zero."""
+    if not value:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    return value % step == ZERO
+
+
+def floor_to(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def ceil_to(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """One SPOT instrument. `start_px` seeds the synthetic market's fair price."""
+
+    inst_id: str
+    tick_sz: Decimal
+    lot_sz: Decimal
+    min_sz: Decimal
+    start_px: Decimal
+    list_time: str = "1606468572000"
+    max_lmt_sz: Decimal = Decimal("9999999999")
+    max_mkt_sz: Decimal = Decimal("1000000")
+    max_lmt_amt: Decimal = Decimal("20000000")
+    max_mkt_amt: Decimal = Decimal("1000000")
+    inst_id_code: int = 0
+    base_ccy: str = field(init=False)
+    quote_ccy: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        base, quote = self.inst_id.split("-")
+        object.__setattr__(self, "base_ccy", base)
+        object.__setattr__(self, "quote_ccy", quote)
+
+    def px_str(self, px: Decimal) -> str:
+        return fmt(px)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The /api/v5/public/instruments item (SPOT fields; derivative-only fields are "")."""
+        return {
+            "alias": "",
+            "auctionEndTime": "",
+            "baseCcy": self.base_ccy,
+            "category": "1",
+            "contTdSwTime": "",
+            "ctMult": "",
+            "ctType": "",
+            "ctVal": "",
+            "ctValCcy": "",
+            "expTime": "",
+            "futureSettlement": False,
+            "instFamily": "",
+            "instId": self.inst_id,
+            "instIdCode": self.inst_id_code,
+            "instType": "SPOT",
+            "lever": "10",
+            "listTime": self.list_time,
+            "lotSz": fmt(self.lot_sz),
+            "maxIcebergSz": fmt(self.max_lmt_sz),
+            "maxLmtAmt": fmt(self.max_lmt_amt),
+            "maxLmtSz": fmt(self.max_lmt_sz),
+            "maxMktAmt": fmt(self.max_mkt_amt),
+            "maxMktSz": fmt(self.max_mkt_sz),
+            "maxStopSz": fmt(self.max_mkt_sz),
+            "maxTriggerSz": fmt(self.max_lmt_sz),
+            "maxTwapSz": fmt(self.max_lmt_sz),
+            "minSz": fmt(self.min_sz),
+            "openType": "",
+            "optType": "",
+            "quoteCcy": self.quote_ccy,
+            "ruleType": "normal",
+            "settleCcy": "",
+            "state": "live",
+            "stk": "",
+            "tickSz": fmt(self.tick_sz),
+            "tradeQuoteCcyList": [self.quote_ccy],
+            "uly": "",
+        }
+
+
+def _spot(inst_id: str, tick: str, lot: str, min_sz: str, px: str, code: int) -> Instrument:
+    return Instrument(inst_id, Decimal(tick), Decimal(lot), Decimal(min_sz), Decimal(px), inst_id_code=code)
+
+
+# Precision as OKX lists these pairs (tickSz, lotSz, minSz); prices are a plausible starting point.
+DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
+    _spot("BTC-USDT", "0.1", "0.00000001", "0.00001", "43000", 10001),
+    _spot("ETH-USDT", "0.01", "0.000001", "0.0001", "2300", 10002),
+    _spot("SOL-USDT", "0.01", "0.000001", "0.001", "95", 10003),
+    _spot("XRP-USDT", "0.0001", "0.000001", "0.1", "0.6", 10004),
+    _spot("DOGE-USDT", "0.00001", "0.000001", "10", "0.08", 10005),
+    _spot("LTC-USDT", "0.01", "0.000001", "0.001", "70", 10006),
+    _spot("ADA-USDT", "0.0001", "0.000001", "1", "0.5", 10007),
+    _spot("OKB-USDT", "0.001", "0.000001", "0.01", "50", 10008),
+    _spot("DOT-USDT", "0.001", "0.000001", "0.1", "7", 10009),
+    _spot("LINK-USDT", "0.001", "0.000001", "0.1", "15", 10010),
+    _spot("TRX-USDT", "0.00001", "0.000001", "1", "0.1", 10011),
+    _spot("BTC-USDC", "0.1", "0.00000001", "0.00001", "43000", 10012),
+    _spot("ETH-BTC", "0.00001", "0.000001", "0.001", "0.0535", 10013),
+)
+
+
+class InstrumentSet:
+    """The instruments an exchange lists, by instId, in listing order."""
+
+    def __init__(self, instruments: Iterable[Instrument] = DEFAULT_INSTRUMENTS) -> None:
+        self._by_id: dict[str, Instrument] = {i.inst_id: i for i in instruments}
+
+    def get(self, inst_id: str) -> Instrument | None:
+        return self._by_id.get(inst_id)
+
+    def __getitem__(self, inst_id: str) -> Instrument:
+        return self._by_id[inst_id]
+
+    def __contains__(self, inst_id: object) -> bool:
+        return inst_id in self._by_id
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def currencies(self) -> set[str]:
+        return {c for i in self for c in (i.base_ccy, i.quote_ccy)}

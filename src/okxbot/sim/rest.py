@@ -1,0 +1,180 @@
+"""aiohttp handler for every `/api/v5/...` request: one dispatcher, one table of endpoints.
+
+The dispatcher applies, in order: request statistics, injected faults, method / path lookup (404
+50005, 405 50115), body checks (50006 Content-Type, 50000 empty, 50002 JSON), authentication on the
+raw bytes received (`auth.KeyStore.verify_rest`), permission (50120), rate limits (50011 / 50061),
+then the endpoint. Endpoint functions live in `okxbot.sim.endpoints` and return the `data` list (or a
+whole response for batch answers); they raise `SimError` for top-level errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from okxbot.sim.auth import ApiKey, require_permission
+from okxbot.sim.context import CTX, SimContext
+from okxbot.sim.engine import ParamError
+from okxbot.sim.wire import SimError, error_response, json_response, now_us, ok
+
+log = logging.getLogger("okxbot.sim")
+
+
+@dataclass
+class Call:
+    """One API call as an endpoint function sees it."""
+
+    ctx: SimContext
+    key: ApiKey | None
+    params: Any  # dict[str, str] for GET; the decoded JSON (object or array) for POST
+    ip: str
+    in_time: str
+
+    @property
+    def uid(self) -> str:
+        assert self.key is not None, "private endpoint called without a key"
+        return self.key.uid
+
+
+EndpointFn = Callable[[Call], "list[Any] | web.Response"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    fn: EndpointFn
+    perm: str | None  # None = public; else the permission the key needs
+    body: str = "object"  # POST only: "object" | "array"
+    honours_exp_time: bool = False  # place / amend endpoints discard requests past the expTime header
+
+
+# path -> method -> endpoint; filled by `okxbot.sim.endpoints` at import.
+ENDPOINTS: dict[str, dict[str, Endpoint]] = {}
+
+
+def endpoint(
+    method: str, path: str, perm: str | None = None, body: str = "object", exp_time: bool = False
+) -> Callable[[EndpointFn], EndpointFn]:
+    def register(fn: EndpointFn) -> EndpointFn:
+        ENDPOINTS.setdefault(path, {})[method] = Endpoint(fn, perm, body, exp_time)
+        return fn
+
+    return register
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    in_time = now_us()
+    path = request.path
+    ctx.stats.by_path[path] += 1
+    fault = ctx.faults.take(path)
+    if fault is not None:
+        if fault.kind in ("50013", "50001"):
+            return error_response(SimError(fault.kind))
+        if fault.kind == "http500":
+            return web.Response(status=500, text="Internal Server Error")
+    try:
+        response = await _execute(ctx, request, in_time)
+    except SimError as err:
+        response = error_response(err)
+    except ParamError as err:
+        response = error_response(SimError.with_message(err.code, err.msg))
+    except Exception:
+        log.exception("simulator bug answering %s %s", request.method, path)
+        response = error_response(SimError("50026"))
+    if fault is not None and fault.kind == "drop":
+        # The request has been executed; the client never learns the outcome.
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+    if fault is not None and fault.kind == "delay":
+        await asyncio.sleep(fault.delay_ms / 1000)
+    return response
+
+
+async def _execute(ctx: SimContext, request: web.Request, in_time: str) -> web.StreamResponse:
+    methods = ENDPOINTS.get(request.path)
+    if methods is None:
+        raise SimError("50005")
+    method = request.method
+    ep = methods.get(method)
+    if ep is None:
+        raise SimError("50115")
+    ip = request.remote or ""
+    body = b""
+    params: Any
+    if method == "POST":
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise SimError("51000", "body", status=413) from None
+        params = _decode_body(request, body, ep.body)
+    else:
+        params = dict(request.query)
+    key: ApiKey | None = None
+    if ep.perm is not None:
+        key = ctx.keystore.verify_rest(request.headers, method, request.raw_path, body, ip)
+        require_permission(key, ep.perm)
+        ctx.stats.by_uid[key.uid] += 1
+    _charge(ctx, method, request.path, key, ip, params)
+    if ep.honours_exp_time:
+        _check_exp_time(ctx, request.headers.get("expTime", ""))
+    result = ep.fn(Call(ctx, key, params, ip, in_time))
+    if isinstance(result, web.StreamResponse):
+        return result
+    return ok(result)
+
+
+def _decode_body(request: web.Request, body: bytes, shape: str) -> Any:
+    content_type = request.headers.get("Content-Type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise SimError("50006")
+    if not body.strip():
+        raise SimError("50000")
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise SimError("50002") from None
+    if shape == "array":
+        if not isinstance(decoded, list) or not all(isinstance(item, dict) for item in decoded):
+            raise SimError("50002")
+    elif not isinstance(decoded, dict):
+        raise SimError("50002")
+    return decoded
+
+
+def _check_exp_time(ctx: SimContext, exp_time: str) -> None:
+    """OKX drops a request whose `expTime` (ms) has passed when it arrives (reference §1.2): 50036."""
+    if not exp_time:
+        return
+    if not exp_time.isdigit():
+        raise SimError("51000", "expTime")
+    if int(exp_time) < ctx.clock.now_ms():
+        raise SimError("50036")
+
+
+def _charge(ctx: SimContext, method: str, path: str, key: ApiKey | None, ip: str, params: Any) -> None:
+    if isinstance(params, list):
+        inst_ids = [str(item.get("instId") or "") for item in params]
+        tag = ""
+    else:
+        inst_ids = [str(params.get("instId") or "")]
+        tag = str(params.get("tag") or "")
+    ctx.limiter.charge(
+        f"{method} {path}",
+        ip=ip,
+        uid=key.uid if key else "",
+        inst_ids=inst_ids,
+        inst_type=str(params.get("instType") or "") if isinstance(params, dict) else "",
+        tag=tag,
+    )
+
+
+def response_with_times(data: list[Any], in_time: str) -> web.Response:
+    """A successful answer carrying `inTime` / `outTime`, as order endpoints do."""
+    return json_response({"code": "0", "msg": "", "data": data, "inTime": in_time, "outTime": now_us()})

@@ -1,0 +1,141 @@
+"""Admin routes for the WebSocket side (loopback peers only, like the rest of `/__sim__/`).
+
+    POST /__sim__/ws-faults  {"kind": "drop", "path"?: "/ws/v5/public"}          cut connections now
+                             {"kind": "stall", "durationMs": 3000, "path"?: ...}   stop writing for a while
+                             {"kind": "bad-checksum" | "skip-seq", "instId": "BTC-USDT"}
+                                 the next `books` update of that instrument carries a wrong checksum /
+                                 skips a seqId (prevSeqId names a message never sent)
+    POST /__sim__/ws-config  {"idleMs"?: 30000, "connectionsPerSecond"?: 3, "requestsPerHour"?: 480}
+    GET  /__sim__/ws-stats   connections per path, subscriptions per channel
+Answers are JSON objects; bad input answers HTTP 400 `{"error": "..."}` saying what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from okxbot.sim.ws import HUB, WsHub
+
+FAULT_KINDS = ("drop", "stall", "bad-checksum", "skip-seq")
+PATHS = ("", "/ws/v5/public", "/ws/v5/private", "/ws/v5/business")
+
+
+class _BadInput(Exception):
+    pass
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_post("/__sim__/ws-faults", _faults)
+    router.add_post("/__sim__/ws-config", _config)
+    router.add_get("/__sim__/ws-stats", _stats)
+
+
+def _reply(body: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+
+
+async def _payload(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        raise _BadInput("body is not valid JSON") from None
+    if not isinstance(decoded, dict):
+        raise _BadInput("body must be a JSON object")
+    return decoded
+
+
+def _loopback(request: web.Request) -> bool:
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:
+        return False
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise _BadInput(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+async def _guarded(request: web.Request, action: Any) -> web.Response:
+    if not _loopback(request):
+        return _reply({"error": "the admin API answers loopback peers only"}, 403)
+    try:
+        return _reply(action(request.app[HUB], await _payload(request)))
+    except _BadInput as err:
+        return _reply({"error": str(err)}, 400)
+
+
+async def _faults(request: web.Request) -> web.Response:
+    return await _guarded(request, _apply_fault)
+
+
+async def _config(request: web.Request) -> web.Response:
+    return await _guarded(request, _apply_config)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return await _guarded(request, _describe)
+
+
+def _apply_fault(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
+    kind = body.get("kind")
+    if kind not in FAULT_KINDS:
+        raise _BadInput(f"kind must be one of {', '.join(FAULT_KINDS)}")
+    path = body.get("path", "")
+    if path not in PATHS:
+        raise _BadInput(f"path must be one of {', '.join(p for p in PATHS if p)} (or absent for all)")
+    if kind == "drop":
+        return {"kind": kind, "connections": hub.drop(path)}
+    if kind == "stall":
+        duration = _positive_int(body, "durationMs")
+        if duration is None:
+            raise _BadInput("stall needs durationMs, e.g. 3000")
+        return {"kind": kind, "connections": hub.stall(duration, path)}
+    inst_id = body.get("instId")
+    if not isinstance(inst_id, str) or not hub.ctx.exchange.has_instrument(inst_id):
+        raise _BadInput(f"{kind} needs a known instId, e.g. BTC-USDT; got {inst_id!r}")
+    try:
+        hub.arm_book_fault(inst_id, kind)
+    except LookupError as err:
+        raise _BadInput(str(err)) from None
+    return {"kind": kind, "instId": inst_id}
+
+
+def _apply_config(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(body) - {"idleMs", "connectionsPerSecond", "requestsPerHour"}
+    if unknown:
+        raise _BadInput(
+            f"unknown setting(s) {sorted(unknown)}; known: idleMs, connectionsPerSecond, requestsPerHour"
+        )
+    idle = _positive_int(body, "idleMs")
+    per_second = _positive_int(body, "connectionsPerSecond")
+    per_hour = _positive_int(body, "requestsPerHour")
+    if idle is not None:
+        hub.config.idle_ms = idle
+    if per_second is not None:
+        hub.config.connections_per_second = per_second
+    if per_hour is not None:
+        hub.config.requests_per_hour = per_hour
+    return {
+        "idleMs": hub.config.idle_ms,
+        "connectionsPerSecond": hub.config.connections_per_second,
+        "requestsPerHour": hub.config.requests_per_hour,
+    }
+
+
+def _describe(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
+    paths = Counter(s.path for s in hub.sessions)
+    channels = Counter(sub.channel for s in hub.sessions for sub in s.subs.values())
+    return {"connections": dict(paths), "subscriptions": dict(channels)}

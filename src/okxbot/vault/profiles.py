@@ -1,0 +1,181 @@
+"""Profile metadata: which key is which, where it lives, what it is for, and what the last check saw.
+
+Secrets are never stored here (see `store`); the list lives in OKXBOT_HOME/profiles.json, mode 0600,
+replaced atomically under a lock so that two okxbot processes never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from okxbot.vault.atomic import exclusive, write_atomic
+from okxbot.vault.errors import VaultError
+from okxbot.vault.home import okxbot_home
+
+Region = Literal["www", "eea", "us"]
+Purpose = Literal["data", "trade"]
+Backend = Literal["keyring", "file"]
+
+REGION_HOSTS: dict[str, str] = {
+    "www": "https://www.okx.com",
+    "eea": "https://eea.okx.com",
+    "us": "https://us.okx.com",
+}
+PURPOSES = ("data", "trade")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+def check_name(name: str) -> str:
+    """A profile name is 1-40 letters, digits, '.', '_' or '-' (it becomes a keyring entry name)."""
+    if not _NAME.match(name or ""):
+        raise VaultError(
+            f"{name!r} is not a valid profile name",
+            "use 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. main, data-1)",
+        )
+    return name
+
+
+def check_region(region: str) -> Region:
+    if region not in REGION_HOSTS:
+        raise VaultError(
+            f"unknown region {region!r}",
+            "use www (okx.com, global), eea (my.okx.com / eea.okx.com, Europe) or us (app.okx.com, USA): "
+            "the one where you created the key",
+        )
+    return region  # type: ignore[return-value]
+
+
+def check_purpose(purpose: str) -> Purpose:
+    if purpose not in PURPOSES:
+        raise VaultError(
+            f"unknown purpose {purpose!r}",
+            "use data (read-only uses such as market-data collection) or trade (bots and order commands)",
+        )
+    return purpose  # type: ignore[return-value]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Profile:
+    """One stored key. `key_hint` is the masked API key (last 4 characters), safe to show."""
+
+    name: str
+    demo: bool = False
+    region: Region = "www"
+    purpose: Purpose = "trade"
+    notes: str = ""
+    backend: Backend = "file"
+    key_hint: str = ""
+    created: str = field(default_factory=now_iso)
+    last_used: str | None = None
+    disabled: bool = False
+    disabled_reason: str = ""
+    # What the last `okxbot doctor` (or pre-trade check) saw: perm, ip, checked_at.
+    last_check: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def environment(self) -> str:
+        return "demo" if self.demo else "live"
+
+    @property
+    def base_url(self) -> str:
+        return REGION_HOSTS[self.region]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Profile:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+class ProfileStore:
+    """The profile list of one OKXBOT_HOME."""
+
+    FILE = "profiles.json"
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home or okxbot_home()
+        self.path = self.home / self.FILE
+        self._lock = self.home / ".profiles.lock"
+
+    def all(self) -> list[Profile]:
+        return sorted(self._read().values(), key=lambda p: p.name)
+
+    def find(self, name: str) -> Profile | None:
+        return self._read().get(name)
+
+    def get(self, name: str) -> Profile:
+        profile = self.find(name)
+        if profile is None:
+            names = ", ".join(p.name for p in self.all()) or "none yet"
+            raise VaultError(
+                f"no profile named {name!r} (profiles: {names})",
+                f"add it with `okxbot keys add {name}` or pick one from `okxbot keys list`",
+            )
+        return profile
+
+    def add(self, profile: Profile) -> None:
+        def change(profiles: dict[str, Profile]) -> None:
+            if profile.name in profiles:
+                raise VaultError(
+                    f"a profile named {profile.name!r} already exists",
+                    f"use `okxbot keys rotate {profile.name}` to replace its values, or choose another name",
+                )
+            profiles[profile.name] = profile
+
+        self._modify(change)
+
+    def update(self, name: str, change: Callable[[Profile], None]) -> Profile:
+        """Apply `change` to the stored profile under the lock and save; returns the new profile."""
+        result: list[Profile] = []
+
+        def apply(profiles: dict[str, Profile]) -> None:
+            if name not in profiles:
+                raise VaultError(f"no profile named {name!r}", "see `okxbot keys list`")
+            change(profiles[name])
+            result.append(profiles[name])
+
+        self._modify(apply)
+        return result[0]
+
+    def remove(self, name: str) -> None:
+        def change(profiles: dict[str, Profile]) -> None:
+            if profiles.pop(name, None) is None:
+                raise VaultError(f"no profile named {name!r}", "see `okxbot keys list`")
+
+        self._modify(change)
+
+    def _modify(self, change: Callable[[dict[str, Profile]], None]) -> None:
+        with exclusive(self._lock, "profile list"):
+            profiles = self._read()
+            change(profiles)
+            body = {
+                "version": 1,
+                "profiles": [p.to_json() for p in sorted(profiles.values(), key=lambda p: p.name)],
+            }
+            write_atomic(self.path, (json.dumps(body, indent=2) + "\n").encode())
+
+    def _read(self) -> dict[str, Profile]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            body = json.loads(raw)
+            return {p["name"]: Profile.from_json(p) for p in body["profiles"]}
+        except (ValueError, KeyError, TypeError) as err:
+            raise VaultError(
+                f"the profile list {self.path} is damaged ({err.__class__.__name__})",
+                "restore it from a backup, or delete it and add the profiles again with `okxbot keys add`",
+            ) from None

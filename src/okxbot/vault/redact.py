@@ -1,0 +1,101 @@
+"""Scrub API secrets from every log record, whoever logs it (okxbot, ccxt, aiohttp, python-okx).
+
+ccxt logs each request's headers at DEBUG (OK-ACCESS-KEY, OK-ACCESS-PASSPHRASE, OK-ACCESS-SIGN) and
+python-okx prints them in debug mode. Credentials are registered here when they are loaded; the
+installed hook replaces every registered value, and every signature whatever its value, before any
+handler sees the record. The hook sits in the log-record factory rather than on a logger, because a
+logger's filters do not see records propagated from child loggers such as `ccxt.base.exchange`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable
+
+MASK = "********"
+
+_lock = threading.Lock()
+_values: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+_installed = False
+
+# Header and login-argument values that are secret whatever they are (a signature changes every request).
+_FIELD = re.compile(
+    r"""(?ix)
+    ( (?:OK-ACCESS-(?:SIGN|KEY|PASSPHRASE)|["']?(?:sign|passphrase|apiKey|secretKey|secret)["']?)
+      ["']?\s*[:=]\s*["']? )
+    ( [^"',\s}\]]+ )
+    """
+)
+
+
+def register(values: Iterable[str]) -> None:
+    """Remember secret values to scrub (with their URL-encoded forms); short values are ignored."""
+    global _pattern
+    added = False
+    with _lock:
+        for value in values:
+            # Very short strings would scrub ordinary words; real OKX secrets are long.
+            if not value or len(value) < 6:
+                continue
+            for form in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}:
+                if form not in _values:
+                    _values.add(form)
+                    added = True
+        if added:
+            ordered = sorted(_values, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret and every signature-like field value masked."""
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return _FIELD.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string must not hide the record, nor leak its args
+        message = f"{record.msg!s} (unformattable arguments)"
+    record.msg = scrub(message)
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        # Keep the text only: a handler that re-formats exc_info would bypass the scrubbing.
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter doing the same scrubbing, for handlers built before `install()` ran."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _scrub_record(record)
+        return True
+
+
+def install() -> None:
+    """Scrub every log record created from now on in this process (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        return _scrub_record(previous(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
