@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 reliability: $(STAMP)
-	$(BIN)/python -m okxbot.reliability
+	$(BIN)/python -m reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

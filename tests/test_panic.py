@@ -45,7 +45,11 @@ def creds(key: dict[str, Any]) -> Credentials:
 
 
 def add_profile(runner: CliRunner, name: str, key: dict[str, Any]) -> None:
-    env = {"OKX_API_KEY": key["apiKey"], "OKX_SECRET_KEY": key["secretKey"], "OKX_PASSPHRASE": key["passphrase"]}
+    env = {
+        "OKX_API_KEY": key["apiKey"],
+        "OKX_SECRET_KEY": key["secretKey"],
+        "OKX_PASSPHRASE": key["passphrase"],
+    }
     result = runner.invoke(app, ["keys", "add", name, "--from-env"], env=env)
     assert result.exit_code == 0, result.output
 
@@ -57,25 +61,47 @@ def place_orders(sim: Any, key: dict[str, Any]) -> None:
             for symbol, px, sz in OKXBOT_ORDERS:
                 await client.create_order(symbol, "buy", Decimal(sz), Decimal(px))
             for inst_id, px, sz, cl in FOREIGN_ORDERS:
-                body = {"instId": inst_id, "tdMode": "cash", "side": "buy", "ordType": "limit", "px": px, "sz": sz}
+                body = {
+                    "instId": inst_id,
+                    "tdMode": "cash",
+                    "side": "buy",
+                    "ordType": "limit",
+                    "px": px,
+                    "sz": sz,
+                }
                 if cl:
                     body["clOrdId"] = cl
                 response = await client.raw.privatePostTradeOrder(body)
                 assert response["data"][0]["sCode"] == "0"
             # a foreign market order that fills at once: its fills must be flagged too
-            body = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "market", "sz": "100", "clOrdId": "hand1"}
+            body = {
+                "instId": "BTC-USDT",
+                "tdMode": "cash",
+                "side": "buy",
+                "ordType": "market",
+                "sz": "100",
+                "clOrdId": "hand1",
+            }
             assert (await client.raw.privatePostTradeOrder(body))["data"][0]["sCode"] == "0"
 
     asyncio.run(go())
 
 
 def live_orders(sim: Any, uid: str) -> list[dict[str, Any]]:
-    return [o for o in sim.admin("GET", f"/__sim__/orders?uid={uid}")["orders"] if o["state"] in ("live", "partially_filled")]
+    return [
+        o
+        for o in sim.admin("GET", f"/__sim__/orders?uid={uid}")["orders"]
+        if o["state"] in ("live", "partially_filled")
+    ]
 
 
 def test_panic_cancels_everything_flags_foreign_orders_and_disables_the_profile(sim: Any, home: Path) -> None:
     runner = CliRunner()
-    key = sim.admin("POST", "/__sim__/keys", {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"})
+    key = sim.admin(
+        "POST",
+        "/__sim__/keys",
+        {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
+    )
     add_profile(runner, "main", key)
     place_orders(sim, key)
     assert len(live_orders(sim, key["uid"])) == 5
@@ -120,8 +146,14 @@ def test_panic_cancels_everything_flags_foreign_orders_and_disables_the_profile(
 
 def test_read_only_key_says_what_it_could_not_do(sim: Any) -> None:
     runner = CliRunner()
-    trader = sim.admin("POST", "/__sim__/keys", {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"})
-    reader = sim.admin("POST", "/__sim__/keys", {"uid": trader["uid"], "perm": "read_only", "ip": "127.0.0.1"})
+    trader = sim.admin(
+        "POST",
+        "/__sim__/keys",
+        {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
+    )
+    reader = sim.admin(
+        "POST", "/__sim__/keys", {"uid": trader["uid"], "perm": "read_only", "ip": "127.0.0.1"}
+    )
     add_profile(runner, "watch", reader)
     place_orders(sim, trader)
 

@@ -10,6 +10,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
+from okxbot.okx.client import ClientConfig
 from okxbot.okx.errors import OkxInvalidOrder, OkxOrderNotFound
 from tests.okx.simkit import client, hits, new_key, sim_orders
 
@@ -203,3 +204,13 @@ async def test_account_config_for_the_posture_check(sim: Any, tmp_path: Path) ->
         assert config.uid == key["uid"]
         assert config.permissions == frozenset({"read_only"})
         assert config.ips == ("127.0.0.1",)
+
+
+def test_config_refuses_settings_that_cannot_work() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        ClientConfig(rest_url="www.okx.com")
+    with pytest.raises(ValueError, match="exp_time_ms"):
+        ClientConfig(exp_time_ms=10)
+    assert ClientConfig(rest_url="https://eea.okx.com").derived_ws_url() == "wss://wseea.okx.com:443/ws/v5"
+    assert ClientConfig(demo=True).derived_ws_url() == "wss://wspap.okx.com:8443/ws/v5"
+    assert ClientConfig(rest_url="http://127.0.0.1:9000").derived_ws_url() == "ws://127.0.0.1:9000/ws/v5"

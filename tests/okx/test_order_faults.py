@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from okxbot.okx.client import ClientConfig, OkxClient
+from okxbot.okx.clock import local_ms
 from okxbot.okx.errors import OkxRateLimited, OkxUnavailable
-from tests.okx.simkit import client, hits, new_key, sim_orders
+from tests.okx.simkit import client, credentials, hits, new_key, sim_orders
 
 D = Decimal
 ORDER_PATH = "/api/v5/trade/order"
@@ -110,3 +117,62 @@ async def test_own_requests_never_hit_the_limit(sim: Any, tmp_path: Path) -> Non
         for _ in range(8):
             await ours.raw.privateGetAccountConfig()
         assert hits(sim, path) - before == 8  # not one refused and resent
+
+
+@contextlib.asynccontextmanager
+async def lossy_proxy(target: str, lose: int, seen: dict[str, list[int]]) -> AsyncIterator[str]:
+    """A loopback HTTP proxy to the simulator that loses the first `lose` order POSTs on the way in:
+    the connection is cut before anything is forwarded, so OKX never sees them. `seen` records the
+    expTime of each lost POST and the local time each forwarded POST was passed on."""
+    lost = 0
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        nonlocal lost
+        body = await request.read()
+        if request.method == "POST" and request.path == ORDER_PATH and lost < lose:
+            lost += 1
+            seen.setdefault("lost_exp_time", []).append(int(request.headers["expTime"]))
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        if request.method == "POST" and request.path == ORDER_PATH:
+            seen.setdefault("forwarded_at", []).append(local_ms())
+        async with aiohttp.ClientSession() as session:
+            async with session.request(
+                request.method, target + request.path_qs, data=body, headers=headers
+            ) as upstream:
+                payload = await upstream.read()
+                return web.Response(status=upstream.status, body=payload, content_type=upstream.content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_request_lost_before_okx_is_resent_only_after_its_exp_time(sim: Any, tmp_path: Path) -> None:
+    key = new_key(sim)
+    seen: dict[str, list[int]] = {}
+    async with lossy_proxy(sim.rest, 1, seen) as proxy:
+        config = ClientConfig(
+            rest_url=proxy, ws_url=sim.ws, cache_dir=tmp_path, exp_time_ms=1000, clock_samples=3
+        )
+        async with OkxClient(config, credentials(key)) as okx:
+            intent = await okx.prepare_order("BTC/USDT", "buy", D("0.001"), D("30000"))
+            before = hits(sim, ORDER_PATH)
+            order = await okx.place(intent)
+    assert order.client_order_id == intent.client_order_id and order.state == "live"
+    assert len(sim_orders(sim, key["uid"], intent.client_order_id)) == 1
+    # the lost POST never arrived: lookup, lookup after expTime, one POST, the read-back
+    assert hits(sim, ORDER_PATH) - before == 4
+    # the copy was sent only once the lost request could no longer be executed (its expTime passed)
+    assert len(seen["lost_exp_time"]) == 1 and len(seen["forwarded_at"]) == 1
+    assert seen["forwarded_at"][0] > seen["lost_exp_time"][0]

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from okxbot.okx.ratelimit import limiter_from_url
+from okxbot.okx.ratelimit import ANSWERED_MARGIN_MS, limiter_from_url
 from okxbot.okx.ratelimit_redis import RateLimiterUnavailable, RedisRateLimiter
 
 BALANCE = "/api/v5/account/balance"  # 10 per 2 s per uid
@@ -106,5 +106,21 @@ async def test_an_unreachable_redis_says_so_without_leaking_the_password() -> No
         with pytest.raises(RateLimiterUnavailable, match=r"127\.0\.0\.1:1.*unreachable.*memory://") as err:
             await limiter.acquire("GET", BALANCE, uid="u")
         assert "hunter2secret" not in str(err.value)
+    finally:
+        await limiter.close()
+
+
+async def test_answered_requests_move_to_their_answer_time_in_redis(redis) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    limiter = limiter_from_url(f"{redis.url}?prefix={prefix}&margin_ms=50")
+    try:
+        account = limiter.bind(uid="u")
+        grants = [await account.acquire("GET", BALANCE) for _ in range(10)]  # 10 per 2 s: full
+        await asyncio.sleep(0.3)
+        for grant in grants:
+            await grant.complete()
+        answered = time.time()
+        await account.acquire("GET", BALANCE)
+        assert time.time() - answered >= 2.0 + ANSWERED_MARGIN_MS / 1000 - 0.002
     finally:
         await limiter.close()

@@ -65,6 +65,11 @@ class BookDriver:
             ticks = self.rng.randint(1, 700)
             px = MID - ticks * TICK if side == "buy" else MID + ticks * TICK
             self._place(side, px, self._size())
+        elif roll < 0.6:
+            # Amend: a smaller size keeps the order in place (reduce), a larger one re-queues it.
+            ord_id = self.live[self.rng.randrange(len(self.live))]
+            amend = {"instId": self.inst_id, "ordId": ord_id, "newSz": self._size()}
+            self.sim.ctx.exchange.amend_order(self.uid, amend)
         elif roll < 0.9:
             ord_id = self.live.pop(self.rng.randrange(len(self.live)))
             self.sim.ctx.exchange.cancel_order(self.uid, {"instId": self.inst_id, "ordId": ord_id})

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from okxbot.sim.clock import Clock
@@ -519,6 +519,14 @@ _sz = st.integers(min_value=1, max_value=300).map(lambda n: str(Decimal(n) / 100
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 2), _side, _kind, _px, _sz, st.booleans()), min_size=1, max_size=40))
+@example(  # a quote-sized market sell into an empty bid side once left dust frozen
+    [
+        (0, "buy", "limit", "42990", "0.001", False),
+        (0, "sell", "limit", "42990", "0.001", False),
+        (0, "sell", "limit", "42990", "0.099", False),
+        (0, "sell", "market_quote", "42990", "0.001", False),
+    ]
+)
 def test_money_is_conserved_and_nothing_stays_frozen(ops: list[tuple[int, str, str, str, str, bool]]) -> None:
     ex = Exchange(Clock(frozen_ms=T0), seed=7)
     uids = [ex.create_account({"USDT": "50000", "BTC": "1"}) for _ in range(3)]

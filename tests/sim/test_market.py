@@ -63,11 +63,11 @@ def test_resting_user_orders_near_the_price_fill_over_time() -> None:
     book = ex.book(BTC)
     bid, ask = book.best_px("bids"), book.best_px("asks")
     assert bid is not None and ask is not None
-    # A small grid: one level below the best bid, one above the best ask (~0.1% away).
+    # A small grid: one order under the best bid, one over the best ask (~0.05% away).
     buy = ex.place_order(uid, {"instId": BTC, "tdMode": "cash", "side": "buy", "ordType": "limit",
-                               "px": str(bid - 40), "sz": "0.01"})["ordId"]  # fmt: skip
+                               "px": str(bid - 20), "sz": "0.01"})["ordId"]  # fmt: skip
     sell = ex.place_order(uid, {"instId": BTC, "tdMode": "cash", "side": "sell", "ordType": "limit",
-                                "px": str(ask + 40), "sz": "0.01"})["ordId"]  # fmt: skip
+                                "px": str(ask + 20), "sz": "0.01"})["ordId"]  # fmt: skip
     states: dict[str, str] = {}
     for _ in range(6000):
         ex.clock.advance(100)

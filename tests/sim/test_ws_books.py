@@ -150,17 +150,27 @@ class Resting:
 
 def test_stream_sends_nothing_for_an_unchanged_book_then_a_heartbeat_after_a_minute() -> None:
     book = OrderBook("BTC-USDT")
-    book.add(Resting("1", "buy", Decimal("100.5"), Decimal("2")))
+    bid = Resting("1", "buy", Decimal("100.5"), Decimal("2"))
+    book.add(bid)
     book.add(Resting("2", "sell", Decimal("101"), Decimal("1.50")))
-    stream = BookStream("BTC-USDT")
-    snapshot = stream.snapshot(book, 1_000)
+    stream = BookStream("BTC-USDT", book)
+    snapshot = stream.snapshot(1_000)
     assert snapshot["bids"] == [["100.5", "2", "0", "1"]] and snapshot["asks"] == [["101", "1.5", "0", "1"]]
-    assert stream.update(book, 1_100) is None
-    heartbeat = stream.update(book, 1_000 + HEARTBEAT_MS)
+    assert stream.update(1_100) is None
+    heartbeat = stream.update(1_000 + HEARTBEAT_MS)
     assert heartbeat is not None
     assert heartbeat["bids"] == [] and heartbeat["prevSeqId"] == heartbeat["seqId"] == snapshot["seqId"]
-    book.remove(Resting("1", "buy", Decimal("100.5"), Decimal("2")))
-    update = stream.update(book, 70_000)
+    book.remove(bid)
+    update = stream.update(70_000)
     assert update is not None
     assert update["bids"] == [["100.5", "0", "0", "0"]] and update["asks"] == []
     assert update["prevSeqId"] == snapshot["seqId"] and update["seqId"] == snapshot["seqId"] + 1
+
+
+def test_closed_stream_leaves_the_book_as_it_was() -> None:
+    book = OrderBook("BTC-USDT")
+    stream = BookStream("BTC-USDT", book)
+    stream.close()
+    book.add(Resting("1", "buy", Decimal("100"), Decimal("1")))
+    assert stream.update(0) is None
+    assert book.levels("bids") == [("100", "1", 1)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import ccxt.pro as ccxtpro
 import pytest
@@ -51,6 +51,12 @@ async def okx(quiet_sim: RunningSim) -> AsyncIterator[ccxtpro.okx]:
         await exchange.close()
 
 
+async def eventually(check: Callable[[], bool], timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
 def floats(levels: list[list[str]]) -> list[list[float]]:
     return [[float(px), float(sz)] for px, sz, *_ in levels]
 
@@ -95,19 +101,20 @@ async def test_ticker_trades_and_candles_agree_with_rest(
     assert trades[-1]["price"] == rest_trades[-1]["price"] and trades[-1]["side"] == "buy"
 
     # The trade moved the ticker and the current candle; nothing else moves in this simulator.
-    ticker = await asyncio.wait_for(ticker_task, 5)
+    await asyncio.wait_for(ticker_task, 5)
+    await asyncio.wait_for(candle_task, 5)
+    # ccxt keeps the latest push of each stream; the trade's pushes may need a tick (100 ms, 1 s).
+    await eventually(lambda: okx.tickers[SYMBOL]["last"] == trades[-1]["price"])
+    ticker = okx.tickers[SYMBOL]
     rest_ticker = await okx.fetch_ticker(SYMBOL)
-    assert ticker["last"] == trades[-1]["price"]
     assert (ticker["last"], ticker["bid"], ticker["ask"], ticker["baseVolume"]) == (
         rest_ticker["last"],
         rest_ticker["bid"],
         rest_ticker["ask"],
         rest_ticker["baseVolume"],
     )
-
-    candles = await asyncio.wait_for(candle_task, 5)
-    rest_candles = await okx.fetch_ohlcv(SYMBOL, "1m", limit=1)
-    assert candles[-1] == rest_candles[-1]
+    rest_candle = (await okx.fetch_ohlcv(SYMBOL, "1m", limit=1))[-1]
+    await eventually(lambda: okx.ohlcvs[SYMBOL]["1m"][-1] == rest_candle)
 
 
 async def test_rest_order_goes_live_fills_and_cancels_on_watch_orders_and_balance(
@@ -120,27 +127,30 @@ async def test_rest_order_goes_live_fills_and_cancels_on_watch_orders_and_balanc
     await asyncio.sleep(0.3)  # both subscriptions acknowledged before the order
     usdt_before = balance["USDT"]["free"]
 
-    # A resting buy above every other bid: the next market sell fills it first.
+    # A resting buy above every other bid: the next market sell fills it first. Each watch is
+    # started before the action it waits for, so no push can slip past it.
     price = best_ask - 0.1
     order = await okx.create_order(SYMBOL, "limit", "buy", 0.02, price)
     updates = await asyncio.wait_for(orders_task, 5)
     assert updates[-1]["id"] == order["id"] and updates[-1]["status"] == "open"
-    balance = await asyncio.wait_for(okx.watch_balance(), 5)
-    assert balance["USDT"]["used"] == pytest.approx(0.02 * price)
-    assert balance["USDT"]["free"] < usdt_before
+    await eventually(lambda: okx.balance["USDT"]["used"] == pytest.approx(0.02 * price))
+    assert okx.balance["USDT"]["free"] < usdt_before
 
+    orders_task = asyncio.ensure_future(okx.watch_orders(SYMBOL))
+    await asyncio.sleep(0.1)  # the watch is registered before the fill happens
     driver.cross("sell", "0.01")
-    updates = await asyncio.wait_for(okx.watch_orders(SYMBOL), 5)
+    updates = await asyncio.wait_for(orders_task, 5)
     assert updates[-1]["id"] == order["id"]
     assert updates[-1]["filled"] == pytest.approx(0.01) and updates[-1]["status"] == "open"
     fill = updates[-1]["info"]
     assert (fill["fillSz"], fill["execType"], fill["state"]) == ("0.01", "M", "partially_filled")
     assert fill["tradeId"] and float(fill["fillPx"]) == price and float(fill["fillFee"]) < 0
-    balance = await asyncio.wait_for(okx.watch_balance(), 5)
-    assert balance["BTC"]["free"] > 0
+    await eventually(lambda: okx.balance.get("BTC", {}).get("free", 0) > 0)
 
+    orders_task = asyncio.ensure_future(okx.watch_orders(SYMBOL))
+    await asyncio.sleep(0.1)  # the watch is registered before the cancel goes out
     await okx.cancel_order(order["id"], SYMBOL)
-    updates = await asyncio.wait_for(okx.watch_orders(SYMBOL), 5)
+    updates = await asyncio.wait_for(orders_task, 5)
     assert updates[-1]["id"] == order["id"] and updates[-1]["status"] == "canceled"
     assert updates[-1]["info"]["cancelSource"] == "1"
 

@@ -158,6 +158,6 @@ class MergedBook:
 
     def top(self, depth: int = 400) -> dict[str, list[list[str]]]:
         return {
-            "bids": [row[:2] + [row[3]] for row in self.sorted_side("bids")[:depth]],
-            "asks": [row[:2] + [row[3]] for row in self.sorted_side("asks")[:depth]],
+            "bids": [[*row[:2], row[3]] for row in self.sorted_side("bids")[:depth]],
+            "asks": [[*row[:2], row[3]] for row in self.sorted_side("asks")[:depth]],
         }

@@ -138,7 +138,9 @@ def test_no_password_source_and_no_terminal_says_what_to_do(
     with pytest.raises(VaultError, match="no terminal") as err:
         Vault(kdf_log2_n=FAST).add(Profile("main"), creds())
     assert "OKXBOT_VAULT_PASSWORD_FILE" in err.value.fix
-    assert not (home / "profiles.json").exists()
+    from okxbot.vault.profiles import ProfileStore
+
+    assert ProfileStore().all() == []
 
 
 def test_short_new_password_is_refused(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ level; the client (and ccxt) load inside the commands so that `okxbot --help` st
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -49,6 +48,8 @@ def _run(
     allow_withdraw: bool = False,
 ) -> None:
     """Resolve the target, run the posture check, do the work, then render or fail with a hint."""
+    import asyncio
+
     from okxbot.cli.target import cli_errors, resolve_target
     from okxbot.okx.errors import OkxError, explain
 
@@ -108,7 +109,12 @@ def _table(title: str, columns: list[str], rows: list[list[str]], empty: str) ->
     table = Table(title=title)
     for column in columns:
         # ids must stay whole (users copy them into `okxbot cancel`): fold, never truncate
-        table.add_column(column, justify="right" if column in _NUMERIC else "left", overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if column in _NUMERIC else "left",
+            overflow="fold",
+            min_width=18 if column.endswith(" id") else None,
+        )
     for row in rows:
         table.add_row(*row)
     console.print(table)
@@ -126,7 +132,12 @@ def _d(value: Any) -> str:
 # ---- commands ------------------------------------------------------------------------------------------
 
 
-def balance(profile: str | None = PROFILE, sim: str | None = SIM, as_json: bool = JSON) -> None:
+def balance(
+    profile: str | None = PROFILE,
+    sim: str | None = SIM,
+    as_json: bool = JSON,
+    allow_withdraw: bool = WITHDRAW_RISK,
+) -> None:
     """Balances of the trading account."""
 
     async def work(client: OkxClient) -> Any:
@@ -136,7 +147,7 @@ def balance(profile: str | None = PROFILE, sim: str | None = SIM, as_json: bool 
         rows = [[b.ccy, _d(b.total), _d(b.available), _d(b.frozen)] for b in result.values()]
         _table("Balance", ["Currency", "Total", "Available", "Frozen"], rows, "The trading account is empty.")
 
-    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data")
+    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)
 
 
 def ticker(
@@ -144,6 +155,7 @@ def ticker(
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
+    allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
     """Last price, best bid and ask, 24 h range."""
 
@@ -154,7 +166,7 @@ def ticker(
         rows = [[t.symbol, _d(t.last), _d(t.bid), _d(t.ask), _d(t.low_24h), _d(t.high_24h), _d(t.volume_24h)]]
         _table("Ticker", ["Symbol", "Last", "Bid", "Ask", "24h low", "24h high", "24h volume"], rows, "")
 
-    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data")
+    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)
 
 
 def book(
@@ -163,6 +175,7 @@ def book(
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
+    allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
     """The order book's best levels."""
 
@@ -178,7 +191,7 @@ def book(
                 rows.append(["", "", _d(lv.price), _d(lv.size)])
         _table(f"{b.symbol} order book", ["Bid size", "Bid", "Ask", "Ask size"], rows, "The book is empty.")
 
-    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data")
+    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)
 
 
 def _order_command(
@@ -323,6 +336,7 @@ def orders(
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
+    allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
     """Open orders."""
 
@@ -330,9 +344,15 @@ def orders(
         return await client.fetch_open_orders(symbol)
 
     def render(result: Any) -> None:
-        _table("Open orders", _ORDER_COLUMNS, [_order_row(o) for o in result], "No open orders.")
+        # the client order id is left to --json: without it the table fits 80 columns
+        columns = [c for c in _ORDER_COLUMNS if c != "Client order id"]
+        rows = [
+            [v for c, v in zip(_ORDER_COLUMNS, _order_row(o), strict=True) if c != "Client order id"]
+            for o in result
+        ]
+        _table("Open orders", columns, rows, "No open orders.")
 
-    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data")
+    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)
 
 
 def cancel(
@@ -387,6 +407,7 @@ def fills(
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
+    allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
     """Recent fills (last 3 days)."""
 
@@ -396,7 +417,6 @@ def fills(
     def render(result: Any) -> None:
         rows = [
             [
-                f.trade_id,
                 f.order_id,
                 f.symbol,
                 f.side,
@@ -409,9 +429,9 @@ def fills(
         ]
         _table(
             "Fills",
-            ["Trade id", "Order id", "Symbol", "Side", "Price", "Size", "Fee", "Role"],
+            ["Order id", "Symbol", "Side", "Price", "Size", "Fee", "Role"],
             rows,
             "No fills.",
         )
 
-    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data")
+    _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from okxbot.okx.clock import ClockSync, local_ms
+
 T = TypeVar("T")
 
 DEFAULT_MARKETS_TTL_S = 3600.0
@@ -63,6 +65,44 @@ class MarketsCache:
     def clear(self) -> None:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+DEFAULT_CLOCK_TTL_S = 60.0
+
+
+class ClockCache:
+    """The last clock measurement for one host, reused by processes started within `ttl_s`.
+
+    Short-lived on purpose: a local clock that jumps (NTP step) invalidates it, and a 50102 forces
+    a fresh measurement anyway.
+    """
+
+    def __init__(self, directory: Path | None, key: str, ttl_s: float = DEFAULT_CLOCK_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.path = directory / f"clock-{digest}.json" if directory is not None else None
+
+    def load(self) -> ClockSync | None:
+        if self.path is None:
+            return None
+        try:
+            payload = json.loads(self.path.read_text())
+            offset, measured_at = int(payload["offset_ms"]), int(payload["measured_at_ms"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        age_ms = local_ms() - measured_at
+        if not 0 <= age_ms <= self.ttl_s * 1000:
+            return None
+        return ClockSync((), offset, measured_at)
+
+    def save(self, sync: ClockSync) -> None:
+        if self.path is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"offset_ms": sync.offset_ms, "measured_at_ms": sync.measured_at_ms}))
+            tmp.replace(self.path)
 
 
 class Coalescer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ccxt.base.errors import BadSymbol
 
-from okxbot.okx.cache import DEFAULT_MARKETS_TTL_S, MarketsCache, default_cache_dir
+from okxbot.okx.cache import DEFAULT_MARKETS_TTL_S, ClockCache, MarketsCache, default_cache_dir
 from okxbot.okx.clock import Clock, ClockSync
 from okxbot.okx.errors import (
     OkxBadRequest,
@@ -47,10 +48,19 @@ from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, pla
 from okxbot.vault.secret import Credentials
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 LIVE_REST = "https://www.okx.com"
-LIVE_WS = "wss://ws.okx.com:8443/ws/v5"
-DEMO_WS = "wss://wspap.okx.com:8443/ws/v5"
+# OKX's WebSocket hosts per REST host: (live, demo), as ccxt.pro's okx / myokx / okxus use them
+_WS_HOSTS = {
+    "www.okx.com": ("wss://ws.okx.com:8443/ws/v5", "wss://wspap.okx.com:8443/ws/v5"),
+    "okx.com": ("wss://ws.okx.com:8443/ws/v5", "wss://wspap.okx.com:8443/ws/v5"),
+    "aws.okx.com": ("wss://wsaws.okx.com:8443/ws/v5", "wss://wspap.okx.com:8443/ws/v5"),
+    "eea.okx.com": ("wss://wseea.okx.com:443/ws/v5", "wss://wseeapap.okx.com:443/ws/v5"),
+    "my.okx.com": ("wss://wseea.okx.com:443/ws/v5", "wss://wseeapap.okx.com:443/ws/v5"),
+    "us.okx.com": ("wss://wsus.okx.com:443/ws/v5", "wss://wsuspap.okx.com:443/ws/v5"),
+    "app.okx.com": ("wss://wsus.okx.com:443/ws/v5", "wss://wsuspap.okx.com:443/ws/v5"),
+}
 
 
 _PROCESS_LIMITER: RateLimiter | None = None
@@ -79,6 +89,7 @@ class ClientConfig:
     exp_time_ms: int | None = 5_000  # orders not received within this are discarded by OKX
     clock_samples: int = 5
     clock_resync_s: float = 600.0
+    clock_cache_s: float = 60.0  # a measurement is reused by processes started within this
     market_types: tuple[str, ...] = ("spot",)
     markets_ttl_s: float = DEFAULT_MARKETS_TTL_S
     cache_dir: Path | None = None  # None: default_cache_dir(); use disk_cache=False to disable
@@ -88,12 +99,28 @@ class ClientConfig:
     rate_limit_url: str | None = None  # None / memory:// for one process, redis://... to share a key
     max_place_attempts: int = 3
 
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.rest_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"rest_url {self.rest_url!r} is not an http(s) URL: use https://www.okx.com or a "
+                "simulator address such as http://127.0.0.1:8080"
+            )
+        for name in ("timeout_ms", "clock_samples", "max_place_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
+        if self.exp_time_ms is not None and self.exp_time_ms < 500:
+            raise ValueError(
+                f"exp_time_ms must be >= 500 or None to send no expTime (got {self.exp_time_ms})"
+            )
+
     def derived_ws_url(self) -> str:
         if self.ws_url:
             return self.ws_url.rstrip("/")
         parts = urlsplit(self.rest_url)
-        if parts.hostname in ("www.okx.com", "okx.com"):
-            return DEMO_WS if self.demo else LIVE_WS
+        if parts.hostname in _WS_HOSTS:
+            live, demo = _WS_HOSTS[parts.hostname]
+            return demo if self.demo else live
         scheme = "wss" if parts.scheme == "https" else "ws"
         return f"{scheme}://{parts.netloc}/ws/v5"
 
@@ -143,9 +170,6 @@ class OkxClient:
         with other processes), or None to build one from `config.rate_limit_url`."""
         self.config = config or ClientConfig()
         self.credentials = credentials
-        self.clock = Clock(
-            self._server_time, samples=self.config.clock_samples, resync_s=self.config.clock_resync_s
-        )
         self._owned_limiter: RateLimiter | None = None
         if limiter is None and self.config.rate_limit:
             if self.config.rate_limit_url is None:
@@ -159,9 +183,16 @@ class OkxClient:
             [self.config.rest_url, str(self.config.demo), ",".join(self.config.market_types)]
         )
         self.markets_cache = MarketsCache(cache_dir, cache_key, self.config.markets_ttl_s)
+        self.clock = Clock(
+            self._server_time,
+            samples=self.config.clock_samples,
+            resync_s=self.config.clock_resync_s,
+            store=ClockCache(cache_dir, self.config.rest_url, self.config.clock_cache_s),
+        )
         self.raw = self._build_exchange()
         self._markets_loaded_at: float | None = None
-        self._streams: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._streams: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._stream_ok: dict[tuple[str, str], bool] = {}
 
     def _build_exchange(self) -> OkxExchange:
         cfg = self.config
@@ -312,20 +343,34 @@ class OkxClient:
 
     async def _stream(self, kind: str, symbol: str, watch: Callable[[], Awaitable[Any]]) -> None:
         await self._inst_id(symbol)
-        if self._stream_alive(kind, symbol):
+        key = (kind, symbol)
+        if key in self._streams and not self._streams[key].done():
             return
-        first = await self._call(watch())  # fail here, in the caller, if the subscription fails
-        del first
+        await self._call(watch())  # fail here, in the caller, if the subscription fails
+        self._stream_ok[key] = True
 
         async def keep_watching() -> None:
+            delay = 0.5
             while True:
-                await watch()
+                try:
+                    await watch()
+                    self._stream_ok[key], delay = True, 0.5
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # until the subscription is back, readers fall back to REST
+                    self._stream_ok[key] = False
+                    log.warning(
+                        "%s stream for %s interrupted (%s); resubscribing", kind, symbol, explain(exc).message
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
 
-        self._streams[(kind, symbol)] = asyncio.ensure_future(keep_watching())
+        self._streams[key] = asyncio.ensure_future(keep_watching())
 
     def _stream_alive(self, kind: str, symbol: str) -> bool:
         task = self._streams.get((kind, symbol))
-        return task is not None and not task.done()
+        return task is not None and not task.done() and self._stream_ok.get((kind, symbol), False)
 
     # ---- orders -----------------------------------------------------------------------------------
     async def prepare_order(
@@ -438,7 +483,7 @@ class OkxClient:
                 response = await self.raw.privatePostTradeOrder(intent.body())
             except Exception as exc:
                 err = explain(exc)
-                exp_time = self.raw.okx_last_exp_time
+                exp_time = self.raw.okx_exp_times.pop(intent.client_order_id, None)
                 if err.code == "51016":
                     found = await self._lookup(intent)
                     if found is not None:
@@ -461,11 +506,14 @@ class OkxClient:
                         return found
                 last = err  # known not placed: safe to send again
                 continue
+            self.raw.okx_exp_times.pop(intent.client_order_id, None)
             item = (response.get("data") or [{}])[0]
-            found = await self._lookup(intent, retries=1)
-            if found is not None:
-                return found
-            # acknowledged but not visible yet: report what OKX acknowledged
+            try:
+                # the acknowledgement says "accepted", not whether it filled: read the real state
+                return await self.fetch_order(intent.symbol, client_order_id=intent.client_order_id)
+            except OkxError:
+                pass
+            # placed for sure (OKX acknowledged it); report what OKX acknowledged
             return Order(
                 intent.symbol,
                 intent.inst_id,

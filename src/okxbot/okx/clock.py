@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_SAMPLES = 5
 DEFAULT_RESYNC_S = 600.0
@@ -53,7 +54,15 @@ class ClockSync:
     @property
     def rtt_ms(self) -> int:
         """Median round-trip time: the offset is only known to within about half of it."""
-        return int(statistics.median(s.rtt_ms for s in self.samples))
+        return int(statistics.median(s.rtt_ms for s in self.samples)) if self.samples else 0
+
+
+class OffsetStore(Protocol):
+    """Keeps a recent measurement between processes (see okxbot.okx.cache.ClockCache)."""
+
+    def load(self) -> ClockSync | None: ...
+
+    def save(self, sync: ClockSync) -> None: ...
 
 
 ServerTime = Callable[[], Awaitable[int]]
@@ -111,12 +120,20 @@ class Clock:
     """The corrected clock one client signs with; resynced on 50102 and every `resync_s` seconds."""
 
     def __init__(
-        self, server_time: ServerTime, *, samples: int = DEFAULT_SAMPLES, resync_s: float = DEFAULT_RESYNC_S
+        self,
+        server_time: ServerTime,
+        *,
+        samples: int = DEFAULT_SAMPLES,
+        resync_s: float = DEFAULT_RESYNC_S,
+        store: OffsetStore | None = None,
     ):
+        """`store`: where a measurement is shared with the next process (a CLI command run right
+        after another need not sample OKX's clock again); it only returns recent measurements."""
         self._server_time = server_time
         self._samples = samples
         self._resync_s = resync_s
-        self._last: ClockSync | None = None
+        self._store = store
+        self._last: ClockSync | None = store.load() if store is not None else None
         self._lock = asyncio.Lock()
 
     @property
@@ -145,6 +162,8 @@ class Clock:
             if self._last is not None and self._last is not seen:
                 return self._last
             self._last = await measure_offset(self._server_time, self._samples)
+            if self._store is not None:
+                self._store.save(self._last)
             return self._last
 
     async def ensure_fresh(self) -> None:

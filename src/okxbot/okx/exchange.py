@@ -12,7 +12,9 @@ import asyncio
 import json
 import random
 import time
+from collections import OrderedDict
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import ccxt.pro as ccxtpro
 from ccxt.base.errors import BaseError as CcxtError
@@ -71,7 +73,9 @@ class OkxExchange(ccxtpro.okx):
         self.okx_max_rate_retries = max_rate_retries
         self.okx_coalescer = Coalescer()
         self.okx_uid_lock = asyncio.Lock()
-        self.okx_last_exp_time: int | None = None  # expTime of the last order request signed
+        # expTime of the last signed request per clOrdId: after a lost answer, the moment from which
+        # that request can no longer be executed
+        self.okx_exp_times: OrderedDict[str, int] = OrderedDict()
 
     # ---- clock -------------------------------------------------------------------------------
     def nonce(self) -> int:
@@ -92,7 +96,11 @@ class OkxExchange(ccxtpro.okx):
         ):
             exp = self.nonce() + self.okx_exp_time_ms
             request["headers"] = dict(request.get("headers") or {}, expTime=str(exp))
-            self.okx_last_exp_time = exp
+            for item in params if isinstance(params, list) else [params]:
+                if isinstance(item, dict) and item.get("clOrdId"):
+                    self.okx_exp_times[str(item["clOrdId"])] = exp
+            while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
+                self.okx_exp_times.popitem(last=False)
         return request
 
     # ---- every REST request ------------------------------------------------------------------
@@ -194,6 +202,23 @@ class OkxExchange(ccxtpro.okx):
     async def cancel_orders_ws(self, ids, symbol=None, params=None):
         await self._okx_ws_limit("POST", "trade/cancel-batch-orders", symbol, count=len(ids))
         return await super().cancel_orders_ws(ids, symbol, params or {})
+
+    def client(self, url):
+        """ccxt's WebSocket client for `url`, whose connection first waits on OKX's connect limit
+        (3 per second per IP) in the same limiter as every request."""
+        ws_client = super().client(url)
+        if not getattr(ws_client, "okx_limited", False):
+            connect = ws_client.create_connection
+            path = urlsplit(url).path
+
+            async def limited_connection(session: Any) -> Any:
+                if self.okx_limiter is not None:
+                    await self.okx_limiter.acquire("GET", path, None)
+                return await connect(session)
+
+            ws_client.create_connection = limited_connection
+            ws_client.okx_limited = True
+        return ws_client
 
     async def _okx_ws_limit(self, method: str, path: str, symbol: str | None, count: int = 1) -> None:
         if self.okx_limiter is None:

@@ -1,10 +1,12 @@
 """Client-side rate limiting with OKX's real buckets (`okxbot.okx.limits`), fair and exact.
 
-    limiter = limiter_from_url(None)                 # or "memory://", "redis://host:6379/0?margin_ms=50"
+    limiter = limiter_from_url(None)                 # or "memory://", "redis://host:6379/0?margin_ms=100"
     await limiter.acquire("POST", "/api/v5/trade/batch-orders", uid="1234", ip="local",
                           orders_by_inst={"BTC-USDT": 3, "ETH-USDT": 2})
     account = limiter.bind(uid="1234")               # what OkxExchange calls, with ccxt's params
-    await account.acquire("POST", "/api/v5/trade/order", {"instId": "BTC-USDT", ...})
+    grant = await account.acquire("POST", "/api/v5/trade/order", {"instId": "BTC-USDT", ...})
+    ... send the request, read the answer ...
+    await grant.complete()                           # or: async with account.request(...): send
     await limiter.usage()                            # busiest buckets first: used / capacity
     await limiter.close()
 
@@ -12,11 +14,15 @@ Every request waits until it fits every bucket it consumes (`limits.charges`), t
 moment `acquire` returns. Buckets are sliding windows, like OKX's and the simulator's, so a request
 is allowed once the entry that filled the bucket is older than the window.
 
-Why a margin: OKX counts a request when it arrives, we count it when we send it. If an earlier request
-is delayed more on the way than a later one, OKX sees them closer together than we did. Each window is
-therefore lengthened by `margin_ms` (default 50 ms: on loopback the jitter between two requests stays
-well below that; over the internet raise it to the spread of your round-trip times). It costs
-`margin / window` of the throughput: 2.4% on OKX's 2 s windows.
+Why `Grant.complete()` and a margin: OKX counts a request when it arrives, we count it when we let
+it through. If an earlier request is delayed more on the way than a later one (a busy event loop, a
+descheduled process, the network), OKX sees them closer together than we did and answers 50011. So
+`Grant.complete()` re-dates a request to the moment its answer (or failure) came back, which is never
+earlier than OKX counted it, and holds it for the window + `ANSWERED_MARGIN_MS` (5 ms) from there: no
+jitter, however large, can then push a window over the limit, and the cost is one round trip per
+window (about 1% on loopback). Until it is answered, a request is held for the window + `margin_ms`
+(default 100 ms) from its grant; callers that never complete rely on that margin alone, and pay it
+on every window (2 s / 2.1 s = 95% of the limit at the default).
 
 Fairness: waiters are served first come, first served, per bucket: a waiting request reserves its
 units in each bucket it needs, and later requests must fit on top of them, so nobody overtakes an
@@ -35,14 +41,17 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from okxbot.okx.limits import Charge, charges, request_shape
 
-DEFAULT_MARGIN_MS = 50
+DEFAULT_MARGIN_MS = 100
+# Once answered, a request is known to have reached OKX: only clock granularity is left to cover.
+ANSWERED_MARGIN_MS = 5
 DEFAULT_IP = "local"  # every process of one host shares its egress IP; the label only has to agree
 
 
@@ -154,7 +163,7 @@ class RateLimiter(ABC):
         orders_by_inst: Mapping[str, int] | None = None,
         tag: str = "",
         inst_type: str = "",
-    ) -> None:
+    ) -> Grant:
         """Return once a request to `method path` fits every bucket it consumes, and record it.
 
         `uid`: the OKX user id of the account (sub-accounts are separate); None before it is known
@@ -163,6 +172,10 @@ class RateLimiter(ABC):
         request (a single order: {instId: 1}); `tag`: cancel-all-after's tag; `inst_type`:
         public/instruments' instType. WebSocket order ops pass their REST twin's path
         (`limits.ws_op_path`), since OKX counts them in the same buckets.
+
+        The request is recorded as sent now. Call `await grant.complete()` once its answer (or
+        failure) is in: the record then moves to that moment, which is never earlier than OKX
+        counted it, so latency jitter can no longer make OKX see more than the limit.
         """
         plan = charges(
             method, path, uid=uid, ip=ip, orders_by_inst=orders_by_inst, tag=tag, inst_type=inst_type
@@ -186,12 +199,12 @@ class RateLimiter(ABC):
                     continue
                 ticket.in_flight = True
                 try:
-                    wait_s = await self._try_record(plan, ids, ahead)
+                    wait_s, receipt = await self._try_record(plan, ids, ahead)
                 finally:
                     ticket.in_flight = False
                 if wait_s <= 0:
                     granted = True
-                    return
+                    return Grant(self, receipt)
                 await _pause(ticket, wait_s)
         finally:
             self._queues.leave(ticket, granted)
@@ -205,9 +218,13 @@ class RateLimiter(ABC):
         return self._queues.waiting()
 
     @abstractmethod
-    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> float:
-        """Record the request and return 0 if every bucket has room now for its units on top of the
-        `ahead` units reserved by earlier waiters, else the seconds until it will."""
+    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> tuple[float, Any]:
+        """Record the request and return (0, receipt) if every bucket has room now for its units on
+        top of the `ahead` units reserved by earlier waiters, else (seconds until it will, None)."""
+
+    @abstractmethod
+    async def _restamp(self, receipt: Any) -> None:
+        """Move a recorded request to now (it has been answered; see `Grant.complete`)."""
 
     @abstractmethod
     async def usage(self, top: int = 5) -> list[BucketUsage]:
@@ -236,11 +253,33 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+class Grant:
+    """A request let through. `await complete()` when its answer or failure is in (idempotent).
+
+    Without it the request stays recorded at the moment it was let through, and only `margin_ms`
+    absorbs the difference between that moment and OKX's arrival time.
+    """
+
+    __slots__ = ("_limiter", "_receipt")
+
+    def __init__(self, limiter: RateLimiter, receipt: Any) -> None:
+        self._limiter = limiter
+        self._receipt = receipt
+
+    async def complete(self) -> None:
+        receipt, self._receipt = self._receipt, None
+        if receipt is not None:
+            await self._limiter._restamp(receipt)
+
+
 class AccountLimiter:
     """A limiter bound to one account: `acquire(method, path, params)` with ccxt's request params.
 
     `params` is the query or body ccxt sends: a dict (one order or a query) or a list of dicts (a
     batch); instIds, tag and instType are read from it. `uid` may be set once the account is known.
+
+        async with account.request("POST", "/api/v5/trade/order", body):   # acquire ... complete
+            response = await send(body)
     """
 
     def __init__(self, limiter: RateLimiter, *, uid: str | None, ip: str) -> None:
@@ -248,27 +287,62 @@ class AccountLimiter:
         self.uid = uid
         self.ip = ip
 
-    async def acquire(self, method: str, path: str, params: Any = None) -> None:
+    async def acquire(self, method: str, path: str, params: Any = None) -> Grant:
         orders, tag, inst_type = request_shape(params)
-        await self.limiter.acquire(
+        return await self.limiter.acquire(
             method, path, uid=self.uid, ip=self.ip, orders_by_inst=orders, tag=tag, inst_type=inst_type
         )
 
+    @asynccontextmanager
+    async def request(self, method: str, path: str, params: Any = None) -> AsyncIterator[Grant]:
+        """Wait for room, run the body (send the request), then record the request as answered."""
+        grant = await self.acquire(method, path, params)
+        try:
+            yield grant
+        finally:
+            await grant.complete()
+
+
+class _Entry:
+    # compared by identity, so that a completed request can find its own entry
+    __slots__ = ("t", "units")
+
+    def __init__(self, t: float, units: int) -> None:
+        self.t = t
+        self.units = units
+
 
 class _Log:
-    """One bucket's sliding window: (monotonic time, units) entries, oldest first, and their sum."""
+    """One bucket's sliding window: entries (monotonic time, units), oldest first, and their sum."""
 
     __slots__ = ("entries", "total")
 
     def __init__(self) -> None:
-        self.entries: deque[tuple[float, int]] = deque()
+        self.entries: deque[_Entry] = deque()
         self.total = 0
 
     def prune(self, now: float, window_s: float) -> None:
         horizon = now - window_s
         entries = self.entries
-        while entries and entries[0][0] <= horizon:
-            self.total -= entries.popleft()[1]
+        while entries and entries[0].t <= horizon:
+            self.total -= entries.popleft().units
+
+    def add(self, entry: _Entry) -> None:
+        self.entries.append(entry)
+        self.total += entry.units
+
+    def restamp(self, entry: _Entry, t: float) -> None:
+        """Move `entry` to time `t` (earlier or later; recent either way), keeping the log sorted."""
+        try:
+            self.entries.remove(entry)
+        except ValueError:
+            return  # already out of the window
+        entry.t = t
+        entries = self.entries
+        i = len(entries)
+        while i > 0 and entries[i - 1].t > t:  # only entries of the last margin_ms can be later
+            i -= 1
+        entries.insert(i, entry)
 
     def wait(self, now: float, window_s: float, units: int, capacity: int) -> float:
         """Seconds until `units` more fit (0 now); pruned first."""
@@ -277,10 +351,10 @@ class _Log:
         if excess <= 0:
             return 0.0
         freed = 0
-        for t, n in self.entries:
-            freed += n
+        for entry in self.entries:
+            freed += entry.units
             if freed >= excess:
-                return t + window_s - now
+                return entry.t + window_s - now
         raise AssertionError("units above capacity are refused before waiting")
 
 
@@ -290,11 +364,13 @@ class MemoryRateLimiter(RateLimiter):
     def __init__(self, *, margin_ms: int = DEFAULT_MARGIN_MS) -> None:
         super().__init__(margin_ms=margin_ms)
         self._logs: dict[str, tuple[Charge, _Log]] = {}
+        # an answered request stays for window + ANSWERED_MARGIN_MS after its answer
+        self._answered_shift_s = max(0, margin_ms - ANSWERED_MARGIN_MS) / 1000
 
     def _window_s(self, charge: Charge) -> float:
         return (charge.limit.window_ms + self.margin_ms) / 1000
 
-    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> float:
+    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> tuple[float, Any]:
         now = time.monotonic()
         logs = []
         wait = 0.0
@@ -306,11 +382,18 @@ class MemoryRateLimiter(RateLimiter):
             logs.append(log)
             wait = max(wait, log.wait(now, self._window_s(c), c.units + reserved, c.limit.capacity))
         if wait > 0:
-            return wait
+            return wait, None
+        receipt = []
         for c, log in zip(plan, logs, strict=True):
-            log.entries.append((now, c.units))
-            log.total += c.units
-        return 0.0
+            entry = _Entry(now, c.units)
+            log.add(entry)
+            receipt.append((log, entry))
+        return 0.0, receipt
+
+    async def _restamp(self, receipt: Any) -> None:
+        t = time.monotonic() - self._answered_shift_s
+        for log, entry in receipt:
+            log.restamp(entry, t)
 
     async def usage(self, top: int = 5) -> list[BucketUsage]:
         now = time.monotonic()
@@ -330,7 +413,7 @@ class MemoryRateLimiter(RateLimiter):
 
 def limiter_from_url(url: str | None) -> RateLimiter:
     """A limiter from a URL: None or "memory://" (this process), "redis://" / "rediss://" / "unix://"
-    (shared by every process using the same Redis). Query options: `margin_ms` (default 50) and, for
+    (shared by every process using the same Redis). Query options: `margin_ms` (default 100) and, for
     Redis, `prefix` (key prefix, default "okxbot:rl")."""
     if url is None or not url.strip():
         return MemoryRateLimiter()

@@ -4,7 +4,8 @@ Each bucket is a sorted set of grants scored by the Redis server's clock (micros
 per request prunes every bucket it needs, and either records the request in all of them and returns 0,
 or records nothing and returns how many microseconds until the last of them has room. The script runs
 atomically, so two processes can never both take the last slot, and every process reads the same
-clock. Keys hold the rule, the uid and the instrument, so accounts never share buckets.
+clock. Keys hold the rule, the uid and the instrument, so accounts never share buckets. When a
+request is answered (`Grant.complete`), a second script moves its entries to the answer's time.
 
 Within one process, waiters still queue first come, first served per bucket (`RateLimiter.acquire`);
 across processes the heads of those queues race on Redis, each sleeping exactly the time the script
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from okxbot.okx.limits import Charge
-from okxbot.okx.ratelimit import DEFAULT_MARGIN_MS, BucketUsage, RateLimiter
+from okxbot.okx.ratelimit import ANSWERED_MARGIN_MS, DEFAULT_MARGIN_MS, BucketUsage, RateLimiter
 
 # KEYS: one sorted set per bucket. ARGV[1]: a token unique to this attempt; then per key:
 # capacity, window (µs, margin included), units, units reserved by this process's earlier waiters.
@@ -55,6 +57,20 @@ end
 return 0
 """
 
+# KEYS: the buckets of one granted request; ARGV[1]: its token, ARGV[2]: how far before now to stamp
+# it (µs), then its units per key. Moves its entries there (XX: an entry that already left the window
+# stays out).
+_RESTAMP = """
+local t = redis.call('TIME')
+local stamp = tonumber(t[1]) * 1000000 + tonumber(t[2]) - tonumber(ARGV[2])
+for i = 1, #KEYS do
+  for j = 1, tonumber(ARGV[i + 2]) do
+    redis.call('ZADD', KEYS[i], 'XX', stamp, ARGV[1] .. ':' .. i .. ':' .. j)
+  end
+end
+return 0
+"""
+
 # KEYS: buckets; ARGV: their windows (µs). Returns the units each holds now.
 _USAGE = """
 local t = redis.call('TIME')
@@ -82,6 +98,7 @@ class RedisRateLimiter(RateLimiter):
         self._redis = aioredis.Redis.from_url(url)
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._usage_script = self._redis.register_script(_USAGE)
+        self._restamp_script = self._redis.register_script(_RESTAMP)
         self._token = uuid.uuid4().hex[:12]
         self._attempts = itertools.count()
         self._seen: dict[str, Charge] = {}  # buckets this process used, for usage()
@@ -92,20 +109,35 @@ class RedisRateLimiter(RateLimiter):
     def _window_us(self, charge: Charge) -> int:
         return (charge.limit.window_ms + self.margin_ms) * 1000
 
-    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> float:
-        args: list[str | int] = [f"{self._token}-{next(self._attempts)}"]
+    async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> tuple[float, Any]:
+        token = f"{self._token}-{next(self._attempts)}"
+        args: list[str | int] = [token]
         for c, reserved in zip(plan, ahead, strict=True):
             args += [c.limit.capacity, self._window_us(c), c.units, reserved]
         for c, bid in zip(plan, ids, strict=True):
             self._seen.setdefault(bid, c)
+        keys = [self._key(b) for b in ids]
         try:
-            wait_us = await self._acquire_script(keys=[self._key(b) for b in ids], args=args)
+            wait_us = int(await self._acquire_script(keys=keys, args=args))
         except (RedisError, OSError) as exc:
-            raise RateLimiterUnavailable(
-                f"the shared rate limiter's Redis at {self._where} is unreachable ({type(exc).__name__});"
-                " start Redis there or run without a shared limiter (memory://)"
-            ) from exc
-        return int(wait_us) / 1_000_000
+            raise self._unavailable(exc) from exc
+        if wait_us > 0:
+            return wait_us / 1_000_000, None
+        shift_us = max(0, self.margin_ms - ANSWERED_MARGIN_MS) * 1000
+        return 0.0, (keys, [token, shift_us, *(c.units for c in plan)])
+
+    async def _restamp(self, receipt: Any) -> None:
+        keys, args = receipt
+        try:
+            await self._restamp_script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> RateLimiterUnavailable:
+        return RateLimiterUnavailable(
+            f"the shared rate limiter's Redis at {self._where} is unreachable ({type(exc).__name__});"
+            " start Redis there or run without a shared limiter (memory://)"
+        )
 
     async def usage(self, top: int = 5) -> list[BucketUsage]:
         if not self._seen:

@@ -416,7 +416,8 @@ class Exchange:
             return order.sz * ask * MARKET_BUFFER
         if order.sz_in_quote:
             bid = book.best_px("bids") or self._ref_px[order.inst.inst_id]
-            return order.sz / bid * MARKET_BUFFER
+            # Rounded to the lot: an inexact quotient would leave dust frozen after release.
+            return ceil_to(order.sz / bid * MARKET_BUFFER, order.inst.lot_sz)
         return order.sz
 
     def _accept(self, acct: Account, order: Order) -> None:

@@ -21,7 +21,7 @@ from aiohttp import web
 from okxbot.sim.auth import ApiKey, require_permission
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.engine import ParamError
-from okxbot.sim.wire import SimError, error_response, json_response, now_us, ok
+from okxbot.sim.wire import SimError, error_response, now_us, ok
 
 log = logging.getLogger("okxbot.sim")
 
@@ -173,8 +173,3 @@ def _charge(ctx: SimContext, method: str, path: str, key: ApiKey | None, ip: str
         inst_type=str(params.get("instType") or "") if isinstance(params, dict) else "",
         tag=tag,
     )
-
-
-def response_with_times(data: list[Any], in_time: str) -> web.Response:
-    """A successful answer carrying `inTime` / `outTime`, as order endpoints do."""
-    return json_response({"code": "0", "msg": "", "data": data, "inTime": in_time, "outTime": now_us()})

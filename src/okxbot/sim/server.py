@@ -204,29 +204,32 @@ def start_sim(
         app = build_app(ctx)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        bound = _bound_port(runner, port)
-        shown = f"[{host}]" if ":" in host else host
-        background = asyncio.create_task(_background(ctx, cfg.step_ms))
-        ready.set_result(
-            RunningSim(
-                rest=f"http://{shown}:{bound}",
-                ws=f"ws://{shown}:{bound}/ws/v5",
-                keys=[k.wire() for k in keys],
-                ctx=ctx,
-                _loop=loop,
-                _thread=thread,
-                _stopped=stopped,
-                _done=done,
-            )
-        )
+        background: asyncio.Task[None] | None = None
         try:
+            site = web.TCPSite(runner, host, port, reuse_address=True)
+            await site.start()
+            bound = _bound_port(runner, port)
+            shown = f"[{host}]" if ":" in host else host
+            background = asyncio.create_task(_background(ctx, cfg.step_ms))
+            ready.set_result(
+                RunningSim(
+                    rest=f"http://{shown}:{bound}",
+                    ws=f"ws://{shown}:{bound}/ws/v5",
+                    keys=[k.wire() for k in keys],
+                    ctx=ctx,
+                    _loop=loop,
+                    _thread=thread,
+                    _stopped=stopped,
+                    _done=done,
+                )
+            )
             await stopped.wait()
         finally:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            # Also when binding failed: the app's own background tasks (WebSocket hub) must stop.
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
             await runner.cleanup()
 
     def run() -> None:
@@ -239,12 +242,22 @@ def start_sim(
             else:
                 log.exception("simulator stopped with an error")
         finally:
+            _cancel_leftovers(loop)
             loop.close()
             done.set()
 
     thread = threading.Thread(target=run, name=f"okxbot-sim-{seed}", daemon=True)
     thread.start()
     return ready.result(timeout=30)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still running (open WebSocket handlers, say) so that closing the loop is quiet."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

@@ -84,6 +84,11 @@ class Session:
     def path(self) -> str:
         return f"/ws/v5/{self.endpoint}"
 
+    @property
+    def backlog(self) -> int:
+        """Messages queued and not yet written (a slow client's lag)."""
+        return len(self._out)
+
     def send(self, text: str) -> None:
         self._out.append(text)
         self._wake.set()
@@ -133,6 +138,7 @@ class WsHub:
         self._balances: dict[str, set[str]] = defaultdict(set)
         self._connects: dict[str, deque[int]] = defaultdict(deque)
         self._task: asyncio.Task[None] | None = None
+        self._deferred: list[tuple[Session, str]] | None = None  # pushes held while a WS op runs
         self._next_book_ms = 0
         self._next_candle_ms = 0
         self._next_idle_ms = 0
@@ -151,6 +157,9 @@ class WsHub:
                 await self._task
         for session in list(self.sessions):
             await session.ws.close(code=1001, message=b"server shutdown")
+        for stream in self.streams.values():
+            stream.close()
+        self.streams.clear()
 
     def allow_connection(self, ip: str) -> bool:
         now = monotonic_ms()
@@ -162,6 +171,9 @@ class WsHub:
         recent.append(now)
         return True
 
+    def reset_connection_counts(self) -> None:
+        self._connects.clear()
+
     def attach(self, session: Session) -> None:
         self.sessions.add(session)
         session.writer = asyncio.get_running_loop().create_task(session.write_loop())
@@ -172,7 +184,11 @@ class WsHub:
             self._unindex(session, sub)
         session.subs.clear()
         if session.key is not None:
-            self.private[session.key.uid].discard(session)
+            logged_in = self.private.get(session.key.uid)
+            if logged_in is not None:
+                logged_in.discard(session)
+                if not logged_in:
+                    del self.private[session.key.uid]
         if session.writer is not None:
             session.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -218,7 +234,15 @@ class WsHub:
             elif session.key is None:
                 session.error("60011", "Please log in", req_id)
             else:
-                session.send_json(run_op(self.ctx, session.key, message))
+                # The answer goes out before the orders-channel pushes the op caused, as on OKX.
+                self._deferred = []
+                try:
+                    answer = run_op(self.ctx, session.key, message)
+                finally:
+                    deferred, self._deferred = self._deferred, None
+                session.send_json(answer)
+                for target, text in deferred:
+                    target.send(text)
         else:
             session.error("60019", f"Invalid op: op:{op}", req_id)
 
@@ -289,8 +313,8 @@ class WsHub:
         if channel == "books":
             stream = self.streams.get(sub.inst_id)
             if stream is None:
-                stream = self.streams[sub.inst_id] = BookStream(sub.inst_id)
-            snapshot = stream.snapshot(exchange.book(sub.inst_id), now)
+                stream = self.streams[sub.inst_id] = BookStream(sub.inst_id, exchange.book(sub.inst_id))
+            snapshot = stream.snapshot(now)
             session.send_json({"arg": sub.arg(), "action": "snapshot", "data": [snapshot]})
         elif channel in CHANNELS_ON_CHANGE or channel in CANDLES:
             self._publish(channel, sub.inst_id, newcomer=session)
@@ -340,7 +364,9 @@ class WsHub:
             del self.public[key]
             self._sent.pop(key, None)
             if sub.channel == "books":
-                self.streams.pop(sub.inst_id, None)
+                stream = self.streams.pop(sub.inst_id, None)
+                if stream is not None:
+                    stream.close()
 
     # -- engine events -----------------------------------------------------------------------------
 
@@ -369,7 +395,11 @@ class WsHub:
                     continue
                 if sub.inst_id and sub.inst_id != order.get("instId"):
                     continue
-                session.send_json({"arg": sub.arg(event.uid), "data": [order]})
+                text = _dumps({"arg": sub.arg(event.uid), "data": [order]})
+                if self._deferred is not None:
+                    self._deferred.append((session, text))
+                else:
+                    session.send(text)
 
     # -- periodic pushes ---------------------------------------------------------------------------
 
@@ -405,7 +435,7 @@ class WsHub:
         for inst_id, stream in self.streams.items():
             if inst_id not in dirty and now - stream.last_sent_ms < 60_000:
                 continue
-            update = stream.update(self.ctx.exchange.book(inst_id), now)
+            update = stream.update(now)
             if update is None:
                 continue
             text = _dumps(
@@ -541,7 +571,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         async for message in ws:
             session.last_in_ms = monotonic_ms()
             if message.type == WSMsgType.TEXT:
-                hub.on_text(session, message.data)
+                try:
+                    hub.on_text(session, message.data)
+                except Exception:
+                    # A simulator bug must cost the client one answer, not its connection.
+                    log.exception("WebSocket request failed: %.200s", message.data)
+                    session.error("64007", "Operation failed due to WebSocket internal error")
             elif message.type == WSMsgType.BINARY:
                 session.error("60012", "Invalid request: binary frame")
     finally:

@@ -126,6 +126,7 @@ def _apply_config(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
         hub.config.idle_ms = idle
     if per_second is not None:
         hub.config.connections_per_second = per_second
+        hub.reset_connection_counts()
     if per_hour is not None:
         hub.config.requests_per_hour = per_hour
     return {

@@ -131,17 +131,17 @@ class Vault:
 
     def add(self, profile: Profile, credentials: Credentials) -> str:
         """Store a new profile; returns the sentence saying where the secrets went."""
-        if self.profiles.find(profile.name) is not None:
-            self.profiles.add(profile)  # raises the "already exists" error with its fix
         backend, message = self.choose_backend()
         profile.backend = backend  # type: ignore[assignment]
         profile.key_hint = credentials.api_key.masked()
         redact.register(credentials.values())
-        self._put(profile, credentials)
+        # Claim the name first (under the profile lock): two processes adding the same name cannot
+        # then overwrite each other's secrets; if storing fails, the claim is withdrawn.
+        self.profiles.add(profile)
         try:
-            self.profiles.add(profile)
-        except VaultError:
-            self._delete(profile)
+            self._put(profile, credentials)
+        except BaseException:
+            self.profiles.remove(profile.name)
             raise
         return message
 

@@ -1,0 +1,137 @@
+"""`okxbot run CONFIG.toml` (a bot in the foreground, live status) and `okxbot stop [BOT]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def run(
+    config: Path = typer.Argument(..., help="The bot's TOML config (see examples/)."),
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Vault profile whose key trades."),
+    sim: str | None = typer.Option(None, "--sim", help="Trade on the simulator at this URL instead of OKX."),
+    seconds: float | None = typer.Option(None, "--seconds", help="Stop after this many seconds."),
+    live: bool = typer.Option(True, "--live/--no-live", help="Show the live status view."),
+    accept_withdraw: bool = typer.Option(
+        False, "--i-accept-withdraw-risk", help="Trade even with a withdraw-enabled key (not advised)."
+    ),
+) -> None:
+    """Run a bot: posture check, reconciliation with the exchange, then trading until stopped.
+
+    Stop it with Ctrl-C, SIGTERM or `okxbot stop NAME`: open orders are canceled (run.cancel_on_stop)
+    and the journal is flushed. Logs are JSON lines in DATA_DIR/logs/NAME.jsonl.
+    """
+    import asyncio
+    import logging
+    import signal
+
+    from rich.console import Console
+
+    from okxbot.cli.target import cli_errors, resolve_target
+    from okxbot.okx.errors import OkxError
+    from okxbot.runstate import register_bot, unregister_bot
+    from okxbot.trading.config import ConfigError, load_config
+    from okxbot.trading.logs import json_log_handler
+    from okxbot.trading.runner import Runner
+    from okxbot.trading.strategy import StrategyLoadError
+    from okxbot.vault.home import okxbot_home
+
+    console = Console()
+    try:
+        bot_config = load_config(config)
+    except ConfigError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None
+    with cli_errors():
+        target = resolve_target(profile, sim, need="trade")
+    home = okxbot_home()
+    handler = json_log_handler(home / "logs" / f"{bot_config.name}.jsonl")
+    logger = logging.getLogger("okxbot")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # the status view owns the terminal; the JSON log gets everything
+    pid_path = register_bot(bot_config.name, target.profile, str(config))
+    runner = Runner(
+        bot_config, target, config_path=config, data_dir=home, console=console, allow_withdraw=accept_withdraw
+    )
+
+    async def main() -> object:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await runner.run(stop, seconds, live_view=live)
+
+    try:
+        summary = asyncio.run(main())
+    except (OkxError, ConfigError, StrategyLoadError) as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        unregister_bot(pid_path)
+        logger.removeHandler(handler)
+        handler.close()
+    print_summary(console, summary)
+
+
+def print_summary(console: object, summary: object) -> None:
+    from decimal import Decimal
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from okxbot.trading.runner import Summary
+
+    assert isinstance(console, Console) and isinstance(summary, Summary)
+    table = Table(title=f"okxbot: {summary.bot} stopped")
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row("orders placed", str(summary.orders_placed))
+    table.add_row("fills", str(summary.fills))
+    table.add_row("fees paid (quote)", format(summary.fees.quantize(Decimal("0.00000001")), "f"))
+    table.add_row("PnL (realised + mark-to-mid)", format(summary.pnl.quantize(Decimal("0.0001")), "f"))
+    table.add_row("rate-limited answers (50011)", str(summary.rate_limited))
+    table.add_row("orders refused by the risk guard", str(summary.refused))
+    table.add_row("foreign orders seen on the key", str(summary.foreign_orders))
+    table.add_row("open orders left", str(summary.open_orders_left))
+    table.add_row(
+        "journal reconciled with the exchange", "[green]yes[/]" if summary.reconciled else "[red]NO[/]"
+    )
+    if summary.halted:
+        table.add_row("halted", summary.halted)
+    console.print(table)
+
+
+def stop(
+    bot: str | None = typer.Argument(None, help="The bot's name (from its config); default: every bot."),
+    wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the bots to finish stopping."),
+) -> None:
+    """Stop running bots cleanly (SIGTERM): each cancels its open orders and flushes its journal."""
+    import os
+    import signal
+    import time
+
+    from okxbot.runstate import running_bots
+
+    bots = [b for b in running_bots() if bot is None or b.bot == bot]
+    if not bots:
+        typer.echo(f"No running bot{' named ' + repr(bot) if bot else ''}.", err=True)
+        raise typer.Exit(1)
+    for record in bots:
+        try:
+            os.kill(record.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        typer.echo(f"Stopping {record.bot} (pid {record.pid}) ...")
+    deadline = time.monotonic() + wait
+    remaining = bots
+    while remaining and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {b.pid for b in running_bots()}
+        remaining = [b for b in remaining if b.pid in alive]
+    if remaining:
+        names = ", ".join(b.bot for b in remaining)
+        typer.echo(f"Still stopping after {wait:g} s: {names} (check their logs)", err=True)
+        raise typer.Exit(1)
+    typer.echo("Stopped.")

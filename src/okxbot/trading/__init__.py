@@ -1,0 +1,1 @@
+"""Automated trading: strategies, risk guard, order manager with a write-ahead journal, the runner."""

@@ -1,0 +1,339 @@
+"""The write-ahead order journal: every order state change is stored before okxbot acts on it.
+
+SQLite (default, under the data directory) or PostgreSQL (by URL), through SQLAlchemy 2 Core.
+Amounts are stored as their exact decimal strings, so SQLite's float affinity never rounds money.
+SQLite runs in WAL mode with synchronous=FULL: a row committed before a SIGKILL is still there after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+# intent -> sent -> live -> partially_filled -> filled | canceled | rejected; unknown after a timeout
+STATES = ("intent", "sent", "unknown", "live", "partially_filled", "filled", "canceled", "rejected")
+FINAL = frozenset({"filled", "canceled", "rejected"})
+OPEN = frozenset({"intent", "sent", "unknown", "live", "partially_filled"})
+_NEXT: dict[str, frozenset[str]] = {
+    "intent": frozenset({"sent", "rejected", "unknown"}),
+    "sent": frozenset({"live", "partially_filled", "filled", "canceled", "rejected", "unknown"}),
+    "unknown": frozenset({"live", "partially_filled", "filled", "canceled", "rejected"}),
+    "live": frozenset({"partially_filled", "filled", "canceled"}),
+    "partially_filled": frozenset({"partially_filled", "filled", "canceled"}),
+}
+
+metadata = MetaData()
+orders_table = Table(
+    "orders",
+    metadata,
+    Column("client_order_id", String(32), primary_key=True),
+    Column("bot", String(64), nullable=False, index=True),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("amount", String(40), nullable=False),
+    Column("price", String(40), nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("order_id", String(40), nullable=True),
+    Column("filled", String(40), nullable=False, default="0"),
+    Column("origin", String(10), nullable=False, default="bot"),  # bot | foreign
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+transitions_table = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_order_id", String(32), nullable=False, index=True),
+    Column("from_state", String(20), nullable=True),
+    Column("to_state", String(20), nullable=False),
+    Column("note", String(300), nullable=False, default=""),
+    Column("ts_ms", BigInteger, nullable=False),
+)
+fills_table = Table(
+    "fills",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("trade_id", String(40), primary_key=True),  # OKX tradeIds are unique per instrument
+    Column("bot", String(64), nullable=False, index=True),
+    Column("client_order_id", String(32), nullable=False),
+    Column("order_id", String(40), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("price", String(40), nullable=False),
+    Column("size", String(40), nullable=False),
+    Column("fee", String(40), nullable=False),  # OKX sign: negative = charged
+    Column("fee_ccy", String(16), nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+)
+
+
+class JournalError(Exception):
+    """A transition the state machine does not allow, or an order the journal does not know."""
+
+
+@dataclass(frozen=True)
+class JournalOrder:
+    client_order_id: str
+    bot: str
+    symbol: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
+    state: str
+    order_id: str | None
+    filled: Decimal
+    origin: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN
+
+
+@dataclass(frozen=True)
+class JournalFill:
+    symbol: str
+    trade_id: str
+    client_order_id: str
+    order_id: str
+    side: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    fee_ccy: str
+    ts_ms: int
+
+
+def default_url(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return f"sqlite:///{data_dir / 'journal.sqlite'}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+class Journal:
+    """One bot's orders, their transitions and fills, in a SQL database shared by any number of bots."""
+
+    def __init__(self, url: str, bot: str) -> None:
+        self.bot = bot
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- writes (each one committed before it returns: write-ahead) ---------------------------
+    def record_intent(
+        self,
+        client_order_id: str,
+        symbol: str,
+        side: str,
+        amount: Decimal,
+        price: Decimal | None,
+        *,
+        origin: str = "bot",
+        state: str = "intent",
+        order_id: str | None = None,
+        filled: Decimal = Decimal(0),
+    ) -> None:
+        now = _now_ms()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(orders_table).values(
+                    client_order_id=client_order_id,
+                    bot=self.bot,
+                    symbol=symbol,
+                    side=side,
+                    amount=_s(amount),
+                    price=_s(price),
+                    state=state,
+                    order_id=order_id,
+                    filled=_s(filled),
+                    origin=origin,
+                    created_ms=now,
+                    updated_ms=now,
+                )
+            )
+            conn.execute(
+                insert(transitions_table).values(
+                    client_order_id=client_order_id, from_state=None, to_state=state, note=origin, ts_ms=now
+                )
+            )
+
+    def transition(
+        self,
+        client_order_id: str,
+        state: str,
+        *,
+        order_id: str | None = None,
+        filled: Decimal | None = None,
+        note: str = "",
+    ) -> bool:
+        """Move an order to `state`; False (and nothing written) if it is already there or final.
+
+        Going backwards (a late "live" push after "filled") is ignored rather than refused: the two
+        update paths (WebSocket and REST polling) race, and the journal keeps the furthest state.
+        """
+        if state not in STATES:
+            raise JournalError(f"unknown order state {state!r}")
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(orders_table.c.state, orders_table.c.filled).where(
+                    orders_table.c.client_order_id == client_order_id
+                )
+            ).first()
+            if row is None:
+                raise JournalError(f"order {client_order_id} is not in the journal")
+            current = row.state
+            same_fill = filled is None or Decimal(row.filled) == filled
+            if current == state and same_fill and state != "partially_filled":
+                return False
+            if current == state == "partially_filled" and same_fill:
+                return False
+            if state != current and state not in _NEXT.get(current, frozenset()):
+                return False
+            values: dict[str, object] = {"state": state, "updated_ms": _now_ms()}
+            if order_id:
+                values["order_id"] = order_id
+            if filled is not None:
+                values["filled"] = _s(filled)
+            conn.execute(
+                update(orders_table).where(orders_table.c.client_order_id == client_order_id).values(**values)
+            )
+            conn.execute(
+                insert(transitions_table).values(
+                    client_order_id=client_order_id,
+                    from_state=current,
+                    to_state=state,
+                    note=note[:300],
+                    ts_ms=_now_ms(),
+                )
+            )
+        return True
+
+    def add_fill(self, fill: JournalFill) -> bool:
+        """Record a fill once: False when this tradeId is already journaled (both paths reported it)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(fills_table).values(
+                        symbol=fill.symbol,
+                        trade_id=fill.trade_id,
+                        bot=self.bot,
+                        client_order_id=fill.client_order_id,
+                        order_id=fill.order_id,
+                        side=fill.side,
+                        price=_s(fill.price),
+                        size=_s(fill.size),
+                        fee=_s(fill.fee),
+                        fee_ccy=fill.fee_ccy,
+                        ts_ms=fill.ts_ms,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    # ---- reads ----------------------------------------------------------------------------------
+    def orders(
+        self, states: Iterable[str] | None = None, *, origin: str | None = "bot"
+    ) -> list[JournalOrder]:
+        query = select(orders_table).where(orders_table.c.bot == self.bot)
+        if states is not None:
+            query = query.where(orders_table.c.state.in_(list(states)))
+        if origin is not None:
+            query = query.where(orders_table.c.origin == origin)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(orders_table.c.created_ms)).all()
+        return [_order(r) for r in rows]
+
+    def order(self, client_order_id: str) -> JournalOrder | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(orders_table).where(orders_table.c.client_order_id == client_order_id)
+            ).first()
+        return None if row is None else _order(row)
+
+    def open_orders(self) -> list[JournalOrder]:
+        return self.orders(OPEN)
+
+    def fills(self) -> list[JournalFill]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(fills_table).where(fills_table.c.bot == self.bot).order_by(fills_table.c.ts_ms)
+            ).all()
+        return [
+            JournalFill(
+                r.symbol,
+                r.trade_id,
+                r.client_order_id,
+                r.order_id,
+                r.side,
+                Decimal(r.price),
+                Decimal(r.size),
+                Decimal(r.fee),
+                r.fee_ccy,
+                r.ts_ms,
+            )
+            for r in rows
+        ]
+
+    def history(self, client_order_id: str) -> list[str]:
+        """The states an order went through, in order (for audits and tests)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(transitions_table.c.to_state)
+                .where(transitions_table.c.client_order_id == client_order_id)
+                .order_by(transitions_table.c.id)
+            ).all()
+        return [r.to_state for r in rows]
+
+
+def _order(r: object) -> JournalOrder:
+    return JournalOrder(
+        r.client_order_id,  # type: ignore[attr-defined]
+        r.bot,  # type: ignore[attr-defined]
+        r.symbol,  # type: ignore[attr-defined]
+        r.side,  # type: ignore[attr-defined]
+        Decimal(r.amount),  # type: ignore[attr-defined]
+        None if r.price is None else Decimal(r.price),  # type: ignore[attr-defined]
+        r.state,  # type: ignore[attr-defined]
+        r.order_id,  # type: ignore[attr-defined]
+        Decimal(r.filled),  # type: ignore[attr-defined]
+        r.origin,  # type: ignore[attr-defined]
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    # WAL + FULL: a committed transition survives SIGKILL and power loss; readers never block the bot
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

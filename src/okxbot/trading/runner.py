@@ -1,0 +1,436 @@
+"""Runs one bot: posture check -> reconciliation -> trading, with a live status view; stops cleanly.
+
+Strategy hooks run one at a time on a single dispatcher task (no re-entrancy for strategy authors);
+market data and order updates are queued to it. The exchange-side dead-man switch (cancel-all-after)
+is refreshed while the bot is healthy, so a frozen or killed bot's orders are canceled by OKX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from okxbot.okx.client import ClientConfig, OkxClient
+from okxbot.okx.errors import OkxError
+from okxbot.okx.models import Balance, Ticker, dec0
+from okxbot.okx.posture import guard
+from okxbot.trading.config import BotConfig, check_instrument
+from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
+from okxbot.trading.orders import OrderManager
+from okxbot.trading.risk import RiskGuard
+from okxbot.trading.strategy import Candle, Strategy, strategy_class
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from okxbot.cli.target import Target
+
+log = logging.getLogger("okxbot.trading.runner")
+
+
+@dataclass(frozen=True)
+class Summary:
+    bot: str
+    orders_placed: int
+    fills: int
+    fees: Decimal  # quote terms, positive = paid
+    pnl: Decimal  # realised + mark-to-mid, quote
+    rate_limited: int  # 50011 answers
+    refused: int
+    foreign_orders: int
+    open_orders_left: int
+    reconciled: bool  # journal and exchange agree on open orders and the bot's fills
+    halted: str | None
+
+
+class _Ctx:
+    """The strategy's Context over the runner's order manager."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._r = runner
+        self.symbol = runner.config.symbol
+
+    @property
+    def rules(self) -> Any:
+        return self._r.rules
+
+    def mid(self) -> Decimal | None:
+        return self._m.mid
+
+    @property
+    def _m(self) -> OrderManager:
+        assert self._r.manager is not None
+        return self._r.manager
+
+    def balances(self) -> dict[str, Balance]:
+        return dict(self._r.balances)
+
+    def position(self) -> Decimal:
+        return self._m.position()
+
+    def open_orders(self) -> list[JournalOrder]:
+        return self._m.open_orders()
+
+    async def place(
+        self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
+    ) -> JournalOrder | None:
+        if self._r.stopping:
+            return None
+        return await self._m.place(side, amount, price, post_only=post_only)
+
+    async def cancel(self, client_order_id: str) -> bool:
+        return await self._m.cancel(client_order_id)
+
+    async def amend(
+        self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
+    ) -> bool:
+        return await self._m.amend(client_order_id, price=price, amount=amount)
+
+    def log(self, message: str, **fields: Any) -> None:
+        log.info(message, extra={"strategy": self._r.config.strategy, **fields})
+
+
+class Runner:
+    def __init__(
+        self,
+        config: BotConfig,
+        target: Target,
+        *,
+        config_path: Path,
+        data_dir: Path,
+        console: Console | None = None,
+        client_config: ClientConfig | None = None,
+        allow_withdraw: bool = False,
+    ) -> None:
+        self.config = config
+        self.target = target
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self.console = console
+        self.allow_withdraw = allow_withdraw
+        self.client_config = client_config or ClientConfig(rest_url=target.base_url, demo=target.demo)
+        self.client: OkxClient | None = None
+        self.journal: Journal | None = None
+        self.manager: OrderManager | None = None
+        self.strategy: Strategy | None = None
+        self.rules: Any = None
+        self.balances: dict[str, Balance] = {}
+        self.stopping = False
+        self.ws_orders_up = False
+        self.dead_man_armed = False
+        self.reconciliation: dict[str, int] = {}
+        self.tick_ns: int = 0  # when the last market-data message arrived (perf_counter_ns)
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._ticker_pending = False
+        self._latest_ticker: Ticker | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> dict[str, int]:
+        """Posture check, markets, journal, reconciliation, dead-man switch, strategy start."""
+        self.client = OkxClient(self.client_config, self.target.credentials)
+        await guard(
+            self.client, purpose=self.target.purpose, need="trade", allow_withdraw=self.allow_withdraw
+        )
+        self.rules = await self.client.rules(self.config.symbol)
+        check_instrument(self.config, self.rules.min_size, str(self.config_path), _read(self.config_path))
+        url = self.config.run.journal_url or default_url(self.data_dir)
+        self.journal = Journal(url, self.config.name)
+        self.manager = OrderManager(
+            self.client,
+            self.journal,
+            RiskGuard(self.config.risk, self.config.symbol),
+            self.rules,
+            cancel_foreign=self.config.run.cancel_foreign,
+            exp_time_ms=self.client_config.exp_time_ms,
+        )
+        self.manager.listeners.append(self._on_manager_event)
+        ticker = await self.client.fetch_ticker(self.config.symbol)
+        self._set_mid(ticker)
+        self.balances = await self.client.fetch_balance()
+        self.reconciliation = await self.manager.reconcile()
+        log.info("reconciled", extra=self.reconciliation)
+        if self.config.run.dead_man:
+            await self._arm_dead_man()
+        cls = strategy_class(self.config.strategy, self.config_path.parent)
+        self.strategy = cls(_Ctx(self), self.config)
+        await self._queue.put(("start", None))
+        loop_tasks = [self._dispatch(), self._ticker_feed(), self._orders_feed(), self._poll_loop()]
+        if self.config.run.dead_man:
+            loop_tasks.append(self._dead_man_loop())
+        if self.strategy.timer_seconds:
+            loop_tasks.append(self._timer_loop(self.strategy.timer_seconds))
+        if self.strategy.candle_bar:
+            loop_tasks.append(self._candle_loop(self.strategy.candle_bar))
+        self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
+        return self.reconciliation
+
+    async def run(
+        self, stop: asyncio.Event, seconds: float | None = None, live_view: bool = False
+    ) -> Summary:
+        """Start, trade until `stop` is set (or `seconds` pass), then stop cleanly; returns the summary."""
+        try:
+            await self.start()
+            if live_view and self.console is not None:
+                await self._with_live_view(stop, seconds)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), seconds)
+            return await self.stop()
+        finally:
+            await self.close()
+
+    async def _with_live_view(self, stop: asyncio.Event, seconds: float | None) -> None:
+        from rich.live import Live
+
+        from okxbot.okx.client import process_limiter
+        from okxbot.trading.status import render
+
+        assert self.console is not None
+        deadline = None if seconds is None else time.monotonic() + seconds
+        with Live(console=self.console, refresh_per_second=2, transient=False) as live:
+            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                usage = await process_limiter().usage(top=3)
+                live.update(render(self, usage))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
+    async def stop(self) -> Summary:
+        """Stop placing, let the strategy know, cancel open orders (configurable), flush, summarise."""
+        self.stopping = True
+        m, client = self.manager, self.client
+        assert m is not None and client is not None and self.strategy is not None
+        await self._queue.join()
+        with contextlib.suppress(Exception):
+            await self._call_hook("stop", None)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        left = len(m.open_orders())
+        if self.config.run.cancel_on_stop:
+            left = await m.cancel_all_own()
+        with contextlib.suppress(OkxError):
+            await m.poll()
+        # with cancel_on_stop off the user wants the orders to stay: the switch must not cancel them
+        if self.dead_man_armed and (left == 0 or not self.config.run.cancel_on_stop):
+            await self._disarm_dead_man()
+        reconciled = await self.check_reconciled()
+        pnl = m.pnl()
+        summary = Summary(
+            bot=self.config.name,
+            orders_placed=m.stats.placed,
+            fills=m.stats.fills,
+            fees=pnl.fees_quote,
+            pnl=pnl.total,
+            rate_limited=m.stats.rate_limited,
+            refused=m.stats.refused,
+            foreign_orders=len(m.foreign),
+            open_orders_left=len(m.open_orders()),
+            reconciled=reconciled,
+            halted=m.risk.halted,
+        )
+        log.info("stopped", extra={k: str(v) for k, v in summary.__dict__.items()})
+        return summary
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        if self.journal is not None:
+            self.journal.close()
+
+    async def check_reconciled(self) -> bool:
+        """The journal's open orders are exactly the exchange's open orders of this bot, and every
+        recent exchange fill of the bot's orders is in the journal."""
+        m, client = self.manager, self.client
+        assert m is not None and client is not None and self.journal is not None
+        try:
+            exchange_open = await client.fetch_open_orders(self.config.symbol)
+            exchange_fills = await client.fetch_fills(self.config.symbol)
+        except OkxError:
+            return False
+        ours = {o.client_order_id for o in self.journal.orders()}
+        open_ex = {o.client_order_id for o in exchange_open if o.client_order_id in ours}
+        open_j = {o.client_order_id for o in self.journal.open_orders()}
+        fills_ex = {f.trade_id for f in exchange_fills if f.client_order_id in ours}
+        fills_j = {f.trade_id for f in self.journal.fills()}
+        return open_ex == open_j and fills_ex <= fills_j
+
+    # ---- dead-man switch ----------------------------------------------------------------------------
+    async def _arm_dead_man(self) -> None:
+        assert self.client is not None
+        timeout = str(self.config.run.dead_man_seconds)
+        await self.client._call(self.client.raw.privatePostTradeCancelAllAfter({"timeOut": timeout}))
+        self.dead_man_armed = True
+
+    async def _disarm_dead_man(self) -> None:
+        assert self.client is not None
+        try:
+            await self.client._call(self.client.raw.privatePostTradeCancelAllAfter({"timeOut": "0"}))
+            self.dead_man_armed = False
+        except OkxError as err:
+            log.warning("could not disarm the dead-man switch: %s", err)
+
+    async def _dead_man_loop(self) -> None:
+        period = max(3.0, self.config.run.dead_man_seconds / 3)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._arm_dead_man()
+            except OkxError as err:
+                self._error(f"dead-man refresh: {err.message}")
+
+    # ---- feeds ----------------------------------------------------------------------------------
+    def _set_mid(self, ticker: Ticker) -> None:
+        assert self.manager is not None
+        if ticker.bid is not None and ticker.ask is not None:
+            self.manager.mid = (ticker.bid + ticker.ask) / 2
+        elif ticker.last is not None:
+            self.manager.mid = ticker.last
+
+    def on_ticker_message(self, raw: dict[str, Any]) -> None:
+        """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced)."""
+        self.tick_ns = time.perf_counter_ns()
+        ticker = Ticker.from_okx(raw, self.config.symbol, "ws")
+        self._set_mid(ticker)
+        self._latest_ticker = ticker
+        if not self._ticker_pending:
+            self._ticker_pending = True
+            self._queue.put_nowait(("ticker", None))
+
+    async def _ticker_feed(self) -> None:
+        assert self.client is not None
+        while True:
+            try:
+                ticker = await self.client.raw.watch_ticker(self.config.symbol)
+                self.on_ticker_message(ticker.get("info") or {})
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._error(f"ticker stream: {type(err).__name__}; polling REST")
+                with contextlib.suppress(OkxError):
+                    t = await self.client.fetch_ticker(self.config.symbol)
+                    self.on_ticker_message(t.raw if hasattr(t, "raw") else {})
+                await asyncio.sleep(self.config.run.poll_seconds)
+
+    async def _orders_feed(self) -> None:
+        assert self.client is not None and self.manager is not None
+        while True:
+            try:
+                orders = await self.client.raw.watch_orders()
+                self.ws_orders_up = True
+                for o in orders:
+                    info = o.get("info") or {}
+                    await self.manager.apply_order(info)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                if self.ws_orders_up:
+                    self._error(f"orders stream down ({type(err).__name__}); REST polling takes over")
+                self.ws_orders_up = False
+                await asyncio.sleep(self.config.run.poll_seconds)
+
+    async def _poll_loop(self) -> None:
+        assert self.client is not None and self.manager is not None
+        halted_before = False
+        while True:
+            # REST is the fallback: fast while the socket is down, a slow cross-check while it is up
+            await asyncio.sleep(self.config.run.poll_seconds * (1 if not self.ws_orders_up else 5))
+            try:
+                await self.manager.poll()
+                self.balances = await self.client.fetch_balance()
+            except OkxError as err:
+                if err.code == "50011":
+                    self.manager.stats.rate_limited += 1
+                self._error(f"poll: {err.message}")
+            halted = self.manager.check_halt()
+            if halted and not halted_before:
+                self._error(f"halted: {self.manager.risk.halted}; canceling open orders")
+                await self.manager.cancel_all_own()
+            halted_before = halted
+
+    async def _timer_loop(self, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            await self._queue.put(("timer", None))
+
+    async def _candle_loop(self, bar: str) -> None:
+        assert self.client is not None
+        while True:
+            try:
+                answer = await self.client._call(
+                    self.client.raw.publicGetMarketCandles(
+                        {"instId": self.rules.inst_id, "bar": bar, "limit": "100"}
+                    )
+                )
+                rows = list(reversed(answer.get("data") or []))  # oldest first
+                history = [
+                    Candle(int(r[0]), dec0(r[1]), dec0(r[2]), dec0(r[3]), dec0(r[4]), dec0(r[5]), r[8] == "1")
+                    for r in rows
+                ]
+                if history:
+                    await self._queue.put(("candle", history))
+            except OkxError as err:
+                self._error(f"candles: {err.message}")
+            await asyncio.sleep(self.config.run.poll_seconds)
+
+    # ---- dispatch ----------------------------------------------------------------------------------
+    async def _on_manager_event(self, kind: str, payload: Any) -> None:
+        self._queue.put_nowait((kind, payload))
+
+    async def _dispatch(self) -> None:
+        while True:
+            kind, payload = await self._queue.get()
+            try:
+                if not self.stopping:
+                    await self._call_hook(kind, payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.exception("strategy hook %s failed", kind)
+                self._error(f"strategy {kind}: {type(err).__name__}: {err}")
+            finally:
+                self._queue.task_done()
+
+    async def _call_hook(self, kind: str, payload: Any) -> None:
+        s = self.strategy
+        assert s is not None
+        if kind == "start":
+            await s.on_start()
+        elif kind == "ticker":
+            self._ticker_pending = False
+            if self._latest_ticker is not None:
+                await s.on_ticker(self._latest_ticker)
+        elif kind == "order":
+            assert isinstance(payload, JournalOrder)
+            await s.on_order_update(payload)
+        elif kind == "fill":
+            assert isinstance(payload, JournalFill)
+            await s.on_fill(payload)
+        elif kind == "timer":
+            await s.on_timer()
+        elif kind == "candle":
+            await s.on_candle(payload[-1], payload)
+        elif kind == "stop":
+            await s.on_stop()
+
+    def _error(self, message: str) -> None:
+        log.warning(message)
+        if self.manager is not None:
+            self.manager.stats.error(message)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None

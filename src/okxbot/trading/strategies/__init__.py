@@ -1,0 +1,1 @@
+"""The built-in strategies: spot grid, DCA, moving-average crossover."""

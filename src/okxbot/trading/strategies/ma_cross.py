@@ -1,0 +1,42 @@
+"""Moving-average crossover on candles: buy when the fast average crosses above the slow, sell when below.
+
+The first computed signal only sets the baseline: the bot trades on crossings it sees, not on the
+state it finds at start.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from okxbot.trading.config import BotConfig
+from okxbot.trading.strategy import Candle, Context, Strategy
+
+
+def sma(values: list[Decimal], n: int) -> Decimal | None:
+    if len(values) < n:
+        return None
+    return sum(values[-n:], Decimal(0)) / n
+
+
+class MaCrossStrategy(Strategy):
+    def __init__(self, ctx: Context, config: BotConfig) -> None:
+        super().__init__(ctx, config)
+        assert config.ma_cross is not None
+        self.cfg = config.ma_cross
+        self.candle_bar = config.ma_cross.bar
+        self.trend: str | None = None  # "up" | "down"
+
+    async def on_candle(self, candle: Candle, history: list[Candle]) -> None:
+        bars = history if self.cfg.use_forming_bar else [c for c in history if c.confirmed]
+        closes = [c.close for c in bars]
+        fast, slow = sma(closes, self.cfg.fast), sma(closes, self.cfg.slow)
+        if fast is None or slow is None or fast == slow:
+            return
+        trend = "up" if fast > slow else "down"
+        previous, self.trend = self.trend, trend
+        if previous is None or previous == trend:
+            return
+        if trend == "up":
+            await self.ctx.place("buy", self.cfg.size)
+        elif self.ctx.position() >= self.cfg.size:
+            await self.ctx.place("sell", self.cfg.size)

@@ -1,0 +1,102 @@
+"""The write-ahead journal on SQLite (default) and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from okxbot.trading.journal import Journal, JournalError, JournalFill, default_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return default_url(tmp_path / "data")
+    server = request.getfixturevalue("postgres")
+    return server.url
+
+
+def fill(trade_id: str, cid: str = "c1", size: str = "0.4") -> JournalFill:
+    return JournalFill(
+        "BTC/USDT", trade_id, cid, "o1", "buy", Decimal("43000.1"), Decimal(size), Decimal("-0.0004"), "BTC", 1
+    )
+
+
+def test_order_goes_through_its_states_and_is_stored_exactly(url: str) -> None:
+    j = Journal(url, "bot-a")
+    j.record_intent("c1", "BTC/USDT", "buy", Decimal("0.00100000"), Decimal("43000.1"))
+    assert j.transition("c1", "sent")
+    assert j.transition("c1", "live", order_id="o1")
+    assert j.transition("c1", "partially_filled", filled=Decimal("0.0004"))
+    assert j.transition("c1", "filled", filled=Decimal("0.001"))
+    order = j.order("c1")
+    assert order is not None
+    assert (order.state, order.order_id, order.filled, order.price) == (
+        "filled", "o1", Decimal("0.001"), Decimal("43000.1")
+    )
+    assert j.history("c1") == ["intent", "sent", "live", "partially_filled", "filled"]
+    assert j.open_orders() == []
+    j.close()
+
+
+def test_late_or_backward_updates_do_not_reopen_a_final_order(url: str) -> None:
+    j = Journal(url, "bot-b")
+    j.record_intent("c2", "BTC/USDT", "sell", Decimal("1"), Decimal("50000"), state="sent")
+    assert j.transition("c2", "canceled")
+    assert not j.transition("c2", "live")  # a stale push from the other update path
+    assert j.order("c2").state == "canceled"  # type: ignore[union-attr]
+    with pytest.raises(JournalError, match="not in the journal"):
+        j.transition("nope", "live")
+    j.close()
+
+
+def test_unknown_outcome_is_resolved_later(url: str) -> None:
+    j = Journal(url, "bot-c")
+    j.record_intent("c3", "BTC/USDT", "buy", Decimal("1"), Decimal("1"), state="sent")
+    assert j.transition("c3", "unknown", note="timeout")
+    assert [o.client_order_id for o in j.open_orders()] == ["c3"]
+    assert j.transition("c3", "live", order_id="o3")
+    assert j.history("c3") == ["sent", "unknown", "live"]
+    j.close()
+
+
+def test_a_fill_reported_twice_is_recorded_once(url: str) -> None:
+    j = Journal(url, "bot-d")
+    assert j.add_fill(fill("t1"))
+    assert not j.add_fill(fill("t1"))  # the REST poll reports what the WebSocket already did
+    assert j.add_fill(fill("t2", size="0.6"))
+    assert [f.size for f in j.fills()] == [Decimal("0.4"), Decimal("0.6")]
+    j.close()
+
+
+def test_bots_sharing_a_database_see_only_their_orders(url: str) -> None:
+    a, b = Journal(url, "bot-e"), Journal(url, "bot-f")
+    a.record_intent("e1", "BTC/USDT", "buy", Decimal("1"), Decimal("1"))
+    b.record_intent("f1", "BTC/USDT", "buy", Decimal("1"), Decimal("1"))
+    assert [o.client_order_id for o in a.orders()] == ["e1"]
+    assert [o.client_order_id for o in b.orders()] == ["f1"]
+    a.close()
+    b.close()
+
+
+def test_sqlite_commit_survives_sigkill(tmp_path: Path) -> None:
+    """A transition committed by a process killed right after it is there when the journal reopens."""
+    url = default_url(tmp_path)
+    code = (
+        "import os, signal\n"
+        "from decimal import Decimal\n"
+        "from okxbot.trading.journal import Journal\n"
+        f"j = Journal({url!r}, 'k')\n"
+        "j.record_intent('k1', 'BTC/USDT', 'buy', Decimal('1'), Decimal('2'), state='sent')\n"
+        "j.transition('k1', 'live', order_id='x')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], check=False)
+    assert proc.returncode == -9
+    j = Journal(url, "k")
+    assert j.history("k1") == ["sent", "live"]
+    j.close()
