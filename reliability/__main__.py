@@ -40,7 +40,7 @@ def _section(name: str) -> Callable[..., list[Check]]:
         "leaks": leaks.run,
         "vault and journal files": vault.run,
         "access": access.run,
-    }[name].__call__
+    }[name]
 
 
 def run_sections(names: list[str], sizes: Sizes) -> list[Check]:
@@ -78,11 +78,29 @@ def render(rows: list[Check], title: str) -> Table:
     return table
 
 
+def markdown(rows: list[Check], title: str) -> str:
+    """The same table as Markdown (for the README)."""
+    lines = [f"**{title}**", "", "| section | check | count | must be 0? | result |", "|---|---|--:|:-:|---|"]
+    previous = None
+    for row in rows:
+        check = row.check.replace("|", "/")
+        result = "ok" if row.ok and row.must_be_zero else "**FAIL**" if not row.ok else "-"
+        section = row.section if row.section != previous else ""
+        lines.append(
+            f"| {section} | {check} | {row.count} | {'yes' if row.must_be_zero else ''} | {result} |"
+        )
+        previous = row.section
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliability", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="reduced sizes (what `make test` runs)")
     parser.add_argument(
         "--section", action="append", choices=SECTIONS, help="run only this section (repeatable)"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the table as Markdown to FILE"
     )
     args = parser.parse_args(argv)
     sizes = Sizes.of(args.quick)
@@ -100,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in rows if not r.ok]
     console = Console(width=max(Console().width, 140))
     mode = "quick" if args.quick else "full"
-    console.print(render(rows, f"okxbot reliability and security ({mode} run, {elapsed:.0f} s)"))
+    title = f"okxbot reliability and security ({mode} run, {elapsed:.0f} s)"
+    console.print(render(rows, title))
+    if args.markdown is not None:
+        args.markdown.write_text(markdown(rows, title))
     if failed:
         console.print(f"[bold red]{len(failed)} count(s) that must be zero are not[/] (log: {log_path})")
         return 1

@@ -7,6 +7,7 @@ operations and instruments under the suite's control (and the same in every run 
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -120,8 +121,6 @@ class Bot:
             if remaining == 0:
                 return
             # unknown orders are decided only once their expTime has passed
-            import asyncio
-
             await asyncio.sleep(2)
 
     def close(self) -> None:
@@ -157,6 +156,7 @@ def audit(sim: RunningSim, uid: str, journals: list[Journal], final: bool = True
     by_cid: dict[str, list[dict[str, Any]]] = {}
     for o in exchange:
         by_cid.setdefault(str(o.get("clOrdId", "")), []).append(o)
+    # every fill the engine keeps for the account (its list endpoints page 100 at a time)
     fills = sim.call(lambda: [dict(r) for r in sim.ctx.exchange._account(uid).fills])
     examples: list[str] = []
     duplicates = sum(1 for cid, orders in by_cid.items() if len(orders) > 1)
@@ -166,7 +166,8 @@ def audit(sim: RunningSim, uid: str, journals: list[Journal], final: bool = True
     known = {o.client_order_id for o in orders}
     unresolved = mismatches = 0
     for o in orders:
-        if o.state not in FINAL if final else o.state in ("intent", "sent", "unknown"):
+        unresolved_state = o.state not in FINAL if final else o.state in ("intent", "sent", "unknown")
+        if unresolved_state:
             unresolved += 1
             if len(examples) < 6:
                 examples.append(f"{o.client_order_id} left {o.state}")

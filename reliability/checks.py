@@ -31,7 +31,7 @@ class Sizes:
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(intents=64, fault_rate=0.3, crashes=3, examples=40, cli_examples=8)
+            return cls(intents=48, fault_rate=0.3, crashes=3, examples=40, cli_examples=8)
         return cls(intents=1000, fault_rate=0.3, crashes=25, examples=400, cli_examples=60)
 
 

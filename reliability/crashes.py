@@ -91,6 +91,13 @@ def _wait_for(db: Path, known: set[str], states: tuple[str, ...], timeout_s: flo
         time.sleep(0.005)
 
 
+def _transitions_since(db: Path, since_ms: int) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(
+            conn.execute("SELECT count(*) FROM transitions WHERE ts_ms >= ?", (since_ms,)).fetchone()[0]
+        )
+
+
 def _summary_number(out: str, label: str) -> int:
     """A number from the run summary table (`orders placed │ 5`), 0 when absent."""
     for line in out.splitlines():
@@ -133,14 +140,18 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                 with sqlite3.connect(db) as conn:
                     if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                         corrupt += 1
+            restarted_ms = int(time.time() * 1000)
             restart = _okxbot([*args, "--seconds", "1"], env)
             out, err = restart.communicate(timeout=120)
             reconciled = any("journal reconciled" in line and "yes" in line for line in out.splitlines())
             placed = _summary_number(out, "orders placed")
-            if restart.returncode != 0 or not reconciled or not placed:
+            # trading resumed: it placed orders, or it took over the ones left live and canceled them
+            # on stop (either way it wrote order transitions to the journal)
+            resumed = placed > 0 or _transitions_since(db, restarted_ms) > 0
+            if restart.returncode != 0 or not reconciled or not resumed:
                 restart_failures += 1
                 failures.append(
-                    f"exit {restart.returncode}, reconciled {reconciled}, placed {placed}: "
+                    f"exit {restart.returncode}, reconciled {reconciled}, resumed {resumed}: "
                     f"{(err or out).strip()[-160:]!r}"
                 )
             _phase(db, known)

@@ -166,7 +166,7 @@ async def _run(sim: RunningSim, sizes: Sizes, ws: bool, seed: int) -> list[Check
             unmet = sim.call(lambda: sum(f.count for f in sim.ctx.faults.pending()))
             sim.call(sim.ctx.faults.clear)
             faults -= unmet
-            await asyncio.sleep(2.5)  # let the last delayed answers and stalls pass
+            await asyncio.sleep(1.8)  # let the last delayed answers (client timeout + 0.7 s) arrive
             await bot.settle()
             unrecovered = await _books_recovered(client, sim) if ws else 0
             result = audit(sim, key["uid"], [m.journal for m in bot.managers.values()])

@@ -87,7 +87,7 @@ def _commands(url: str) -> list[tuple[list[str], str]]:
         (["fills", *profile], ""),
         (["cancel", "--all", *profile], ""),
         (["buy", "SOL/USDT", "0.1", "--price", "60", *profile], ""),
-        (["run", "{config}", "--seconds", "2", "--no-live", *profile], ""),
+        (["run", "{config}", "--seconds", "1", "--no-live", *profile], ""),
         (["stop", "leak-grid", "--wait", "1"], ""),
         (["panic", *profile], ""),
         (["panic", *profile, "--json"], ""),
@@ -185,7 +185,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                     texts[f"exception of {name}"] = _error_texts(result.exception)
                     failed_to_run.append(f"{name}: {type(result.exception).__name__}")
             texts["bot run: exceptions and errors"] = "\n".join(
-                asyncio.run(_bot_run(proxy, sim, key, wrong, home, max(20, sizes.intents // 6)))
+                asyncio.run(_bot_run(proxy, sim, key, wrong, home, max(12, sizes.intents // 6)))
             )
         log = log_path.read_text(errors="replace")
         texts["DEBUG log (okxbot, ccxt, aiohttp)"] = log

@@ -46,7 +46,7 @@ def _flips(home: Path, key: dict[str, str], count: int, rng: random.Random) -> t
     accepted = crashed = 0
     header = 8 + 1 + 1 + 1 + 1 + 1 + 16 + 16 + 12  # magic .. nonce (a little over: tolerant of layout)
     positions = sorted(
-        set(rng.sample(range(min(header, len(original))), min(8, header)))
+        set(rng.sample(range(min(header, len(original))), 12 if count > 50 else 4))  # each one runs scrypt
         | set(rng.sample(range(len(original)), min(count, len(original))))
     )
     reader = VaultFile(home, MasterPassword())

@@ -37,7 +37,9 @@ def _hammer(url: str, start_at: float, count: int) -> list[float]:
 
 
 def test_four_processes_never_exceed_a_bucket_together(redis) -> None:
-    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:8]}&margin_ms=50"
+    # the margin absorbs the time between a grant in Redis and the stamp taken by its process, which
+    # is at the mercy of the OS scheduler on a busy machine
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:8]}&margin_ms=250"
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(PROCESSES, mp_context=ctx) as pool:
         start_at = time.time() + 3.0  # every process has started and imported by then
@@ -117,9 +119,9 @@ async def test_answered_requests_move_to_their_answer_time_in_redis(redis) -> No
         account = limiter.bind(uid="u")
         grants = [await account.acquire("GET", BALANCE) for _ in range(10)]  # 10 per 2 s: full
         await asyncio.sleep(0.3)
+        answered = time.time()  # every answer below is recorded at this time or later
         for grant in grants:
             await grant.complete()
-        answered = time.time()
         await account.acquire("GET", BALANCE)
         assert time.time() - answered >= 2.0 + ANSWERED_MARGIN_MS / 1000 - 0.002
     finally:

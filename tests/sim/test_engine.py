@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from okxbot.sim.clock import Clock
 from okxbot.sim.engine import BalanceEvent, BookEvent, Exchange, OrderEvent, ParamError, TradeEvent
+from tests.sim.pinned_prices import btc_at_43000
 
 T0 = 1_700_000_000_000
 HOUR = 3_600_000
@@ -28,7 +29,7 @@ ORDER_FIELDS = set(
 
 @pytest.fixture
 def ex() -> Exchange:
-    return Exchange(Clock(frozen_ms=T0), seed=7)
+    return Exchange(Clock(frozen_ms=T0), btc_at_43000(), seed=7)
 
 
 def order(side: str, px: str | None, sz: str, ord_type: str = "limit", **extra: Any) -> dict[str, Any]:
@@ -528,7 +529,7 @@ _sz = st.integers(min_value=1, max_value=300).map(lambda n: str(Decimal(n) / 100
     ]
 )
 def test_money_is_conserved_and_nothing_stays_frozen(ops: list[tuple[int, str, str, str, str, bool]]) -> None:
-    ex = Exchange(Clock(frozen_ms=T0), seed=7)
+    ex = Exchange(Clock(frozen_ms=T0), btc_at_43000(), seed=7)
     uids = [ex.create_account({"USDT": "50000", "BTC": "1"}) for _ in range(3)]
     placed: list[tuple[str, str]] = []
     for who, side, kind, px, sz, cancel_one in ops:

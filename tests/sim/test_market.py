@@ -7,13 +7,14 @@ from decimal import Decimal
 from okxbot.sim.clock import Clock
 from okxbot.sim.engine import Exchange
 from okxbot.sim.market import SyntheticMarket
+from tests.sim.pinned_prices import btc_at_43000
 
 T0 = 1_700_000_000_000
 BTC = "BTC-USDT"
 
 
 def run(seed: int, steps: int, history: int = 0) -> tuple[Exchange, SyntheticMarket]:
-    ex = Exchange(Clock(frozen_ms=T0), seed=seed)
+    ex = Exchange(Clock(frozen_ms=T0), btc_at_43000(), seed=seed)
     market = SyntheticMarket(ex, seed, history_minutes=history)
     for _ in range(steps):
         ex.clock.advance(100)

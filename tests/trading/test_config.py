@@ -75,7 +75,7 @@ def test_size_below_the_instrument_minimum_is_refused_with_the_fix() -> None:
 
 def test_toml_syntax_error_has_a_line() -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(GOOD.replace('levels = 5', 'levels = '), "bot.toml")
+        parse_config(GOOD.replace("levels = 5", "levels = "), "bot.toml")
     assert err.value.line == 8
 
 

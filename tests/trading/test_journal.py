@@ -22,7 +22,16 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def fill(trade_id: str, cid: str = "c1", size: str = "0.4") -> JournalFill:
     return JournalFill(
-        "BTC/USDT", trade_id, cid, "o1", "buy", Decimal("43000.1"), Decimal(size), Decimal("-0.0004"), "BTC", 1
+        "BTC/USDT",
+        trade_id,
+        cid,
+        "o1",
+        "buy",
+        Decimal("43000.1"),
+        Decimal(size),
+        Decimal("-0.0004"),
+        "BTC",
+        1,
     )
 
 
@@ -36,7 +45,10 @@ def test_order_goes_through_its_states_and_is_stored_exactly(url: str) -> None:
     order = j.order("c1")
     assert order is not None
     assert (order.state, order.order_id, order.filled, order.price) == (
-        "filled", "o1", Decimal("0.001"), Decimal("43000.1")
+        "filled",
+        "o1",
+        Decimal("0.001"),
+        Decimal("43000.1"),
     )
     assert j.history("c1") == ["intent", "sent", "live", "partially_filled", "filled"]
     assert j.open_orders() == []

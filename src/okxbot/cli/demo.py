@@ -40,7 +40,6 @@ def demo(
 
 def _demo(console: object, home: object, seconds: float, seed: int, live: bool) -> None:
     import asyncio
-    import logging
     from pathlib import Path
 
     from rich.console import Console
@@ -51,7 +50,7 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
     from okxbot.okx.errors import OkxError
     from okxbot.okx.posture import audit
     from okxbot.sim.server import start_sim
-    from okxbot.trading.logs import json_log_handler
+    from okxbot.trading.logs import bot_json_log
     from okxbot.vault.profiles import Profile
     from okxbot.vault.secret import Credentials, Secret
     from okxbot.vault.store import Vault
@@ -82,19 +81,12 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
         console.print("3. okxbot doctor:")
         posture = asyncio.run(audit(target.base_url, creds, demo=target.demo, purpose="trade", sim=True))
         _render(posture, "demo")
-        handler = json_log_handler(home / "logs" / "demo-grid.jsonl")
-        logger = logging.getLogger("okxbot")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
         try:
-            summary = asyncio.run(_trade(console, target, home, seconds, live))
+            with bot_json_log(home / "logs" / "demo-grid.jsonl"):
+                summary = asyncio.run(_trade(console, target, home, seconds, live))
         except OkxError as err:
             console.print(f"[bold red]Error:[/] {err}")
             raise typer.Exit(1) from None
-        finally:
-            logger.removeHandler(handler)
-            handler.close()
         print_summary(console, summary)
         console.print(
             "Next: `okxbot keys add NAME` to store a real key, `okxbot doctor` to check it, and "
@@ -156,7 +148,11 @@ async def _trade(console: object, target: object, home: object, seconds: float, 
                 "levels": 11,
                 "size": "0.001",
             },
-            "risk": {"max_order_notional": "1000", "max_position": {"BTC": "0.05"}, "daily_loss_limit": "500"},
+            "risk": {
+                "max_order_notional": "1000",
+                "max_position": {"BTC": "0.05"},
+                "daily_loss_limit": "500",
+            },
             "run": {"dead_man_seconds": 30, "poll_seconds": 1},
         }
     )
@@ -177,5 +173,6 @@ async def _trade(console: object, target: object, home: object, seconds: float, 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     summary = await runner.run(stop, seconds, live_view=live)
+    console.print()
     console.print("7. Stopped: open orders canceled, dead-man switch disarmed, journal flushed.")
     return summary

@@ -23,7 +23,6 @@ def run(
     and the journal is flushed. Logs are JSON lines in DATA_DIR/logs/NAME.jsonl.
     """
     import asyncio
-    import logging
     import signal
 
     from rich.console import Console
@@ -32,7 +31,7 @@ def run(
     from okxbot.okx.errors import OkxError
     from okxbot.runstate import register_bot, unregister_bot
     from okxbot.trading.config import ConfigError, load_config
-    from okxbot.trading.logs import json_log_handler
+    from okxbot.trading.logs import bot_json_log
     from okxbot.trading.runner import Runner
     from okxbot.trading.strategy import StrategyLoadError
     from okxbot.vault.home import okxbot_home
@@ -46,12 +45,6 @@ def run(
     with cli_errors():
         target = resolve_target(profile, sim, need="trade")
     home = okxbot_home()
-    handler = json_log_handler(home / "logs" / f"{bot_config.name}.jsonl")
-    logger = logging.getLogger("okxbot")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False  # the status view owns the terminal; the JSON log gets everything
-    pid_path = register_bot(bot_config.name, target.profile, str(config))
     runner = Runner(
         bot_config, target, config_path=config, data_dir=home, console=console, allow_withdraw=accept_withdraw
     )
@@ -63,15 +56,15 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         return await runner.run(stop, seconds, live_view=live)
 
-    try:
-        summary = asyncio.run(main())
-    except (OkxError, ConfigError, StrategyLoadError) as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        unregister_bot(pid_path)
-        logger.removeHandler(handler)
-        handler.close()
+    with bot_json_log(home / "logs" / f"{bot_config.name}.jsonl"):
+        pid_path = register_bot(bot_config.name, target.profile, str(config))
+        try:
+            summary = asyncio.run(main())
+        except (OkxError, ConfigError, StrategyLoadError) as err:
+            typer.echo(f"Error: {err}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            unregister_bot(pid_path)
     print_summary(console, summary)
 
 

@@ -2,8 +2,12 @@
 
 It overrides the narrowest hooks: `nonce`/`seconds` (sign with OKX's clock), `sign` (adds
 `expTime` to order requests), `fetch2` (limiter, coalescing of identical GETs, 50102 resync,
-50011/50061 backoff where retrying is safe), `fetch_markets` (disk cache) and the WebSocket trading
-ops (limiter). It still raises ccxt's exceptions, so code written for ccxt keeps working on it.
+50011/50061 backoff where retrying is safe), `fetch_markets` (disk cache), the WebSocket trading
+ops (limiter) and `handle_order_book_message`: ccxt 4.5.90 no longer verifies the order-book
+checksum, so every snapshot/update of an incremental book channel is checked against OKX's
+`checksum` (option `okxChecksum`, default on); a mismatch drops the book, raises ccxt's
+`ChecksumError` to the watcher, and the next `watch_order_book` resubscribes for a fresh snapshot.
+It still raises ccxt's exceptions, so code written for ccxt keeps working on it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from urllib.parse import urlsplit
 
 import ccxt.pro as ccxtpro
 from ccxt.base.errors import BaseError as CcxtError
-from ccxt.base.errors import InvalidNonce, RateLimitExceeded
+from ccxt.base.errors import ChecksumError, InvalidNonce, RateLimitExceeded
 
+from okxbot.okx.book_checksum import StringBook
 from okxbot.okx.cache import Coalescer, MarketsCache
 from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
@@ -76,6 +81,10 @@ class OkxExchange(ccxtpro.okx):
         # expTime of the last signed request per clOrdId: after a lost answer, the moment from which
         # that request can no longer be executed
         self.okx_exp_times: OrderedDict[str, int] = OrderedDict()
+        # messageHash -> (ccxt's book object, the same book in OKX's strings); a new ccxt book object
+        # means a new snapshot, so the string book starts over
+        self.okx_string_books: dict[str, tuple[Any, StringBook]] = {}
+        self.okx_checksums_verified = 0  # books messages whose checksum was checked (incl. mismatches)
 
     # ---- clock -------------------------------------------------------------------------------
     def nonce(self) -> int:
@@ -219,6 +228,47 @@ class OkxExchange(ccxtpro.okx):
             ws_client.create_connection = limited_connection
             ws_client.okx_limited = True
         return ws_client
+
+    # ---- WebSocket: order-book checksum (what ccxt lacks) -----------------------------------------
+    def handle_order_book_message(self, client, message, orderbook, messageHash, market=None):
+        result = super().handle_order_book_message(client, message, orderbook, messageHash, market)
+        expected = message.get("checksum") if isinstance(message, dict) else None
+        if expected is None or not self.safe_bool(self.options, "okxChecksum", True):
+            return result
+        if messageHash not in client.subscriptions:  # ccxt found a seqId gap and dropped the book
+            self.okx_string_books.pop(messageHash, None)
+            return result
+        entry = self.okx_string_books.get(messageHash)
+        if entry is None or entry[0] is not orderbook:
+            entry = (orderbook, StringBook())
+            self.okx_string_books[messageHash] = entry
+        strings = entry[1]
+        strings.apply(message.get("bids") or [], message.get("asks") or [])
+        actual = strings.checksum()
+        self.okx_checksums_verified += 1
+        if actual != int(expected):
+            self._okx_drop_book(client, messageHash, orderbook, expected, actual)
+        return result
+
+    def _okx_drop_book(
+        self, client: Any, message_hash: str, orderbook: Any, expected: Any, actual: int
+    ) -> None:
+        """Same recovery path as ccxt's seqId gap: reject the watcher, forget the book, and mark the
+        channel 'resync' so the next watch_order_book unsubscribes and subscribes for a new snapshot."""
+        self.okx_string_books.pop(message_hash, None)
+        symbol = orderbook.get("symbol") if hasattr(orderbook, "get") else None
+        if symbol is not None:
+            self.orderbooks.pop(symbol, None)
+        client.subscriptions.pop(message_hash, None)
+        error = ChecksumError(
+            f"{self.id} watchOrderBook checksum mismatch on {message_hash} (OKX sent {expected}, the "
+            f"merged book gives {actual}): the book was dropped; call watch_order_book again to resync"
+        )
+        client.reject(error, message_hash)
+        # ccxt's update loop marks the channel 'resync' itself when the subscription is gone, its
+        # snapshot loop does not; marking it here covers both (an update sees it and stops resolving
+        # because the rejected future is gone and the book was removed).
+        client.subscriptions[message_hash] = "resync"
 
     async def _okx_ws_limit(self, method: str, path: str, symbol: str | None, count: int = 1) -> None:
         if self.okx_limiter is None:

@@ -112,7 +112,7 @@ def _spot(inst_id: str, tick: str, lot: str, min_sz: str, px: str, code: int) ->
 
 # Precision as OKX lists these pairs (tickSz, lotSz, minSz); prices are a plausible starting point.
 DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
-    _spot("BTC-USDT", "0.1", "0.00000001", "0.00001", "43000", 10001),
+    _spot("BTC-USDT", "0.1", "0.00000001", "0.00001", "61000", 10001),
     _spot("ETH-USDT", "0.01", "0.000001", "0.0001", "2300", 10002),
     _spot("SOL-USDT", "0.01", "0.000001", "0.001", "95", 10003),
     _spot("XRP-USDT", "0.0001", "0.000001", "0.1", "0.6", 10004),
@@ -123,7 +123,7 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
     _spot("DOT-USDT", "0.001", "0.000001", "0.1", "7", 10009),
     _spot("LINK-USDT", "0.001", "0.000001", "0.1", "15", 10010),
     _spot("TRX-USDT", "0.00001", "0.000001", "1", "0.1", 10011),
-    _spot("BTC-USDC", "0.1", "0.00000001", "0.00001", "43000", 10012),
+    _spot("BTC-USDC", "0.1", "0.00000001", "0.00001", "61000", 10012),
     _spot("ETH-BTC", "0.00001", "0.000001", "0.001", "0.0535", 10013),
 )
 

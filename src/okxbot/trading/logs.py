@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,3 +37,26 @@ def json_log_handler(path: Path, level: int = logging.INFO) -> logging.Handler:
     handler.setFormatter(JsonLines())
     handler.setLevel(level)
     return handler
+
+
+@contextmanager
+def bot_json_log(path: Path) -> Iterator[logging.Handler]:
+    """Send okxbot's log records to a JSON-lines file (and not the terminal) while a bot runs.
+
+    The status view owns the terminal, so records stop propagating to the root logger; on exit the
+    logger is restored exactly, so that a caller running several commands in one process (tests, an
+    embedding program) keeps its own logging.
+    """
+    logger = logging.getLogger("okxbot")
+    handler = json_log_handler(path)
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        handler.close()

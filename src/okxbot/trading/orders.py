@@ -162,8 +162,9 @@ class OrderManager:
             return None
         cid = intent.client_order_id
         self.journal.record_intent(cid, self.symbol, side, intent.amount, intent.price, state="sent")
-        record = self.journal.order(cid)
-        assert record is not None
+        record = JournalOrder(
+            cid, self.journal.bot, self.symbol, side, intent.amount, intent.price, "sent", None, ZERO, "bot"
+        )
         self._open[cid] = record
         self._sent_ms[cid] = time.time() * 1000
         if self.on_send is not None:

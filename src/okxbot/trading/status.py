@@ -44,7 +44,9 @@ def render(runner: Runner, usage: list[BucketUsage]) -> Group:
         orders.add_column(col)
     for o in sorted(m.open_orders(), key=lambda o: o.price or Decimal(0), reverse=True)[:12]:
         orders.add_row(o.side, _d(o.price, "0.1"), str(o.amount), str(o.filled), o.state, o.client_order_id)
-    limits = ", ".join(f"{u.name} {u.used}/{u.capacity}" for u in usage[:3]) or "idle"
+    limits = (
+        ", ".join(f"{u.name} {u.used}/{u.capacity}" for u in usage[:3]) or "all buckets empty (full headroom)"
+    )
     feeds = f"orders via {'WebSocket' if runner.ws_orders_up else 'REST polling'}; dead-man switch " + (
         f"armed ({runner.config.run.dead_man_seconds}s)" if runner.dead_man_armed else "off"
     )

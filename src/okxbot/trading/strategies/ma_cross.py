@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from okxbot.trading.config import BotConfig
-from okxbot.trading.strategy import Candle, Context, Strategy
+from okxbot.trading.strategy import Candle, Context, Strategy, round_amount
 
 
 def sma(values: list[Decimal], n: int) -> Decimal | None:
@@ -38,5 +38,8 @@ class MaCrossStrategy(Strategy):
             return
         if trend == "up":
             await self.ctx.place("buy", self.cfg.size)
-        elif self.ctx.position() >= self.cfg.size:
-            await self.ctx.place("sell", self.cfg.size)
+        else:
+            # the buy's fee was charged in the base currency: sell what the bot holds, up to size
+            amount = round_amount(self.ctx.rules, min(self.ctx.position(), self.cfg.size))
+            if amount >= self.ctx.rules.min_size:
+                await self.ctx.place("sell", amount)
