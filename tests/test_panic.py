@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from okxbot.cli.main import app
 from okxbot.cli.target import TargetError, resolve_target
 from okxbot.okx.client import ClientConfig, OkxClient
+from okxbot.okx.ids import new_client_order_id
 from okxbot.runstate import register_bot, running_bots
 from okxbot.vault.secret import Credentials, Secret
 
@@ -162,3 +163,38 @@ def test_read_only_key_says_what_it_could_not_do(sim: Any) -> None:
     assert "NOT DONE:  could not cancel the 5 open order(s): the key is read-only" in result.stdout
     assert "profile 'watch' disabled" in result.stdout and "report:" in result.stdout
     assert len(live_orders(sim, trader["uid"])) == 5
+
+
+def test_with_a_journal_an_order_that_merely_looks_like_okxbots_is_flagged(sim: Any, home: Path) -> None:
+    """okxbot's own orders are the journaled ones: an intruder copying okxbot's clOrdId format is caught."""
+    runner = CliRunner()
+    key = sim.admin(
+        "POST",
+        "/__sim__/keys",
+        {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
+    )
+    add_profile(runner, "main", key)
+    bought = runner.invoke(
+        app,
+        ["buy", "BTC/USDT", "0.001", "--price", "20000", "--profile", "main", "--sim", sim.rest, "--json"],
+    )
+    assert bought.exit_code == 0, bought.output
+    mine = json.loads(bought.stdout)["client_order_id"]
+
+    async def intruder() -> str:
+        # an okxbot-format id that no okxbot journal on this machine holds
+        lookalike = new_client_order_id()
+        async with OkxClient(ClientConfig(rest_url=sim.rest, disk_cache=False), creds(key)) as client:
+            await client.create_order(
+                "ETH/USDT", "buy", Decimal("0.01"), Decimal("1000"), client_order_id=lookalike
+            )
+        return lookalike
+
+    lookalike = asyncio.run(intruder())
+    result = runner.invoke(app, ["panic", "--profile", "main", "--sim", sim.rest, "--json"])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["canceled"] == 2 and outcome["foreign_orders"] == 1
+    with (Path(outcome["report_dir"]) / "orders.csv").open() as handle:
+        flags = {r["clOrdId"]: r["placedByOkxbot"] for r in csv.DictReader(handle)}
+    assert flags == {mine: "yes", lookalike: "NO - FLAGGED"}

@@ -191,13 +191,27 @@ async def _paged(client: OkxClient, method: str, params: dict[str, str], cursor:
     return rows
 
 
-def _is_okxbot_order(order: dict[str, Any]) -> bool:
-    """okxbot's clOrdIds are `okxb` + 11 hex digits of ms time + random hex, 32 characters."""
+def _okxbot_ids() -> set[str] | None:
+    """The clOrdIds in this machine's order journal, or None when there is no journal yet."""
+    from okxbot.trading.journal import default_url, journaled_client_ids
+    from okxbot.vault.home import okxbot_home
+
+    home = okxbot_home()
+    if not (home / "journal.sqlite").exists():
+        return None
+    return journaled_client_ids(default_url(home))
+
+
+def _is_okxbot_order(order: dict[str, Any], journaled: set[str] | None) -> bool:
+    """Placed by okxbot on this machine: its clOrdId is in the journal (every okxbot order is journaled
+    before it is sent). Without a journal, fall back to okxbot's clOrdId format (`okxb` + 28 hex)."""
     import re
 
     from okxbot.okx.ids import DEFAULT_PREFIX, MAX_LENGTH
 
     cl = str(order.get("clOrdId") or "")
+    if journaled is not None:
+        return cl in journaled
     return len(cl) == MAX_LENGTH and re.fullmatch(re.escape(DEFAULT_PREFIX) + "[0-9a-f]+", cl) is not None
 
 
@@ -218,8 +232,9 @@ async def _export(
         for order in [*open_before, *pending, *history]:
             merged[str(order.get("ordId"))] = order  # later (fresher) states win
         orders = sorted(merged.values(), key=lambda o: int(o.get("cTime") or 0), reverse=True)
+        journaled = _okxbot_ids()
         for order in orders:
-            order["placedByOkxbot"] = "yes" if _is_okxbot_order(order) else "NO - FLAGGED"
+            order["placedByOkxbot"] = "yes" if _is_okxbot_order(order, journaled) else "NO - FLAGGED"
         sections["orders"] = orders
         outcome.foreign_orders = sum(1 for o in orders if o["placedByOkxbot"] != "yes")
     except OkxError as err:

@@ -225,13 +225,41 @@ def _order_command(
                 f"placing {side} {intent.amount} {symbol} as client order id {intent.client_order_id}",
                 file=sys.stderr,
             )
-        return await client.place(intent)
+        return await _journaled_place(client, intent)
 
     def render(o: Any) -> None:
         rows = [[name, value] for name, value in zip(_ORDER_COLUMNS, _order_row(o), strict=True)]
         _table("Order", ["Field", "Value"], rows, "")
 
     _run(work, render, profile=profile, sim=sim, as_json=as_json, need="trade", allow_withdraw=allow_withdraw)
+
+
+async def _journaled_place(client: OkxClient, intent: Any) -> Any:
+    """Place through the write-ahead journal (bot "cli"), like every bot order.
+
+    The intent is committed before the request leaves, so an order placed from the command line is
+    accounted for by reconciliation and not flagged as foreign by `okxbot panic`.
+    """
+    from okxbot.okx.errors import OkxError
+    from okxbot.trading.journal import Journal, default_url
+    from okxbot.vault.home import okxbot_home
+
+    journal = Journal(default_url(okxbot_home()), bot="cli")
+    try:
+        journal.record_intent(
+            intent.client_order_id, intent.symbol, intent.side, intent.amount, intent.price, state="sent"
+        )
+        try:
+            order = await client.place(intent)
+        except OkxError as err:
+            journal.transition(
+                intent.client_order_id, "unknown" if err.outcome_unknown else "rejected", note=str(err)
+            )
+            raise
+        journal.transition(intent.client_order_id, order.state, order_id=order.order_id, filled=order.filled)
+        return order
+    finally:
+        journal.close()
 
 
 _ORDER_COLUMNS = [

@@ -130,6 +130,17 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'journal.sqlite'}"
 
 
+def journaled_client_ids(url: str) -> set[str]:
+    """Every clOrdId any okxbot bot or command journaled in the database at `url` (all bots)."""
+    engine = create_engine(url, future=True)
+    try:
+        metadata.create_all(engine)
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(select(orders_table.c.client_order_id))}
+    finally:
+        engine.dispose()
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
