@@ -17,6 +17,8 @@ import json
 import random
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -52,8 +54,12 @@ _RATE_LIMIT_CODES = ("50011", "50061", "50040")
 class Limiter(Protocol):
     """What the client needs from the rate limiter (okxbot.okx.ratelimit)."""
 
-    async def acquire(self, method: str, path: str, params: Any) -> None:
-        """Wait until a request to `path` with `params` fits every bucket it consumes."""
+    async def acquire(self, method: str, path: str, params: Any) -> Any:
+        """Wait until a request to `path` with `params` fits every bucket it consumes.
+
+        May return a grant with `async complete()`, called once the answer is in: the request is
+        then counted from its answer, which is never earlier than OKX counted its arrival.
+        """
         ...
 
 
@@ -133,10 +139,8 @@ class OkxExchange(ccxtpro.okx):
         resynced = False
         rate_retries = 0
         while True:
-            if self.okx_limiter is not None:
-                await self.okx_limiter.acquire(method, "/api/v5/" + path, params)
             try:
-                return await super().fetch2(path, api, method, _fresh(params), config)
+                return await self._okx_attempt(path, api, method, params, config)
             except InvalidNonce:
                 # 50102: OKX refused the timestamp before executing anything, so resend once
                 if not private or resynced or self.okx_clock is None:
@@ -151,6 +155,18 @@ class OkxExchange(ccxtpro.okx):
                 rate_retries += 1
                 # another program on the key is using the buckets: back off with jitter
                 await asyncio.sleep(0.5 * 2 ** (rate_retries - 1) * (1 + random.random() / 2))
+
+    async def _okx_attempt(self, path: str, api: list[str], method: str, params: Any, config: dict) -> Any:
+        """One request through the limiter; its grant is completed as soon as the answer (or the
+        failure) is in, before any backoff, so the next request is timed from the true answer."""
+        grant = None
+        if self.okx_limiter is not None:
+            grant = await self.okx_limiter.acquire(method, "/api/v5/" + path, params)
+        try:
+            return await super().fetch2(path, api, method, _fresh(params), config)
+        finally:
+            if grant is not None and hasattr(grant, "complete"):
+                await grant.complete()
 
     def handle_errors(
         self, httpCode, reason, url, method, headers, body, response, requestHeaders, requestBody
@@ -197,20 +213,20 @@ class OkxExchange(ccxtpro.okx):
         return await super().authenticate(params or {})
 
     async def create_order_ws(self, symbol, type, side, amount, price=None, params=None):
-        await self._okx_ws_limit("POST", "trade/order", symbol)
-        return await super().create_order_ws(symbol, type, side, amount, price, params or {})
+        async with self._okx_ws_limit("POST", "trade/order", symbol):
+            return await super().create_order_ws(symbol, type, side, amount, price, params or {})
 
     async def edit_order_ws(self, id, symbol, type, side, amount=None, price=None, params=None):
-        await self._okx_ws_limit("POST", "trade/amend-order", symbol)
-        return await super().edit_order_ws(id, symbol, type, side, amount, price, params or {})
+        async with self._okx_ws_limit("POST", "trade/amend-order", symbol):
+            return await super().edit_order_ws(id, symbol, type, side, amount, price, params or {})
 
     async def cancel_order_ws(self, id, symbol=None, params=None):
-        await self._okx_ws_limit("POST", "trade/cancel-order", symbol)
-        return await super().cancel_order_ws(id, symbol, params or {})
+        async with self._okx_ws_limit("POST", "trade/cancel-order", symbol):
+            return await super().cancel_order_ws(id, symbol, params or {})
 
     async def cancel_orders_ws(self, ids, symbol=None, params=None):
-        await self._okx_ws_limit("POST", "trade/cancel-batch-orders", symbol, count=len(ids))
-        return await super().cancel_orders_ws(ids, symbol, params or {})
+        async with self._okx_ws_limit("POST", "trade/cancel-batch-orders", symbol, count=len(ids)):
+            return await super().cancel_orders_ws(ids, symbol, params or {})
 
     def client(self, url):
         """ccxt's WebSocket client for `url`, whose connection first waits on OKX's connect limit
@@ -270,14 +286,25 @@ class OkxExchange(ccxtpro.okx):
         # because the rejected future is gone and the book was removed).
         client.subscriptions[message_hash] = "resync"
 
-    async def _okx_ws_limit(self, method: str, path: str, symbol: str | None, count: int = 1) -> None:
+    @asynccontextmanager
+    async def _okx_ws_limit(
+        self, method: str, path: str, symbol: str | None, count: int = 1
+    ) -> AsyncIterator[None]:
+        """A WebSocket order op waits on the same buckets as its REST twin (OKX shares them) and,
+        like a REST request, is counted from its answer once that is in."""
         if self.okx_limiter is None:
+            yield
             return
         if self.markets is None:
             await self.load_markets()
         inst_id = self.market(symbol)["id"] if symbol else None
         body: Any = [{"instId": inst_id}] * count if "batch" in path else {"instId": inst_id}
-        await self.okx_limiter.acquire(method, "/api/v5/" + path, body)
+        grant = await self.okx_limiter.acquire(method, "/api/v5/" + path, body)
+        try:
+            yield
+        finally:
+            if grant is not None and hasattr(grant, "complete"):
+                await grant.complete()
 
 
 def _fresh(params: Any) -> Any:
