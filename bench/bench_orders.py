@@ -121,37 +121,12 @@ def in_window(stamps: list[float]) -> int:
 
 
 def _serve_sim(conn: Any) -> None:
-    from okxbot.sim import instruments, server
+    from okxbot.sim import server
 
-    extra = _extra_instruments(instruments)
-    if extra:
-        listed = instruments.DEFAULT_INSTRUMENTS + extra
-        server.InstrumentSet = lambda: instruments.InstrumentSet(listed)  # type: ignore[misc]
     sim = server.start_sim(host="127.0.0.1", port=0, seed=7, config={"market": False})
     conn.send(sim.rest)
     conn.recv()
     sim.stop()
-
-
-def _extra_instruments(instruments: Any) -> tuple[Any, ...]:
-    # The simulator lists 13 spot pairs; the 20-instrument run needs more. Only this benchmark's own
-    # simulator process gets them (OKX-style precisions), by swapping the set `start_sim` builds.
-    wanted = max(INSTRUMENT_COUNTS) - len(instruments.DEFAULT_INSTRUMENTS)
-    pairs = [
-        ("AVAX-USDT", "0.01", "0.1", "35"),
-        ("ATOM-USDT", "0.001", "0.1", "9"),
-        ("NEAR-USDT", "0.001", "1", "3"),
-        ("APT-USDT", "0.001", "0.1", "8"),
-        ("ARB-USDT", "0.0001", "1", "1.1"),
-        ("OP-USDT", "0.001", "1", "2.5"),
-        ("FIL-USDT", "0.001", "0.1", "5"),
-    ]
-    return tuple(
-        instruments.Instrument(
-            inst, Decimal(tick), Decimal("0.000001"), Decimal(min_sz), Decimal(px), inst_id_code=20001 + i
-        )
-        for i, (inst, tick, min_sz, px) in enumerate(pairs[: max(wanted, 0)])
-    )
 
 
 @contextmanager
