@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 from okxbot.sim.server import RunningSim
@@ -25,13 +26,13 @@ from reliability.env import key_env, new_key, scratch_home
 
 SECTION = "crashes"
 BOT = "crash-grid"
-CONFIG = f"""name = "{BOT}"
+CONFIG = """name = "crash-grid"
 symbol = "BTC/USDT"
 strategy = "grid"
 
 [grid]
-lower = "41000"
-upper = "45000"
+lower = "{lower}"
+upper = "{upper}"
 levels = 8
 size = "0.001"
 
@@ -118,7 +119,9 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
     with scratch_home("crashes") as home:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "grid.toml"
-        config.write_text(CONFIG)
+        # the grid straddles the market's current price, wherever the simulator's market has moved it
+        last = Decimal(str(sim.call(lambda: sim.ctx.exchange.ticker("BTC-USDT"))["last"]))
+        config.write_text(CONFIG.format(lower=int(last * Decimal("0.96")), upper=int(last * Decimal("1.04"))))
         env = dict(os.environ) | key_env(key)
         db = home / "journal.sqlite"
         known: set[str] = set()

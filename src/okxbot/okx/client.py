@@ -7,6 +7,8 @@ Decimal in and out, dataclasses, `OkxError`s with hints, and orders that are nev
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import logging
 import time
@@ -22,12 +24,14 @@ from ccxt.base.errors import BadSymbol
 from okxbot.okx.cache import DEFAULT_MARKETS_TTL_S, ClockCache, MarketsCache, default_cache_dir
 from okxbot.okx.clock import Clock, ClockSync
 from okxbot.okx.errors import (
+    PARSE_FAILURES,
     OkxBadRequest,
     OkxError,
     OkxInsufficientFunds,
     OkxInvalidOrder,
     OkxOrderNotFound,
     OkxUnavailable,
+    bad_response,
     explain,
     from_code,
 )
@@ -153,6 +157,28 @@ class OrderIntent:
         return body
 
 
+def _answers_are_checked(cls: type) -> type:
+    """Every public coroutine of `cls` turns a malformed answer (a parsing failure) into an
+    OkxBadResponse, so callers only ever see OkxError, never an AttributeError from deep inside."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
+            continue
+
+        def wrap(method: Any) -> Any:
+            @functools.wraps(method)
+            async def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except PARSE_FAILURES as exc:
+                    raise bad_response(exc, call=method.__name__) from None
+
+            return checked
+
+        setattr(cls, name, wrap(member))
+    return cls
+
+
+@_answers_are_checked
 class OkxClient:
     """The okxbot API over one OKX key (or none, for market data).
 
@@ -481,6 +507,7 @@ class OkxClient:
         for _attempt in range(self.config.max_place_attempts):
             try:
                 response = await self.raw.privatePostTradeOrder(intent.body())
+                item = _acknowledgement(response)
             except Exception as exc:
                 err = explain(exc)
                 exp_time = self.raw.okx_exp_times.pop(intent.client_order_id, None)
@@ -507,7 +534,6 @@ class OkxClient:
                 last = err  # known not placed: safe to send again
                 continue
             self.raw.okx_exp_times.pop(intent.client_order_id, None)
-            item = (response.get("data") or [{}])[0]
             try:
                 # the acknowledgement says "accepted", not whether it filled: read the real state
                 return await self.fetch_order(intent.symbol, client_order_id=intent.client_order_id)
@@ -694,6 +720,15 @@ class OkxClient:
                 if recovered is not None:
                     return recovered  # type: ignore[return-value]
             raise explain(exc) from None
+
+
+def _acknowledgement(response: Any) -> dict[str, Any]:
+    """The accepted item of a place-order answer; a malformed answer is an OkxBadResponse."""
+    data = response.get("data") if isinstance(response, dict) else None
+    item = data[0] if isinstance(data, list) and data else None
+    if not isinstance(item, dict) or str(item.get("sCode", "0")) != "0" or not item.get("ordId"):
+        raise bad_response(ValueError(f"not an order acknowledgement: {str(response)[:120]!r}"))
+    return item
 
 
 def _batch_response(exc: Exception) -> dict[str, Any] | None:

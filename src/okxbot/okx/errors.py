@@ -126,6 +126,41 @@ class OkxUnavailable(OkxError):
     family = "exchange_unavailable"
 
 
+class OkxBadResponse(OkxError):
+    """OKX's answer could not be read (truncated, not JSON, an HTML page, wrong types, missing fields).
+
+    The request did reach OKX and may have been executed, so its outcome is unknown: an order is
+    looked up by clOrdId before anything else is done.
+    """
+
+    family = "bad_response"
+
+
+def bad_response(exc: BaseException, **context: Any) -> OkxBadResponse:
+    """The OkxError for an answer that broke okxbot's or ccxt's parsing with `exc`."""
+    return OkxBadResponse(
+        None,
+        f"unreadable answer from OKX ({type(exc).__name__}: {_short(str(exc)) or 'no detail'})",
+        "OKX (or a proxy in between) sent a malformed answer; the request's outcome is unknown, so "
+        "okxbot checks the order by its client order id before acting again. Retry later if it persists.",
+        "BadResponse",
+        outcome_unknown=True,
+        http_status=200,
+        details=_clean(context),
+    )
+
+
+# Exceptions that a malformed answer raises inside response parsing (ours or ccxt's).
+PARSE_FAILURES: tuple[type[BaseException], ...] = (
+    AttributeError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    ArithmeticError,
+)
+
+
 @dataclass(frozen=True)
 class CodeInfo:
     """What one OKX code means: our family, the ccxt class ccxt raises, and the fix."""
@@ -484,10 +519,12 @@ def explain(exc: BaseException, **context: Any) -> OkxError:
     envelope = _parse_envelope(text)
     if envelope is not None:
         code, msg = _first_error(envelope)
-        if code and code not in ("0", "1", "2"):
+        if code.isdigit() and code not in ("0", "1", "2"):
             err = from_code(code, msg, http_status=http_status, **context)
             err.ccxt_class = _ccxt_name(exc) or err.ccxt_class
             return err
+        if not code.isdigit():
+            return bad_response(exc, **context)  # an envelope whose code is no OKX code
     name = _ccxt_name(exc)
     if name is not None:
         if http_status is not None and http_status >= 500:
@@ -511,6 +548,8 @@ def explain(exc: BaseException, **context: Any) -> OkxError:
                 outcome_unknown=True,
                 details=_clean(context),
             )
+        if _is_a(exc, "BadResponse") or _is_a(exc, "NullResponse"):
+            return bad_response(exc, **context)
         for cls_name, kind, hint, unknown in _BY_CCXT_CLASS:
             if _is_a(exc, cls_name):
                 return kind(
@@ -522,9 +561,8 @@ def explain(exc: BaseException, **context: Any) -> OkxError:
                     http_status=http_status,
                     details=_clean(context),
                 )
-        return OkxError(
-            None, _short(text) or name, "Unexpected error from OKX.", name, details=_clean(context)
-        )
+        # ccxt raised on an answer that carries no readable OKX error: the answer was malformed
+        return bad_response(exc, **context)
     if isinstance(exc, TimeoutError):
         return OkxNetworkError(
             None,
@@ -543,6 +581,8 @@ def explain(exc: BaseException, **context: Any) -> OkxError:
             outcome_unknown=True,
             details=_clean(context),
         )
+    if isinstance(exc, PARSE_FAILURES):
+        return bad_response(exc, **context)
     return OkxError(None, _short(text) or type(exc).__name__, "Unexpected error.", type(exc).__name__)
 
 
@@ -565,7 +605,8 @@ def _parse_envelope(text: str) -> dict[str, Any] | None:
 
 
 def _first_error(envelope: dict[str, Any]) -> tuple[str, str]:
-    for item in envelope.get("data") or []:
+    data = envelope.get("data")
+    for item in data if isinstance(data, list) else []:
         if isinstance(item, dict) and str(item.get("sCode", "0")) not in ("0", ""):
             return str(item["sCode"]), str(item.get("sMsg", ""))
     return str(envelope.get("code", "")), str(envelope.get("msg", ""))

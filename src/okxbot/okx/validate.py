@@ -84,7 +84,33 @@ def parse_decimal(value: Any, what: str) -> Decimal:
         raise OkxBadRequest(
             None, f"{what} {value!r} is not finite", f"Give a finite {what}.", "BadRequest", local=True
         )
+    _check_magnitude(number, what)
     return number
+
+
+# OKX's largest order sizes and prices are far below 10^15; beyond that, Decimal arithmetic at its
+# default 28-digit precision would also stop being exact for lot and tick checks.
+MAX_MAGNITUDE = Decimal("1e15")
+MIN_STEP = Decimal("1e-12")
+
+
+def _check_magnitude(number: Decimal, what: str) -> None:
+    if abs(number) >= MAX_MAGNITUDE:
+        raise OkxBadRequest(
+            None,
+            f"{what} {plain(number)} is too large",
+            f"Give a {what} below {plain(MAX_MAGNITUDE)}.",
+            "BadRequest",
+            local=True,
+        )
+    if number and abs(number) < MIN_STEP:
+        raise OkxBadRequest(
+            None,
+            f"{what} {number} is too small",
+            f"Give a {what} of at least {plain(MIN_STEP)} (OKX's steps are far coarser).",
+            "BadRequest",
+            local=True,
+        )
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:
@@ -124,6 +150,9 @@ def check_order(
             "BadSymbol",
             local=True,
         )
+    _check_magnitude(amount, "amount")
+    if price is not None:
+        _check_magnitude(price, "price")
     if amount <= ZERO:
         raise _local("51000", f"amount {plain(amount)} must be greater than 0", "Give a positive amount.")
     if rules.lot_size and amount % rules.lot_size != ZERO:

@@ -10,11 +10,13 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-Dec = Decimal
+# Every money or size in a config: finite and below 10^15 (no OKX price or size comes near it; a typo
+# such as "1e999999" must be refused, not traded on).
+Dec = Annotated[Decimal, Field(allow_inf_nan=False, lt=Decimal("1e15"))]
 
 
 class Strict(BaseModel):
