@@ -63,8 +63,19 @@ def redis_server() -> Iterator[RedisServer]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="okxbot-redis-")
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -114,7 +125,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     if res.returncode != 0:
         unavailable(f"PostgreSQL did not start: {res.stderr.decode(errors='replace')[-400:]}")
     try:
-        res = run(_pg_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "okxbot", "okxbot")
+        res = run(
+            _pg_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "okxbot", "okxbot"
+        )
         if res.returncode != 0:
             unavailable(f"createdb failed: {res.stderr.decode(errors='replace')[-400:]}")
         yield PostgresServer(port)
