@@ -77,7 +77,8 @@ class RunConfig(Strict):
 
 
 class BotConfig(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # the name is also a file name (log, pid file): letters, digits, '-' and '_', no leading '-'
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     symbol: str = Field(pattern=r"^[A-Z0-9]+/[A-Z0-9]+$")
     strategy: str  # grid | dca | ma_cross | path/to/file.py
     grid: GridConfig | None = None
