@@ -136,7 +136,7 @@ async def _trade(console: object, target: object, home: object, seconds: float, 
         after = await client.fetch_order("BTC/USDT", order.order_id)
         console.print(f"   canceled: {canceled.ok}, state now {after.state}")
 
-    step = round_price(rules, mid * Decimal("0.001"))
+    step = round_price(rules, mid * Decimal("0.0004"))
     bot = BotConfig.model_validate(
         {
             "name": "demo-grid",
