@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from okxbot.okx.book_checksum import StringBook, okx_checksum
 from okxbot.okx.exchange import OkxExchange
-from okxbot.sim.server import RunningSim, start_sim
-from tests.sim.book_driver import BookDriver
+from okxbot.sim.server import RunningSim
+from tests.sim.book_driver import BookDriver, quiet_simulator
 
 SYMBOL = "BTC/USDT"
 
@@ -68,13 +68,8 @@ def test_merged_string_book_matches_a_plain_rebuild(updates: list[tuple[str, str
 # ---- against the simulator ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def quiet_sim() -> Iterator[RunningSim]:
-    """No synthetic market: the book moves only when the test moves it, so it can be compared exactly."""
-    sim = start_sim(seed=3, config={"market": False})
-    sim.admin("POST", "/__sim__/ws-config", {"connectionsPerSecond": 100})
-    try:
+    with quiet_simulator(seed=3, connections_per_second=100) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,12 @@ and returns what the simulator itself now holds. Tests compare that with what a 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from okxbot.sim.server import RunningSim
+from okxbot.sim.server import RunningSim, start_sim
 from okxbot.sim.ws import hub_of
 
 MID = Decimal("43000")
@@ -107,3 +109,15 @@ class BookDriver:
     def cross(self, side: str, sz: str) -> None:
         """A taker order that trades against the best resting orders (e.g. a test's own order)."""
         self.sim.call(lambda: self._take(side, sz))
+
+
+@contextmanager
+def quiet_simulator(seed: int, connections_per_second: int = 100) -> Iterator[RunningSim]:
+    """A simulator without its synthetic market: the book moves only when a test moves it, so REST,
+    WebSocket and a client's merged book can be compared exactly."""
+    sim = start_sim(seed=seed, config={"market": False})
+    sim.admin("POST", "/__sim__/ws-config", {"connectionsPerSecond": connections_per_second})
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -9,21 +9,16 @@ from decimal import Decimal
 import pytest
 
 from okxbot.sim.book import OrderBook
-from okxbot.sim.server import RunningSim, start_sim
+from okxbot.sim.server import RunningSim
 from okxbot.sim.ws_books import HEARTBEAT_MS, BookStream
-from tests.sim.book_driver import BookDriver
+from tests.sim.book_driver import BookDriver, quiet_simulator
 from tests.sim.ws_client import Conn, MergedBook
 
 
 @pytest.fixture(scope="module")
 def quiet_sim() -> Iterator[RunningSim]:
-    """A simulator without its synthetic market: the book moves only when a test moves it."""
-    sim = start_sim(seed=3, config={"market": False})
-    sim.admin("POST", "/__sim__/ws-config", {"connectionsPerSecond": 100})
-    try:
+    with quiet_simulator(seed=3, connections_per_second=100) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(scope="module")

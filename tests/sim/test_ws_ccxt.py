@@ -8,21 +8,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import ccxt.pro as ccxtpro
 import pytest
 
-from okxbot.sim.server import RunningSim, start_sim
-from tests.sim.book_driver import BookDriver
+from okxbot.sim.server import RunningSim
+from tests.sim.book_driver import BookDriver, quiet_simulator
 
 SYMBOL = "BTC/USDT"
 
 
 @pytest.fixture(scope="module")
 def quiet_sim() -> Iterator[RunningSim]:
-    """No synthetic market: every change is made by the test, so REST and WS can be compared exactly."""
-    sim = start_sim(seed=5, config={"market": False})
-    sim.admin("POST", "/__sim__/ws-config", {"connectionsPerSecond": 100})
-    try:
+    with quiet_simulator(seed=5, connections_per_second=100) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(scope="module")

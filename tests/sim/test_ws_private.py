@@ -8,20 +8,16 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from okxbot.sim.server import RunningSim, start_sim
-from tests.sim.book_driver import BookDriver
+from okxbot.sim.server import RunningSim
+from tests.sim.book_driver import BookDriver, quiet_simulator
 from tests.sim.okx_http import signed
 from tests.sim.ws_client import Conn
 
 
 @pytest.fixture(scope="module")
 def quiet_sim() -> Iterator[RunningSim]:
-    sim = start_sim(seed=9, config={"market": False})
-    sim.admin("POST", "/__sim__/ws-config", {"connectionsPerSecond": 1000})
-    try:
+    with quiet_simulator(seed=9, connections_per_second=1000) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 DEPTH = 25
 _KEEP = 400  # the deepest OKX incremental channel
@@ -33,16 +34,15 @@ def okx_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -
 class _Side:
     """One side as price string -> size string, plus its prices sorted best first.
 
-    Sort keys are floats of the price strings (negated for bids): OKX prices have far fewer than 15
-    significant digits, so distinct strings give distinct, correctly ordered floats, and float keys
-    keep each update to a bisect instead of Decimal arithmetic (the client must follow 5,000+ / s).
+    Sort keys are the exact Decimal values of the price strings (negated for bids), so each update is
+    a bisect into the sorted keys, with no rounding whatever the price's digits.
     """
 
-    __slots__ = ("keys", "prices", "sign", "sizes")
+    __slots__ = ("descending", "keys", "prices", "sizes")
 
     def __init__(self, descending: bool) -> None:
-        self.sign = -1.0 if descending else 1.0
-        self.keys: list[float] = []
+        self.descending = descending
+        self.keys: list[Decimal] = []
         self.prices: list[str] = []
         self.sizes: dict[str, str] = {}
 
@@ -50,16 +50,16 @@ class _Side:
         for level in levels:
             px, sz = level[0], level[1]
             known = px in self.sizes
-            if float(sz) == 0:
+            if Decimal(sz).is_zero():
                 if known:
                     del self.sizes[px]
-                    i = bisect_left(self.keys, self.sign * float(px))
+                    i = bisect_left(self.keys, self._key(px))
                     del self.keys[i]
                     del self.prices[i]
                 continue
             self.sizes[px] = sz
             if not known:
-                key = self.sign * float(px)
+                key = self._key(px)
                 i = bisect_left(self.keys, key)
                 self.keys.insert(i, key)
                 self.prices.insert(i, px)
@@ -70,6 +70,10 @@ class _Side:
                 del self.sizes[px]
             del self.prices[_KEEP:]
             del self.keys[_KEEP:]
+
+    def _key(self, px: str) -> Decimal:
+        price = Decimal(px)
+        return -price if self.descending else price
 
     def top(self) -> list[tuple[str, str]]:
         sizes = self.sizes
