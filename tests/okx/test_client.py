@@ -214,3 +214,26 @@ def test_config_refuses_settings_that_cannot_work() -> None:
     assert ClientConfig(rest_url="https://eea.okx.com").derived_ws_url() == "wss://wseea.okx.com:443/ws/v5"
     assert ClientConfig(demo=True).derived_ws_url() == "wss://wspap.okx.com:8443/ws/v5"
     assert ClientConfig(rest_url="http://127.0.0.1:9000").derived_ws_url() == "ws://127.0.0.1:9000/ws/v5"
+
+
+async def test_confirm_false_skips_the_read_back_and_says_so(sim: Any, tmp_path: Path) -> None:
+    key = new_key(sim)
+    async with client(sim, key, tmp_path) as okx:
+        await okx.load_markets()
+        # an IOC buy above the ask fills at once: only the read-back can tell
+        ask = (await okx.fetch_ticker("BTC/USDT")).ask
+        assert ask is not None
+        px = ask * D("1.01")
+        before = hits(sim, "/api/v5/trade/order")  # POST and GET share the path
+        confirmed = await okx.create_order("BTC/USDT", "buy", D("0.001"), px.quantize(D("0.1")), ioc=True)
+        assert hits(sim, "/api/v5/trade/order") - before == 2
+        assert confirmed.state == "filled" and confirmed.filled == D("0.001")
+
+        before = hits(sim, "/api/v5/trade/order")
+        quick = await okx.create_order(
+            "BTC/USDT", "buy", D("0.001"), px.quantize(D("0.1")), ioc=True, confirm=False
+        )
+        assert hits(sim, "/api/v5/trade/order") - before == 1
+        assert quick.state == "accepted" and not quick.is_open and quick.order_id
+        (placed,) = sim_orders(sim, key["uid"], quick.client_order_id)
+        assert placed["state"] == "filled" and placed["ordId"] == quick.order_id

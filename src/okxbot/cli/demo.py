@@ -50,6 +50,7 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
     from okxbot.okx.errors import OkxError
     from okxbot.okx.posture import audit
     from okxbot.sim.server import start_sim
+    from okxbot.trading import eventloop
     from okxbot.trading.logs import bot_json_log
     from okxbot.vault.profiles import Profile
     from okxbot.vault.secret import Credentials, Secret
@@ -83,7 +84,7 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
         _render(posture, "demo")
         try:
             with bot_json_log(home / "logs" / "demo-grid.jsonl"):
-                summary = asyncio.run(_trade(console, target, home, seconds, live))
+                summary = eventloop.run(_trade(console, target, home, seconds, live))
         except OkxError as err:
             console.print(f"[bold red]Error:[/] {err}")
             raise typer.Exit(1) from None

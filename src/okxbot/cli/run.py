@@ -30,6 +30,7 @@ def run(
     from okxbot.cli.target import cli_errors, resolve_target
     from okxbot.okx.errors import OkxError
     from okxbot.runstate import register_bot, unregister_bot
+    from okxbot.trading import eventloop
     from okxbot.trading.config import ConfigError, load_config
     from okxbot.trading.logs import bot_json_log
     from okxbot.trading.runner import Runner
@@ -59,7 +60,7 @@ def run(
     with bot_json_log(home / "logs" / f"{bot_config.name}.jsonl"):
         pid_path = register_bot(bot_config.name, target.profile, str(config))
         try:
-            summary = asyncio.run(main())
+            summary = eventloop.run(main())
         except (OkxError, ConfigError, StrategyLoadError) as err:
             typer.echo(f"Error: {err}", err=True)
             raise typer.Exit(1) from None

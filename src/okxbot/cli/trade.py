@@ -241,7 +241,7 @@ async def _journaled_place(client: OkxClient, intent: Any) -> Any:
     accounted for by reconciliation and not flagged as foreign by `okxbot panic`.
     """
     from okxbot.okx.errors import OkxError
-    from okxbot.trading.journal import Journal, default_url
+    from okxbot.trading.journal import Journal, default_url, journal_state
     from okxbot.vault.home import okxbot_home
 
     journal = Journal(default_url(okxbot_home()), bot="cli")
@@ -256,7 +256,9 @@ async def _journaled_place(client: OkxClient, intent: Any) -> Any:
                 intent.client_order_id, "unknown" if err.outcome_unknown else "rejected", note=str(err)
             )
             raise
-        journal.transition(intent.client_order_id, order.state, order_id=order.order_id, filled=order.filled)
+        state = journal_state(order.state)
+        if state is not None:
+            journal.transition(intent.client_order_id, state, order_id=order.order_id, filled=order.filled)
         return order
     finally:
         journal.close()

@@ -30,7 +30,8 @@ from okxbot.okx.book_checksum import StringBook
 from okxbot.okx.cache import Coalescer, MarketsCache
 from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
-from okxbot.okx.ratelimit import AccountLimiter
+from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
+from okxbot.okx.ratelimit import AccountLimiter, ConnectionBudget
 
 # POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
 # placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
@@ -230,18 +231,34 @@ class OkxExchange(ccxtpro.okx):
 
     def client(self, url):
         """ccxt's WebSocket client for `url`, whose connection first waits on OKX's connect limit
-        (3 per second per IP) in the same limiter as every request."""
+        (3 per second per IP) in the same limiter as every request, and whose subscribe /
+        unsubscribe / login messages wait on the connection's own budget (480 per hour)."""
         ws_client = super().client(url)
         if not getattr(ws_client, "okx_limited", False):
             connect = ws_client.create_connection
+            send = ws_client.send
             path = urlsplit(url).path
+            budget = ConnectionBudget(WS_SUBSCRIBE_LOGIN)
 
             async def limited_connection(session: Any) -> Any:
                 if self.okx_limiter is not None:
                     await self.okx_limiter.acquire("GET", path, None)
-                return await connect(session)
+                connection = await connect(session)
+                budget.reset()  # OKX counts per connection: a new one starts empty
+                return connection
+
+            async def budgeted_send(message: Any) -> Any:
+                if (
+                    self.okx_limiter is not None
+                    and isinstance(message, dict)
+                    and message.get("op") in WS_BUDGETED_OPS
+                ):
+                    await budget.take()
+                return await send(message)
 
             ws_client.create_connection = limited_connection
+            ws_client.send = budgeted_send
+            ws_client.okx_budget = budget
             ws_client.okx_limited = True
         return ws_client
 

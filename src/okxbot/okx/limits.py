@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-KeyKind = Literal["ip", "ip+instType", "uid", "uid+instId", "uid+tag"]
+KeyKind = Literal["ip", "ip+instType", "uid", "uid+instId", "uid+tag", "connection"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,10 @@ SINGLE_OF_BATCH: Mapping[str, str] = {
 
 # WebSocket connections: 3 per second per IP; the path is the connection URL's path.
 WS_CONNECT = Limit("WS connect", 3, _SECOND, "ip")
+# subscribe + unsubscribe + login messages: 480 per hour on each connection (counted per message).
+# Kept by the connection itself (`ratelimit.ConnectionBudget`): no other process shares the bucket.
+WS_SUBSCRIBE_LOGIN = Limit("WS subscribe/unsubscribe/login", 480, 3_600_000, "connection")
+WS_BUDGETED_OPS = frozenset({"subscribe", "unsubscribe", "login"})
 
 # WebSocket order operations and the REST endpoint whose buckets they share (reference §5.7).
 _WS_OPS: Mapping[str, str] = {

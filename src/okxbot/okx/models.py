@@ -38,6 +38,9 @@ def jsonable(value: Any) -> Any:
 
 
 OPEN_STATES = frozenset({"live", "partially_filled"})
+# Not an OKX state: the order was acknowledged, and its fill state was not read back
+# (`OkxClient.place(confirm=False)`); the orders channel or a lookup tells the rest.
+ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Order:
     order_type: str  # OKX ordType: limit, market, post_only, ioc, fok
     amount: Decimal
     price: Decimal | None
-    state: str  # live, partially_filled, filled, canceled, mmp_canceled
+    state: str  # live, partially_filled, filled, canceled, mmp_canceled; or ACCEPTED
     filled: Decimal = ZERO
     average_price: Decimal | None = None
     fee: Decimal = ZERO  # OKX convention: negative = charged
@@ -153,6 +156,19 @@ class Book:
             return tuple(BookLevel(Decimal(str(lv[0])), Decimal(str(lv[1]))) for lv in (levels or [])[:depth])
 
         return cls(symbol, side(raw.get("bids")), side(raw.get("asks")), _int(raw.get("ts")))
+
+    @classmethod
+    def from_ccxt(cls, book: Mapping[str, Any], symbol: str, depth: int) -> Book:
+        """A ccxt.pro order book (WebSocket) as a Book.
+
+        ccxt keeps WS levels as floats; repr() of a float parsed from OKX's string gives that string
+        back for the <= 15 significant digits prices and sizes have, so the Decimals are exact.
+        """
+
+        def side(levels: Any) -> tuple[BookLevel, ...]:
+            return tuple(BookLevel(Decimal(repr(px)), Decimal(repr(sz))) for px, sz, *_ in levels[:depth])
+
+        return cls(symbol, side(book["bids"]), side(book["asks"]), _int(book.get("timestamp")), source="ws")
 
 
 @dataclass(frozen=True)

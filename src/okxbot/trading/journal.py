@@ -24,14 +24,18 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
+    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from okxbot.okx.models import ACCEPTED
 
 # intent -> sent -> live -> partially_filled -> filled | canceled | rejected; unknown after a timeout
 STATES = ("intent", "sent", "unknown", "live", "partially_filled", "filled", "canceled", "rejected")
@@ -44,6 +48,33 @@ _NEXT: dict[str, frozenset[str]] = {
     "live": frozenset({"partially_filled", "filled", "canceled"}),
     "partially_filled": frozenset({"partially_filled", "filled", "canceled"}),
 }
+
+# OKX order states -> journal states. mmp_canceled is a cancel for a spot bot's purposes; an order
+# acknowledged without its state read back is at least live (a later report moves it further, and
+# the journal never moves an order backwards).
+_FROM_OKX = {
+    "live": "live",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "mmp_canceled": "canceled",
+    ACCEPTED: "live",
+}
+
+
+def journal_state(okx_state: str) -> str | None:
+    """The journal state of an OKX order state (None for states the journal does not track)."""
+    return _FROM_OKX.get(okx_state)
+
+
+def changes(current: str, current_filled: Decimal, state: str, filled: Decimal | None) -> bool:
+    """Whether moving an order from `current` to `state` (with `filled`, None = unchanged) is a
+    change the journal records: forward moves and new fill amounts. Going backwards (a late "live"
+    push after "filled") is not: the two update paths race, and the journal keeps the furthest state."""
+    if current == state:
+        return filled is not None and filled != current_filled
+    return state in _NEXT.get(current, frozenset())
+
 
 metadata = MetaData()
 orders_table = Table(
@@ -86,6 +117,27 @@ fills_table = Table(
     Column("fee", String(40), nullable=False),  # OKX sign: negative = charged
     Column("fee_ccy", String(16), nullable=False),
     Column("ts_ms", BigInteger, nullable=False),
+)
+
+
+# Built once: the write-ahead path runs these for every order, and SQLAlchemy then reuses their
+# compiled form instead of building and hashing a new statement each time.
+_INSERT_ORDER = insert(orders_table)
+_INSERT_TRANSITION = insert(transitions_table)
+_INSERT_FILL = insert(fills_table)
+_ORDER = select(orders_table).where(orders_table.c.client_order_id == bindparam("cid"))
+_STATE_OF = select(orders_table.c.state, orders_table.c.filled).where(
+    orders_table.c.client_order_id == bindparam("cid")
+)
+_UPDATE_ORDER = (
+    update(orders_table)
+    .where(orders_table.c.client_order_id == bindparam("cid"))
+    .values(
+        state=bindparam("state"),
+        updated_ms=bindparam("updated_ms"),
+        order_id=func.coalesce(bindparam("new_order_id", type_=String), orders_table.c.order_id),
+        filled=func.coalesce(bindparam("new_filled", type_=String), orders_table.c.filled),
+    )
 )
 
 
@@ -155,8 +207,11 @@ class Journal:
     def __init__(self, url: str, bot: str) -> None:
         self.bot = bot
         self.url = url
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        # a server connection can go stale between orders (ping it on checkout); a file cannot, and
+        # the ping would cost every write-ahead commit a round trip
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
@@ -180,25 +235,31 @@ class Journal:
         now = _now_ms()
         with self.engine.begin() as conn:
             conn.execute(
-                insert(orders_table).values(
-                    client_order_id=client_order_id,
-                    bot=self.bot,
-                    symbol=symbol,
-                    side=side,
-                    amount=_s(amount),
-                    price=_s(price),
-                    state=state,
-                    order_id=order_id,
-                    filled=_s(filled),
-                    origin=origin,
-                    created_ms=now,
-                    updated_ms=now,
-                )
+                _INSERT_ORDER,
+                {
+                    "client_order_id": client_order_id,
+                    "bot": self.bot,
+                    "symbol": symbol,
+                    "side": side,
+                    "amount": _s(amount),
+                    "price": _s(price),
+                    "state": state,
+                    "order_id": order_id,
+                    "filled": _s(filled),
+                    "origin": origin,
+                    "created_ms": now,
+                    "updated_ms": now,
+                },
             )
             conn.execute(
-                insert(transitions_table).values(
-                    client_order_id=client_order_id, from_state=None, to_state=state, note=origin, ts_ms=now
-                )
+                _INSERT_TRANSITION,
+                {
+                    "client_order_id": client_order_id,
+                    "from_state": None,
+                    "to_state": state,
+                    "note": origin,
+                    "ts_ms": now,
+                },
             )
 
     def transition(
@@ -210,45 +271,37 @@ class Journal:
         filled: Decimal | None = None,
         note: str = "",
     ) -> bool:
-        """Move an order to `state`; False (and nothing written) if it is already there or final.
-
-        Going backwards (a late "live" push after "filled") is ignored rather than refused: the two
-        update paths (WebSocket and REST polling) race, and the journal keeps the furthest state.
-        """
+        """Move an order to `state`; False (and nothing written) unless that `changes` it."""
         if state not in STATES:
             raise JournalError(f"unknown order state {state!r}")
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(orders_table.c.state, orders_table.c.filled).where(
-                    orders_table.c.client_order_id == client_order_id
-                )
-            ).first()
+            row = conn.execute(_STATE_OF, {"cid": client_order_id}).first()
             if row is None:
                 raise JournalError(f"order {client_order_id} is not in the journal")
             current = row.state
-            same_fill = filled is None or Decimal(row.filled) == filled
-            if current == state and same_fill and state != "partially_filled":
+            if not changes(current, Decimal(row.filled), state, filled):
                 return False
-            if current == state == "partially_filled" and same_fill:
-                return False
-            if state != current and state not in _NEXT.get(current, frozenset()):
-                return False
-            values: dict[str, object] = {"state": state, "updated_ms": _now_ms()}
-            if order_id:
-                values["order_id"] = order_id
-            if filled is not None:
-                values["filled"] = _s(filled)
+            now = _now_ms()
             conn.execute(
-                update(orders_table).where(orders_table.c.client_order_id == client_order_id).values(**values)
+                _UPDATE_ORDER,
+                {
+                    "cid": client_order_id,
+                    "state": state,
+                    "updated_ms": now,
+                    # None keeps the stored value (COALESCE in the statement)
+                    "new_order_id": order_id or None,
+                    "new_filled": None if filled is None else _s(filled),
+                },
             )
             conn.execute(
-                insert(transitions_table).values(
-                    client_order_id=client_order_id,
-                    from_state=current,
-                    to_state=state,
-                    note=note[:300],
-                    ts_ms=_now_ms(),
-                )
+                _INSERT_TRANSITION,
+                {
+                    "client_order_id": client_order_id,
+                    "from_state": current,
+                    "to_state": state,
+                    "note": note[:300],
+                    "ts_ms": now,
+                },
             )
         return True
 
@@ -257,19 +310,20 @@ class Journal:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(fills_table).values(
-                        symbol=fill.symbol,
-                        trade_id=fill.trade_id,
-                        bot=self.bot,
-                        client_order_id=fill.client_order_id,
-                        order_id=fill.order_id,
-                        side=fill.side,
-                        price=_s(fill.price),
-                        size=_s(fill.size),
-                        fee=_s(fill.fee),
-                        fee_ccy=fill.fee_ccy,
-                        ts_ms=fill.ts_ms,
-                    )
+                    _INSERT_FILL,
+                    {
+                        "symbol": fill.symbol,
+                        "trade_id": fill.trade_id,
+                        "bot": self.bot,
+                        "client_order_id": fill.client_order_id,
+                        "order_id": fill.order_id,
+                        "side": fill.side,
+                        "price": _s(fill.price),
+                        "size": _s(fill.size),
+                        "fee": _s(fill.fee),
+                        "fee_ccy": fill.fee_ccy,
+                        "ts_ms": fill.ts_ms,
+                    },
                 )
         except IntegrityError:
             return False
@@ -290,9 +344,7 @@ class Journal:
 
     def order(self, client_order_id: str) -> JournalOrder | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(orders_table).where(orders_table.c.client_order_id == client_order_id)
-            ).first()
+            row = conn.execute(_ORDER, {"cid": client_order_id}).first()
         return None if row is None else _order(row)
 
     def open_orders(self) -> list[JournalOrder]:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,20 +21,12 @@ from okxbot.okx.client import OkxClient
 from okxbot.okx.errors import OkxError, OkxOrderNotFound
 from okxbot.okx.models import Fill, Order, dec, dec0
 from okxbot.okx.validate import InstrumentRules
-from okxbot.trading.journal import FINAL, Journal, JournalFill, JournalOrder
+from okxbot.trading.journal import FINAL, Journal, JournalFill, JournalOrder, changes, journal_state
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 
 log = logging.getLogger("okxbot.trading.orders")
 
 ZERO = Decimal(0)
-# OKX order states -> journal states (mmp_canceled is a cancel for a spot bot's purposes)
-_STATE = {
-    "live": "live",
-    "partially_filled": "partially_filled",
-    "filled": "filled",
-    "canceled": "canceled",
-    "mmp_canceled": "canceled",
-}
 
 
 @dataclass
@@ -60,20 +52,41 @@ class Pnl:
 
     @classmethod
     def from_fills(cls, fills: list[JournalFill], base: str, mid: Decimal | None) -> Pnl:
-        position = cash = fees = ZERO
+        sums = PnlSums(base)
         for f in fills:
-            signed = f.size if f.side == "buy" else -f.size
-            position += signed
-            cash -= signed * f.price
-            # OKX fee sign: negative = charged (a rebate is positive), in fee_ccy
-            fee_quote = f.fee * f.price if f.fee_ccy == base else f.fee
-            if f.fee_ccy == base:
-                position += f.fee
-            else:
-                cash += f.fee
-            fees -= fee_quote
-        total = cash + (position * mid if mid is not None else ZERO)
-        return cls(position, cash, fees, total)
+            sums.add(f)
+        return sums.at(mid)
+
+
+@dataclass
+class PnlSums:
+    """Running totals of a set of fills, so that the risk check before each order costs O(1),
+    however many fills the bot has made."""
+
+    base: str
+    position: Decimal = ZERO
+    cash: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    def add(self, f: JournalFill) -> None:
+        signed = f.size if f.side == "buy" else -f.size
+        self.position += signed
+        self.cash -= signed * f.price
+        # OKX fee sign: negative = charged (a rebate is positive), in fee_ccy
+        if f.fee_ccy == self.base:
+            self.position += f.fee
+            self.fees -= f.fee * f.price
+        else:
+            self.cash += f.fee
+            self.fees -= f.fee
+
+    def at(self, mid: Decimal | None) -> Pnl:
+        total = self.cash + (self.position * mid if mid is not None else ZERO)
+        return Pnl(self.position, self.cash, self.fees, total)
+
+
+def _utc_day(ts_ms: int) -> int:
+    return ts_ms // 86_400_000
 
 
 Listener = Callable[[str, Any], Awaitable[None] | None]
@@ -102,11 +115,18 @@ class OrderManager:
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
         self.on_send: Callable[[], None] | None = None  # bench hook: the request is about to leave
+        # While the orders channel reports every state change, a placement needs no read-back GET
+        # (the runner clears this when the channel is up, and sets it again when it goes down).
+        self.confirm_placements = True
         self._open: dict[str, JournalOrder] = {o.client_order_id: o for o in journal.open_orders()}
         self._by_ord_id: dict[str, str] = {
             o.order_id: o.client_order_id for o in self._open.values() if o.order_id
         }
-        self._fills: list[JournalFill] = journal.fills()
+        self._fills: list[JournalFill] = []
+        self._sums = PnlSums(rules.base)
+        self._day_sums: dict[int, PnlSums] = {}  # UTC day -> that day's fills (the daily loss limit)
+        for fill in journal.fills():
+            self._count_fill(fill)
         self._sent_ms: dict[str, float] = {}
         self._lock = asyncio.Lock()  # serialises journal transitions from the two update paths
 
@@ -118,27 +138,37 @@ class OrderManager:
         return list(self._fills)
 
     def pnl(self, since_ms: int | None = None) -> Pnl:
-        fills = self._fills if since_ms is None else [f for f in self._fills if f.ts_ms >= since_ms]
-        return Pnl.from_fills(fills, self.rules.base, self.mid)
+        """PnL of the bot's fills (all, or those since `since_ms`), marked at the latest mid."""
+        if since_ms is None:
+            return self._sums.at(self.mid)
+        return Pnl.from_fills([f for f in self._fills if f.ts_ms >= since_ms], self.rules.base, self.mid)
+
+    def pnl_today(self) -> Pnl:
+        """PnL of today's fills (UTC day), what the daily loss limit watches."""
+        today = self._day_sums.get(_utc_day(int(time.time() * 1000)))
+        return (today or PnlSums(self.rules.base)).at(self.mid)
 
     def position(self) -> Decimal:
-        return self.pnl().position
+        return self._sums.position
+
+    def _count_fill(self, fill: JournalFill) -> None:
+        self._fills.append(fill)
+        self._sums.add(fill)
+        self._day_sums.setdefault(_utc_day(fill.ts_ms), PnlSums(self.rules.base)).add(fill)
 
     def _view(self) -> RiskView:
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         open_buys = sum((o.amount - o.filled for o in self._open.values() if o.side == "buy"), ZERO)
         return RiskView(
             mid=self.mid,
             open_orders=len(self._open),
             position=self.position(),
             open_buy_amount=open_buys,
-            pnl_today=self.pnl(int(midnight.timestamp() * 1000)).total,
+            pnl_today=self.pnl_today().total,
         )
 
     def check_halt(self) -> bool:
         """Daily loss check on the latest mid; True when trading is halted."""
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return self.risk.check_loss(self.pnl(int(midnight.timestamp() * 1000)).total)
+        return self.risk.check_loss(self.pnl_today().total)
 
     # ---- placing --------------------------------------------------------------------------------
     async def place(
@@ -170,7 +200,7 @@ class OrderManager:
         if self.on_send is not None:
             self.on_send()
         try:
-            order = await self.client.place(intent)
+            order = await self.client.place(intent, confirm=self.confirm_placements)
         except OkxError as err:
             if err.code == "50011":
                 self.stats.rate_limited += 1
@@ -246,7 +276,7 @@ class OrderManager:
         if not known:
             self._flag_foreign(order)
             return
-        state = _STATE.get(order.state)
+        state = journal_state(order.state)
         if state is not None:
             await self._transition(cid, state, order_id=order.order_id, filled=order.filled)
         trade_id = str(raw.get("tradeId") or "")
@@ -269,7 +299,7 @@ class OrderManager:
 
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
-            self._fills.append(fill)
+            self._count_fill(fill)
             self.stats.fills += 1
             await self._emit("fill", fill)
 
@@ -283,8 +313,21 @@ class OrderManager:
         note: str = "",
     ) -> None:
         async with self._lock:
+            known = self._open.get(cid)
+            if known is not None and not changes(known.state, known.filled, state, filled):
+                return  # a repeated report (push and poll both tell it): no journal round trip
             changed = self.journal.transition(cid, state, order_id=order_id or None, filled=filled, note=note)
-            record = self.journal.order(cid)
+            if known is not None and changed:
+                record: JournalOrder | None = replace(
+                    known,
+                    state=state,
+                    order_id=order_id or known.order_id,
+                    filled=known.filled if filled is None else filled,
+                )
+            elif known is not None:
+                return
+            else:
+                record = self.journal.order(cid)
         if record is None:
             return
         if record.order_id:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError
-from okxbot.okx.models import Balance, Ticker, dec0
+from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.risk import RiskGuard
-from okxbot.trading.strategy import Candle, Strategy, strategy_class
+from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -129,6 +130,10 @@ class Runner:
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._ticker_pending = False
         self._latest_ticker: Ticker | None = None
+        self._book_pending = False
+        self._latest_book: Book | None = None
+        self._trade_ids: OrderedDict[str, None] = OrderedDict()  # recent tradeIds, delivered once
+        self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------------------
@@ -162,6 +167,11 @@ class Runner:
         self.strategy = cls(_Ctx(self), self.config)
         await self._queue.put(("start", None))
         loop_tasks = [self._dispatch(), self._ticker_feed(), self._orders_feed(), self._poll_loop()]
+        # books and trades cost a subscription each: only for strategies that use them
+        if _overrides(self.strategy, "on_book"):
+            loop_tasks.append(self._book_feed())
+        if _overrides(self.strategy, "on_trade"):
+            loop_tasks.append(self._trades_feed())
         if self.config.run.dead_man:
             loop_tasks.append(self._dead_man_loop())
         if self.strategy.timer_seconds:
@@ -322,12 +332,71 @@ class Runner:
                     self.on_ticker_message(t.raw if hasattr(t, "raw") else {})
                 await asyncio.sleep(self.config.run.poll_seconds)
 
+    def on_book_message(self, book: Book) -> None:
+        """One order-book message: queue on_book with the latest book (coalesced like tickers)."""
+        self.tick_ns = time.perf_counter_ns()
+        self._latest_book = book
+        if not self._book_pending:
+            self._book_pending = True
+            self._queue.put_nowait(("book", None))
+
+    async def _book_feed(self) -> None:
+        assert self.client is not None and self.strategy is not None
+        symbol, depth = self.config.symbol, self.strategy.book_depth
+        while True:
+            try:
+                # depth <= 5: OKX's books5 snapshots; deeper: the 400-level books channel, checksummed
+                book = await self.client.raw.watch_order_book(symbol, depth)
+                self.on_book_message(Book.from_ccxt(book, symbol, depth))
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._error(f"book stream: {type(err).__name__}; polling REST")
+                with contextlib.suppress(OkxError):
+                    self.on_book_message(await self.client.fetch_order_book(symbol, depth))
+                await asyncio.sleep(self.config.run.poll_seconds)
+
+    def on_trade_message(self, raw: dict[str, Any]) -> None:
+        """One public trade (OKX wire fields): queue on_trade, once per tradeId, in arrival order."""
+        trade_id = str(raw.get("tradeId") or "")
+        if not trade_id or trade_id in self._trade_ids:
+            return
+        self.tick_ns = time.perf_counter_ns()
+        self._trade_ids[trade_id] = None
+        if len(self._trade_ids) > 1000:
+            self._trade_ids.popitem(last=False)
+        trade = Trade(trade_id, dec0(raw.get("px")), dec0(raw.get("sz")), str(raw.get("side", "")), _ms(raw))
+        self._last_trade_ms = max(self._last_trade_ms, trade.ts)
+        self._queue.put_nowait(("trade", trade))
+
+    async def _trades_feed(self) -> None:
+        assert self.client is not None
+        while True:
+            try:
+                # ccxt.pro returns the trades that arrived since the previous call
+                for trade in await self.client.raw.watch_trades(self.config.symbol):
+                    self.on_trade_message(trade.get("info") or {})
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._error(f"trades stream: {type(err).__name__}; polling REST")
+                with contextlib.suppress(OkxError):
+                    answer = await self.client._call(
+                        self.client.raw.publicGetMarketTrades({"instId": self.rules.inst_id, "limit": "100"})
+                    )
+                    since = self._last_trade_ms
+                    for raw in reversed(answer.get("data") or []):  # oldest first
+                        if _ms(raw) >= since:
+                            self.on_trade_message(raw)
+                await asyncio.sleep(self.config.run.poll_seconds)
+
     async def _orders_feed(self) -> None:
         assert self.client is not None and self.manager is not None
         while True:
             try:
                 orders = await self.client.raw.watch_orders()
                 self.ws_orders_up = True
+                self.manager.confirm_placements = False  # the channel reports every state change
                 for o in orders:
                     info = o.get("info") or {}
                     await self.manager.apply_order(info)
@@ -337,6 +406,7 @@ class Runner:
                 if self.ws_orders_up:
                     self._error(f"orders stream down ({type(err).__name__}); REST polling takes over")
                 self.ws_orders_up = False
+                self.manager.confirm_placements = True
                 await asyncio.sleep(self.config.run.poll_seconds)
 
     async def _poll_loop(self) -> None:
@@ -410,6 +480,13 @@ class Runner:
             self._ticker_pending = False
             if self._latest_ticker is not None:
                 await s.on_ticker(self._latest_ticker)
+        elif kind == "book":
+            self._book_pending = False
+            if self._latest_book is not None:
+                await s.on_book(self._latest_book)
+        elif kind == "trade":
+            assert isinstance(payload, Trade)
+            await s.on_trade(payload)
         elif kind == "order":
             assert isinstance(payload, JournalOrder)
             await s.on_order_update(payload)
@@ -427,6 +504,17 @@ class Runner:
         log.warning(message)
         if self.manager is not None:
             self.manager.stats.error(message)
+
+
+def _overrides(strategy: Strategy, hook: str) -> bool:
+    return getattr(type(strategy), hook) is not getattr(Strategy, hook)
+
+
+def _ms(raw: dict[str, Any]) -> int:
+    try:
+        return int(raw.get("ts") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _read(path: Path) -> str | None:

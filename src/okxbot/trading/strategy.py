@@ -64,10 +64,16 @@ class Context(Protocol):
 
 
 class Strategy:
-    """Base class; every hook is optional. `timer_seconds` sets how often `on_timer` runs."""
+    """Base class; every hook is optional. `timer_seconds` sets how often `on_timer` runs.
+
+    Hooks run one at a time. `on_ticker` and `on_book` get the latest message (a burst that arrives
+    while a hook runs is coalesced into its newest); `on_trade` gets every public trade once, in
+    order. The runner subscribes to books and trades only when the strategy overrides their hook.
+    """
 
     timer_seconds: float | None = None
     candle_bar: str | None = None  # set (e.g. "1m") to receive on_candle
+    book_depth: int = 5  # levels per side in on_book: 1-5 (OKX's books5) or up to 400 (books)
 
     def __init__(self, ctx: Context, config: BotConfig) -> None:
         self.ctx = ctx
