@@ -23,7 +23,7 @@ def write_config(path: Path, px: Decimal, levels: int, step: str = "0.0005", **r
     path.write_text(
         f'name = "crash"\nsymbol = "BTC/USDT"\nstrategy = "grid"\n\n[grid]\n'
         f'lower = "{px - half * tick}"\nupper = "{px + half * tick}"\nlevels = {levels}\nsize = "0.001"\n\n'
-        f"[risk]\nmax_open_orders = 100\nmax_orders_per_minute = 500\n\n[run]\npoll_seconds = 0.5\n{run_lines}\n"
+        f"[risk]\nmax_open_orders = 200\nmax_orders_per_minute = 1000\n\n[run]\npoll_seconds = 0.5\n{run_lines}\n"
     )
 
 
@@ -76,7 +76,9 @@ def test_sigkill_while_placing_then_restart_no_duplicates_and_trading_resumes(
     sim: RunningSim, tmp_path: Path
 ) -> None:
     key = new_key(sim)
-    levels = 41
+    # 120 orders: past OKX's 60 placements per 2 s on one instrument, so the bot is still placing
+    # (paced by its rate limiter) when it is killed, however fast each placement is
+    levels = 121
     config = tmp_path / "bot.toml"
     write_config(config, mid(sim), levels, cancel_on_stop="false", dead_man="false")
     bot = start_bot(sim, key, tmp_path, config, 60)
@@ -86,7 +88,7 @@ def test_sigkill_while_placing_then_restart_no_duplicates_and_trading_resumes(
     killed_with = len(journal_rows(tmp_path))
     assert killed_with < levels - 1, "the bot finished placing before it was killed; nothing was tested"
 
-    again = start_bot(sim, key, tmp_path, config, 6)
+    again = start_bot(sim, key, tmp_path, config, 15)
     out = again.communicate(timeout=90)[0].decode()
     assert again.returncode == 0, out
     on_exchange = exchange_orders(sim, key)
