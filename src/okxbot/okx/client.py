@@ -298,6 +298,19 @@ class OkxClient:
     async def _inst_id(self, symbol: str) -> str:
         return str((await self._market(symbol))["id"])
 
+    async def _order_ref(
+        self, symbol: str, order_id: str | None, client_order_id: str | None
+    ) -> dict[str, str]:
+        """instId plus ordId (preferred) or clOrdId: how OKX names one order in a request."""
+        if not order_id and not client_order_id:
+            raise from_code("51003", "neither order id nor client order id given", local=True)
+        ref = {"instId": await self._inst_id(symbol)}
+        if order_id:
+            ref["ordId"] = str(order_id)
+        else:
+            ref["clOrdId"] = str(client_order_id)
+        return ref
+
     def _symbol_of(self, inst_id: str) -> str:
         market = (self.raw.markets_by_id or {}).get(inst_id)
         if market:
@@ -612,13 +625,7 @@ class OkxClient:
         self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> Order:
         """One order by ordId or clOrdId; OkxOrderNotFound (51603) when OKX has none."""
-        if not order_id and not client_order_id:
-            raise from_code("51003", "neither order id nor client order id given", local=True)
-        params = {"instId": await self._inst_id(symbol)}
-        if order_id:
-            params["ordId"] = str(order_id)
-        else:
-            params["clOrdId"] = str(client_order_id)
+        params = await self._order_ref(symbol, order_id, client_order_id)
         response = await self._call(self.raw.privateGetTradeOrder(params))
         data = response.get("data") or []
         if not data:
@@ -645,13 +652,7 @@ class OkxClient:
         self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> CancelResult:
         """Cancel one order; OkxOrderNotFound (51400) if it is already filled, canceled or unknown."""
-        if not order_id and not client_order_id:
-            raise from_code("51003", "neither order id nor client order id given", local=True)
-        body = {"instId": await self._inst_id(symbol)}
-        if order_id:
-            body["ordId"] = str(order_id)
-        else:
-            body["clOrdId"] = str(client_order_id)
+        body = await self._order_ref(symbol, order_id, client_order_id)
         response = await self._call(self.raw.privatePostTradeCancelOrder(body))
         item = (response.get("data") or [{}])[0]
         return CancelResult(
