@@ -115,3 +115,29 @@ def test_history_backfill_gives_a_day_of_candles_at_start() -> None:
     day = ex.ticker(BTC)
     assert Decimal(day["vol24h"]) > 0 and Decimal(day["low24h"]) < Decimal(day["high24h"])
     assert len(ex.candles(BTC, "1H", limit=100)) in (24, 25)
+
+
+def test_history_backfill_leaves_recent_trades_that_agree_with_the_candle_and_ticker() -> None:
+    ex, _ = run(7, 0, history=30)
+    last_minute = ex.candles(BTC, "1m", limit=1)[0]
+    for inst_id in ex.instruments.ids():
+        trades = ex.trades(inst_id, 500)
+        assert len(trades) >= 8, inst_id  # a client's first fetch_trades is never empty
+        assert [int(t["tradeId"]) for t in trades] == sorted(
+            (int(t["tradeId"]) for t in trades), reverse=True
+        )
+        assert [int(t["ts"]) for t in trades] == sorted((int(t["ts"]) for t in trades), reverse=True)
+        assert (
+            trades[0]["px"] == ex.ticker(inst_id)["last"] and trades[0]["sz"] == ex.ticker(inst_id)["lastSz"]
+        )
+    btc = ex.trades(BTC, 500)
+    ts0, o, h, low, c, vol, *_ = last_minute
+    assert all(int(ts0) <= int(t["ts"]) < int(ts0) + 60_000 for t in btc)
+    assert (btc[-1]["px"], btc[0]["px"]) == (o, c)
+    assert all(Decimal(low) <= Decimal(t["px"]) <= Decimal(h) for t in btc)
+    assert sum(Decimal(t["sz"]) for t in btc) == Decimal(vol)
+    # live trades continue the ids and the tape
+    last_seeded = int(btc[0]["tradeId"])
+    ex2, _ = run(7, 50, history=30)
+    live = [t for t in ex2.trades(BTC, 500) if int(t["ts"]) >= T0]
+    assert live and min(int(t["tradeId"]) for t in live) > last_seeded

@@ -3,9 +3,9 @@ it, and taker flow that trades against the best levels.
 
 Resting user orders fill the way they would on a real book: when the fair price walks through them,
 the market maker's re-quotes cross them (it takes their liquidity), and taker flow hits whoever is at
-the top of the book, user orders included. Everything random comes from one `random.Random(seed)`
-consumed in a fixed order, so two markets with the same seed and the same number of `step()` calls
-produce the same books, trades and candles (timestamps come from the exchange's clock).
+the top of the book, user orders included. Everything random comes from `random.Random`s seeded
+from `seed` and consumed in a fixed order, so two markets with the same seed and the same number of
+`step()` calls produce the same books, trades and candles (timestamps come from the exchange's clock).
 """
 
 from __future__ import annotations
@@ -124,11 +124,40 @@ class SyntheticMarket:
                 high = ceil_to(max(open_, close) * (1 + abs(self._gauss()) * noise / 2), tick)
                 low = max(tick, floor_to(min(open_, close) * (1 - abs(self._gauss()) * noise / 2), tick))
                 vol = floor_to(q.unit * self._rng.randint(5, 60), q.inst.lot_sz)
-                self.exchange.seed_candle(
-                    q.inst.inst_id, this_minute - i * MINUTE, open_, high, low, close, vol
-                )
+                minute = this_minute - i * MINUTE
+                if i == 1:  # the last full minute also gets its trades (GET /market/trades)
+                    vol = self._backfill_trades(q, minute, open_, high, low, close)
+                self.exchange.seed_candle(q.inst.inst_id, minute, open_, high, low, close, vol)
                 close = open_
             self.exchange.set_last_price(q.inst.inst_id, q.fair)
+
+    def _backfill_trades(
+        self, q: _Quoting, minute: int, open_: Decimal, high: Decimal, low: Decimal, close: Decimal
+    ) -> Decimal:
+        """The trades of one backfilled minute, from its open to its close; returns their volume.
+
+        A real instrument always has recent trades, so a client that starts by reading them (ccxt's
+        fetch_trades, a strategy warming up) must not find an empty tape. A separate generator keeps
+        the live process's draws, and so every seeded market's prices, as they were.
+        """
+        rng = random.Random(f"{self.seed}:{q.inst.inst_id}:trades")
+        tick, lot = q.inst.tick_sz, q.inst.lot_sz
+        n_trades = rng.randint(8, 20)
+        times = sorted(rng.sample(range(minute, minute + MINUTE), n_trades))
+        span = int((high - low) / tick)
+        volume = ZERO
+        for n, ts in enumerate(times):
+            if n == 0:
+                px = open_
+            elif n == n_trades - 1:
+                px = close  # the last trade is the live last price
+            else:
+                px = low + tick * rng.randint(0, span)
+            sz = max(q.inst.min_sz, floor_to(q.unit * rng.randint(1, 4), lot))
+            side = "buy" if rng.random() < 0.5 else "sell"
+            self.exchange.seed_trade(q.inst.inst_id, px, sz, side, ts)
+            volume += sz
+        return volume
 
     def _gauss(self) -> Decimal:
         # The draw is a float; the price arithmetic stays Decimal (rounded so digits don't pile up).

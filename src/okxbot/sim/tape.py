@@ -135,6 +135,22 @@ class Tape:
             candle.add(px, sz)
         return trade
 
+    def seed_trade(self, trade_id: str, px: Decimal, sz: Decimal, side: str, ts: int) -> None:
+        """Backfill one historical trade, oldest first; its minute's candle is seeded separately."""
+        self.last_px, self.last_sz = px, sz
+        self.trades.appendleft(
+            {
+                "instId": self.inst_id,
+                "tradeId": trade_id,
+                "px": fmt(px),
+                "sz": fmt(sz),
+                "side": side,
+                "ts": str(ts),
+                "count": "1",
+                "source": "0",
+            }
+        )
+
     def seed_minute(self, minute: int, candle: Candle) -> None:
         """Backfill one historical minute (synthetic history before the simulator started)."""
         if minute in self._minutes:
