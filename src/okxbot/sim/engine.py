@@ -958,9 +958,9 @@ class Exchange:
         self._tapes[inst_id].seed_minute(minute_ms, Candle(o, h, low, c, vol, vol * (o + c) / 2))
 
     def seed_trade(self, inst_id: str, px: Decimal, sz: Decimal, side: str, ts: int) -> None:
-        """Backfill one historical trade (oldest first), so GET /market/trades is never empty."""
+        """Backfill one historical trade (oldest first); like a live one, it builds its minute's candle."""
         self._inst(inst_id)
-        self._tapes[inst_id].seed_trade(str(next(self._trade_ids)), px, sz, side, ts)
+        self._tapes[inst_id].record(str(next(self._trade_ids)), px, sz, side, ts, fmt(px))
 
     def set_last_price(self, inst_id: str, px: Decimal) -> None:
         """Make `px` the last price without a trade (history backfill ends at the live price)."""

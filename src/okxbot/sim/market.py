@@ -125,16 +125,19 @@ class SyntheticMarket:
                 low = max(tick, floor_to(min(open_, close) * (1 - abs(self._gauss()) * noise / 2), tick))
                 vol = floor_to(q.unit * self._rng.randint(5, 60), q.inst.lot_sz)
                 minute = this_minute - i * MINUTE
-                if i == 1:  # the last full minute also gets its trades (GET /market/trades)
-                    vol = self._backfill_trades(q, minute, open_, high, low, close)
-                self.exchange.seed_candle(q.inst.inst_id, minute, open_, high, low, close, vol)
+                if i == 1:
+                    # The last full minute is made of trades (GET /market/trades), which build its
+                    # candle; the draws above still happen so that every later draw is unchanged.
+                    self._backfill_trades(q, minute, open_, high, low, close)
+                else:
+                    self.exchange.seed_candle(q.inst.inst_id, minute, open_, high, low, close, vol)
                 close = open_
             self.exchange.set_last_price(q.inst.inst_id, q.fair)
 
     def _backfill_trades(
         self, q: _Quoting, minute: int, open_: Decimal, high: Decimal, low: Decimal, close: Decimal
-    ) -> Decimal:
-        """The trades of one backfilled minute, from its open to its close; returns their volume.
+    ) -> None:
+        """The trades of one backfilled minute, from its open to its close, within its high and low.
 
         A real instrument always has recent trades, so a client that starts by reading them (ccxt's
         fetch_trades, a strategy warming up) must not find an empty tape. A separate generator keeps
@@ -145,7 +148,6 @@ class SyntheticMarket:
         n_trades = rng.randint(8, 20)
         times = sorted(rng.sample(range(minute, minute + MINUTE), n_trades))
         span = int((high - low) / tick)
-        volume = ZERO
         for n, ts in enumerate(times):
             if n == 0:
                 px = open_
@@ -156,8 +158,6 @@ class SyntheticMarket:
             sz = max(q.inst.min_sz, floor_to(q.unit * rng.randint(1, 4), lot))
             side = "buy" if rng.random() < 0.5 else "sell"
             self.exchange.seed_trade(q.inst.inst_id, px, sz, side, ts)
-            volume += sz
-        return volume
 
     def _gauss(self) -> Decimal:
         # The draw is a float; the price arithmetic stays Decimal (rounded so digits don't pile up).

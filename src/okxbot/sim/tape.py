@@ -111,7 +111,16 @@ class Tape:
     ) -> dict[str, str]:
         """Print one trade (side = the taker's) and return its wire form (GET /market/trades item)."""
         self.last_px, self.last_sz = px, sz
-        trade = self._wire(trade_id, px_str, sz, side, ts)
+        trade = {
+            "instId": self.inst_id,
+            "tradeId": trade_id,
+            "px": px_str,
+            "sz": fmt(sz),
+            "side": side,
+            "ts": str(ts),
+            "count": "1",
+            "source": "0",
+        }
         self.trades.appendleft(trade)
         minute = ts - ts % MINUTE
         candle = self._minutes.get(minute)
@@ -125,23 +134,6 @@ class Tape:
         else:
             candle.add(px, sz)
         return trade
-
-    def seed_trade(self, trade_id: str, px: Decimal, sz: Decimal, side: str, ts: int) -> None:
-        """Backfill one historical trade, oldest first; its minute's candle is seeded separately."""
-        self.last_px, self.last_sz = px, sz
-        self.trades.appendleft(self._wire(trade_id, fmt(px), sz, side, ts))
-
-    def _wire(self, trade_id: str, px_str: str, sz: Decimal, side: str, ts: int) -> dict[str, str]:
-        return {
-            "instId": self.inst_id,
-            "tradeId": trade_id,
-            "px": px_str,
-            "sz": fmt(sz),
-            "side": side,
-            "ts": str(ts),
-            "count": "1",
-            "source": "0",
-        }
 
     def seed_minute(self, minute: int, candle: Candle) -> None:
         """Backfill one historical minute (synthetic history before the simulator started)."""
