@@ -243,6 +243,8 @@ def test_realism_settings_round_trip_and_bad_values_are_explained(quiet: Running
         quiet.admin("POST", "/__sim__/faults", {"path": ORDER, "kind": "delay", "delayMs": 10, "lateMs": 5})
     with pytest.raises(RuntimeError, match="kind for /ws/v5/private must be one of"):
         quiet.admin("POST", "/__sim__/faults", {"path": "/ws/v5/private", "kind": "http500"})
+    with pytest.raises(RuntimeError, match="op must be one of"):
+        quiet.admin("POST", "/__sim__/faults", {"path": "/ws/v5/private", "kind": "50013", "op": "explode"})
 
 
 def test_lags_are_drawn_from_the_seeded_rng_within_their_bound() -> None:

@@ -27,6 +27,7 @@ from aiohttp import web
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import Fault
 from okxbot.sim.wire import dumps
+from okxbot.sim.ws_ops import OPS
 
 
 class AdminError(Exception):
@@ -189,9 +190,10 @@ def _faults(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
         late_ms = None if body.get("lateMs") is None else int(body["lateMs"])
     except (TypeError, ValueError):
         raise AdminError("count, delayMs and lateMs must be integers") from None
-    fault = Fault(
-        path=path, kind=kind, count=count, delay_ms=delay_ms, late_ms=late_ms, op=str(body.get("op", ""))
-    )
+    op = str(body.get("op", ""))
+    if op and op not in OPS:
+        raise AdminError(f"op must be one of {', '.join(sorted(OPS))} (or absent for every trading op)")
+    fault = Fault(path=path, kind=kind, count=count, delay_ms=delay_ms, late_ms=late_ms, op=op)
     try:
         ctx.faults.add(fault)
     except ValueError as err:
