@@ -17,7 +17,7 @@ from okxbot.sim.asynchrony import Asynchrony
 from okxbot.sim.clock import Clock
 from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import Fault
-from okxbot.sim.server import RunningSim
+from okxbot.sim.server import RunningSim, start_sim
 from tests.sim.asynchrony_kit import (
     INST,
     ORDER,
@@ -259,3 +259,11 @@ def test_lags_are_drawn_from_the_seeded_rng_within_their_bound() -> None:
     late = [d for d in first if d is not None]
     assert all(0 <= d <= 400 for d in late)
     assert 40 < len(late) < 160  # about half execute late
+
+
+def test_start_sim_takes_the_realism_and_refuses_a_bad_one() -> None:
+    with start_sim(seed=41, config={"market": False}, realism={"cancelLagMs": 50, "readLagMs": 20}) as sim:
+        settings = realism(sim)
+        assert (settings["cancelLagMs"], settings["readLagMs"], settings["lateExecMs"]) == (50, 20, 0)
+    with pytest.raises(ValueError, match="amendLagMs must be an integer"):
+        start_sim(seed=41, config={"market": False}, realism={"amendLagMs": 1.5})
