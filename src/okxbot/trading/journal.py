@@ -75,7 +75,7 @@ _NEXT: dict[str, frozenset[str]] = {
         {"partially_filled", "filled", "canceled", "cancel_pending", "amend_pending"}
     ),
     "cancel_pending": frozenset({"filled", "canceled"}),
-    "amend_pending": frozenset({"live", "partially_filled", "filled", "canceled", "cancel_pending"}),
+    "amend_pending": frozenset({"filled", "canceled", "cancel_pending"}),
 }
 # Leaving a pending state without the order's state having moved on: the cancel or amend did not take
 # effect (the amend failed, or its deadline passed with the order unchanged). Only the order manager
