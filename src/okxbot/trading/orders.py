@@ -559,6 +559,8 @@ class OrderManager:
             if record is None:
                 self._flag_foreign(order)
                 return
+            if record.bot != self.journal.bot:
+                return  # another bot's order (bots may share one journal database)
         if order.state != ACCEPTED and self.doubts.has(cid, "place"):
             self.doubts.discard(cid, "place")  # found: it exists
             self.stats.placed += 1
