@@ -271,10 +271,18 @@ class OrderEntry:
             err = outcome.error
             assert err is not None
             if err.code == "51016":
+                # an order with this clOrdId is pending on OKX: it is this one (or the caller reused
+                # an id); if read lag hides it, its outcome is unknown rather than refused
                 found = await self.find_order(intent.symbol, cid)
                 if found is not None:
                     return found
-                raise err
+                err = self.outcome_unknown(intent.symbol, "order", cid, err, self.settle_at(exp_time))
+                if not wait:
+                    raise err
+                found = await self.await_outcome(intent.symbol, cid, err)
+                if found is not None:
+                    return found
+                raise err.cause
             if isinstance(err, OkxInsufficientFunds):
                 raise await self._with_available(err, intent)
             if not err.outcome_unknown:
@@ -361,14 +369,14 @@ class OrderEntry:
             return PlaceResult(intent, intent.accepted(outcome.ack), None)
         err = outcome.error
         assert err is not None
-        if err.code == "51016":
+        if err.code == "51016":  # pending on OKX under this clOrdId: found, or unknown (read lag)
             try:
                 found = await self.find_order(intent.symbol, intent.client_order_id)
             except OkxError:
                 found = None
             if found is not None:
                 return PlaceResult(intent, found, None)
-        if err.outcome_unknown:
+        if err.outcome_unknown or err.code == "51016":
             cid = intent.client_order_id
             err = self.outcome_unknown(intent.symbol, "order", cid, err, self.settle_at(exp_time))
         return PlaceResult(intent, None, err)
