@@ -100,9 +100,13 @@ def test_add_a_simulator_key_bound_to_its_url(runner: CliRunner, home: Path) -> 
     listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
     assert [(p["name"], p["sim_url"], p["environment"]) for p in listed] == [("local", url, "simulator")]
 
-    region = runner.invoke(app, ["keys", "add", "x", "--sim", url, "--region", "eea", "--from-env"], env=env())
+    region = runner.invoke(
+        app, ["keys", "add", "x", "--sim", url, "--region", "eea", "--from-env"], env=env()
+    )
     assert region.exit_code == 2 and "drop --region" in region.stderr
-    okx_host = runner.invoke(app, ["keys", "add", "x", "--sim", "https://www.okx.com", "--from-env"], env=env())
+    okx_host = runner.invoke(
+        app, ["keys", "add", "x", "--sim", "https://www.okx.com", "--from-env"], env=env()
+    )
     assert okx_host.exit_code == 2 and "OKX itself" in okx_host.stderr
 
     # the key of a stored OKX profile is never accepted as a simulator key
