@@ -70,7 +70,7 @@ def test_a_host_that_is_not_loopback_is_refused(sim: RunningSim, path: str) -> N
         refused = httpx.request(method, sim.rest + path, content=b"{}", headers={"Host": host, **json_type})
         assert refused.status_code == 403, host
         assert "loopback name" in refused.json()["error"]
-    for host in (f"localhost:{sim.port}", f"127.0.0.1:{sim.port}", "[::1]"):
+    for host in (f"localhost:{sim.port}", f"127.0.0.1:{sim.port}", "[::1]", f"0.0.0.0:{sim.port}"):
         answer = httpx.request(method, sim.rest + path, content=b"{}", headers={"Host": host, **json_type})
         assert answer.status_code == 200, (host, answer.text)
 

@@ -4,8 +4,9 @@ The admin API mints keys, moves prices and injects faults, so only the machine's
 it, and a web page open in that user's browser must not be able to either:
 
 * the peer must be a loopback address (403 otherwise);
-* the Host header must name loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1): a page whose
-  domain was re-pointed to 127.0.0.1 (DNS rebinding) sends its own name there and is refused (403);
+* the Host header must name loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1, or the 0.0.0.0
+  a simulator bound to every interface prints): a page whose domain was re-pointed to 127.0.0.1 (DNS
+  rebinding) sends its own name there and is refused (403);
 * every request that can change state (any method but GET / HEAD) must say `Content-Type:
   application/json`, even without a body: a page can send a cross-origin POST without asking first
   only with a "simple" content type (text/plain, form encoding); with application/json the browser
@@ -51,6 +52,8 @@ def _loopback_host(host_header: str | None) -> bool:
     elif host.count(":") == 1:
         host = host.split(":", 1)[0]
     host = host.rstrip(".").lower()
+    if host in ("0.0.0.0", "::"):  # the URL a simulator bound to every interface prints; connects locally
+        return True
     return host == "localhost" or host.endswith(".localhost") or is_loopback(host)
 
 
