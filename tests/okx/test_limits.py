@@ -25,6 +25,7 @@ DOCUMENTED = [
     ("GET /api/v5/public/mark-price", 10, 2000, "ip+instId", False),
     ("GET /api/v5/public/funding-rate", 10, 2000, "ip+instId", False),
     ("GET /api/v5/public/funding-rate-history", 10, 2000, "ip+instId", False),
+    ("GET /api/v5/public/open-interest", 20, 2000, "ip+instId", False),
     ("GET /api/v5/public/position-tiers", 10, 2000, "ip", False),
     ("GET /api/v5/public/price-limit", 20, 2000, "ip", False),
     ("GET /api/v5/market/tickers", 20, 2000, "ip", False),
@@ -33,6 +34,7 @@ DOCUMENTED = [
     ("GET /api/v5/market/books-full", 10, 2000, "ip", False),
     ("GET /api/v5/market/candles", 40, 2000, "ip", False),
     ("GET /api/v5/market/history-candles", 20, 2000, "ip", False),
+    ("GET /api/v5/market/index-tickers", 20, 2000, "ip", False),
     ("GET /api/v5/market/trades", 100, 2000, "ip", False),
     ("GET /api/v5/market/history-trades", 20, 2000, "ip", False),
     ("GET /api/v5/market/mark-price-candles", 20, 2000, "ip", False),
@@ -256,6 +258,12 @@ def test_websocket_order_ops_share_the_rest_buckets() -> None:
     ws = charges("POST", ws_op_path("order"), uid="1", ip="x", orders_by_inst={"BTC-USDT": 1})
     assert rest == ws
     assert ws_op_path("batch-cancel-orders") == "/api/v5/trade/cancel-batch-orders"
+    # the instType of a WS op's orders decides the sub-account budget, as for REST
+    amend = ws_op_path("batch-amend-orders")
+    spot = charges("POST", amend, uid="1", ip="x", orders_by_inst={"BTC-USDT": 3})
+    swap = charges("POST", amend, uid="1", ip="x", orders_by_inst={"BTC-USDT-SWAP": 3})
+    assert [c.limit.name for c in spot] == ["POST /api/v5/trade/amend-batch-orders"]
+    assert [(c.limit.name, c.units) for c in swap][-1] == ("sub-account orders", 3)
     with pytest.raises(ValueError, match=r"not a WebSocket order operation.*amend-order"):
         ws_op_path("subscribe")
 
@@ -300,3 +308,32 @@ def test_request_shape_reads_ccxt_params() -> None:
     assert request_shape({"timeOut": "60", "tag": "bot1"}) == ({}, "bot1", "", "")
     assert request_shape({"ccy": "USDT", "amt": "1", "from": "6", "to": "18"}) == ({}, "", "", "USDT")
     assert request_shape(None) == ({}, "", "", "")
+
+
+def test_the_simulators_independent_twin_agrees_on_every_endpoint_it_lists() -> None:
+    from okxbot.sim import limits as sim_limits
+
+    keys = {
+        "ip": "ip",
+        "ip_insttype": "ip+instType",
+        "ip_inst": "ip+instId",
+        "uid": "uid",
+        "uid_inst": "uid+instId",
+        "uid_tag": "uid+tag",
+        "uid_ccy": "uid+ccy",
+    }
+    for name, rule in sim_limits.TABLE.items():
+        ours = TABLE[name]
+        assert (ours.capacity, ours.window_ms, ours.key, ours.counts_orders) == (
+            rule.capacity,
+            rule.window_ms,
+            keys[rule.key],
+            rule.counts_orders,
+        ), name
+    assert (sim_limits.STRICTEST.capacity, sim_limits.STRICTEST.window_ms) == (
+        STRICTEST.capacity,
+        STRICTEST.window_ms,
+    )
+    assert sim_limits.ACCOUNT_ORDER_EXEMPT == SUB_ACCOUNT_EXEMPT_INST_TYPES
+    for inst in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-200927", "BTC-USD-220325-194000-P", "X", ""):
+        assert sim_limits.instrument_type(inst) == inst_type_of(inst), inst
