@@ -209,8 +209,8 @@ def measure(
 def _limited(tally: Tally) -> str:
     if not tally.rate_limited:
         return "0"
-    where = ", ".join(f"{path} {n:,}" for path, n in tally.limited_paths.most_common(2))
-    return f"{tally.rate_limited:,} ({where})"
+    top = tally.limited_paths.most_common(1)[0]
+    return f"{tally.rate_limited:,} ({top[1]:,} {top[0]})"
 
 
 def _errors(tally: Tally) -> str:
@@ -233,19 +233,19 @@ def report(results: list[Result], notes: list[str], duration_s: float, console: 
     columns = (
         "path measured",
         "instr.",
-        "limit orders/s",
-        "accepted orders/s: mean (lowest 2 s window)",
+        "limit /s",
+        "accepted /s: mean (lowest window)",
         "% of limit: mean (lowest)",
         "50011 / 50061",
-        "CPU s per 1k orders: client / simulator (+Redis)",
-        f"CPU ceiling orders/s ({cores} cores)",
+        "CPU s per 1k orders: client / sim (+Redis)",
+        f"CPU ceiling /s ({cores} cores)",
         "other errors",
     )
     for column in columns:
         table.add_column(
             column,
             justify="left" if column in ("path measured", "other errors") else "right",
-            min_width=48 if column == "path measured" else None,
+            min_width=40 if column == "path measured" else None,
         )
     order = {run.name: i for i, run in enumerate(RUNS)}
     for r in sorted(results, key=lambda r: (order[r.run.name], r.instruments)):
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     if not counts or min(counts) < 1:
         parser.error("--instruments needs at least one count >= 1, e.g. 1,5,20")
     runs = [r for r in RUNS if r.name in wanted]
-    console = Console(width=200)
+    console = Console(width=220)
     results, notes = measure(runs, counts, args.duration, console)
     report(results, notes, args.duration, console)
 
