@@ -13,7 +13,11 @@ from bench.orderload import Spec, order_specs, run_python_okx
 
 from okxbot.sim.server import RunningSim
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [
+    pytest.mark.timeout(90),
+    # python-okx posts through httpx's deprecated data=<bytes>, once per request of the hammering run
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+]
 
 
 def test_windows_start_at_the_first_request_and_date_orders_by_their_intime() -> None:
