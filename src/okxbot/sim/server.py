@@ -32,7 +32,7 @@ from okxbot.sim.context import SimContext
 from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import FaultPlan
 from okxbot.sim.instruments import InstrumentSet
-from okxbot.sim.limits import Limiter, monotonic_ms
+from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
 from okxbot.sim.realism import Realism
 
@@ -170,7 +170,7 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
         clock=clock,
         exchange=exchange,
         keystore=KeyStore(clock.now_ms, config.timestamp_window_ms),
-        limiter=Limiter(monotonic_ms),
+        limiter=Limiter(),
         faults=FaultPlan(),
         market=market,
         seed=seed,
