@@ -38,6 +38,7 @@ from okxbot.okx.errors import (
     from_code,
 )
 from okxbot.okx.models import ACCEPTED, AmendResult, CancelResult, Order
+from okxbot.okx.ratelimit import Headroom
 from okxbot.okx.validate import plain
 
 if TYPE_CHECKING:
@@ -157,14 +158,14 @@ class OrderEntry:
         assert settle is not None
         return settle
 
-    async def room(self, path: str, inst_id: str) -> int | None:
-        """Orders on `inst_id` a POST to `path` could carry now without waiting for the rate
-        limiter (`RateLimiter.room`); None without a limiter."""
-        limiter = getattr(self, "limiter", None)
-        room = getattr(limiter, "room", None)
-        if room is None:
+    async def headroom(self, path: str, inst_id: str) -> Headroom | None:
+        """What `inst_id`'s single-order and batch buckets of `path`'s operation can take now,
+        without waiting for the rate limiter (`RateLimiter.headroom`); None without a limiter."""
+        headroom = getattr(getattr(self, "limiter", None), "headroom", None)
+        if headroom is None:
             return None
-        return int(await room("POST", path, inst_id))
+        result: Headroom = await headroom(path, inst_id)
+        return result
 
     # ---- when an unknown outcome is settled ---------------------------------------------------------
     def settle_at(self, exp_time_ms: int | None) -> int | None:

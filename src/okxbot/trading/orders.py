@@ -198,7 +198,7 @@ class OrderManager(OrderChanges):
         if not ready:
             return [None] * len(intents)
         self._journal_sent(ready)
-        n_batch, _ = await route(self.client.room, PLACE, self.rules.inst_id, len(ready))
+        n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
         batch, singles = ready[:n_batch], ready[n_batch:]
         groups = await asyncio.gather(self._send_batch(batch), *(self._send_one(i) for i in singles))
         results = groups[0] + [r for group in groups[1:] for r in group]
