@@ -455,10 +455,13 @@ class FundingLedger:
         paging = f.choice("pagingType", ("1", "2")) or "1"
         ccy, bill_type, client_id = f.get("ccy"), f.get("type"), f.get("clientId")
         key: Callable[[dict[str, str]], int] = _ts if paging == "1" else (lambda r: int(r["billId"]))
+        # Newest first in the paging key's order (bill ids grow with time on OKX; a back-dated admin
+        # record is the only way the two orders differ).
+        ordered = sorted(self.account(uid).bills, key=key, reverse=True)
         return f.page(
             (
                 r
-                for r in reversed(self.account(uid).bills)
+                for r in ordered
                 if (not ccy or r["ccy"] == ccy)
                 and (not bill_type or r["type"] == bill_type)
                 and (not client_id or r["clientId"] == client_id)
