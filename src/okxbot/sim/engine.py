@@ -32,7 +32,7 @@ Orders (params = the raw JSON object of one order; "" and None count as absent)
     ex.all_orders(uid) -> list[order dict]               # every order ever, any state (admin)
   Filters are Mapping[str, str] of query parameters; a bad value raises ParamError(code, msg)
   (e.g. ("51000", "Parameter limit error")); the HTTP layer turns it into a top-level error.
-  Lists are newest first; limit defaults to 100 and may not exceed 100.
+  Lists are newest first; limit defaults to 100, and a larger one is answered with 100.
 
 Market data
     ex.book(inst_id) -> OrderBook; OrderBook.levels("bids"|"asks", depth) -> [(px_str, sz_str, n_orders)]
