@@ -51,13 +51,13 @@ def creds(key: dict[str, Any]) -> Credentials:
     return Credentials(Secret(key["apiKey"]), Secret(key["secretKey"]), Secret(key["passphrase"]))
 
 
-def add_profile(runner: CliRunner, name: str, key: dict[str, Any]) -> None:
+def add_profile(runner: CliRunner, name: str, key: dict[str, Any], sim: Any) -> None:
     env = {
         "OKX_API_KEY": key["apiKey"],
         "OKX_SECRET_KEY": key["secretKey"],
         "OKX_PASSPHRASE": key["passphrase"],
     }
-    result = runner.invoke(app, ["keys", "add", name, "--from-env"], env=env)
+    result = runner.invoke(app, ["keys", "add", name, "--from-env", "--sim", sim.rest], env=env)
     assert result.exit_code == 0, result.output
 
 
@@ -123,7 +123,7 @@ def test_panic_cancels_everything_flags_foreign_orders_and_disables_the_profile(
         "/__sim__/keys",
         {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
     )
-    add_profile(runner, "main", key)
+    add_profile(runner, "main", key, sim)
     place_orders(sim, key)
     assert len(live_orders(sim, key["uid"])) == 5
     fund(sim, key["uid"], "500")
@@ -213,7 +213,7 @@ def test_read_only_key_says_what_it_could_not_do(sim: Any) -> None:
     reader = sim.admin(
         "POST", "/__sim__/keys", {"uid": trader["uid"], "perm": "read_only", "ip": "127.0.0.1"}
     )
-    add_profile(runner, "watch", reader)
+    add_profile(runner, "watch", reader, sim)
     place_orders(sim, trader)
     fund(sim, trader["uid"], "1000")
     taken = steal(sim, trader["uid"], "999.5", state="2")
@@ -240,7 +240,7 @@ def test_with_a_journal_an_order_that_merely_looks_like_okxbots_is_flagged(sim: 
         "/__sim__/keys",
         {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
     )
-    add_profile(runner, "main", key)
+    add_profile(runner, "main", key, sim)
     bought = runner.invoke(
         app,
         ["buy", "BTC/USDT", "0.001", "--price", "20000", "--profile", "main", "--sim", sim.rest, "--json"],
@@ -273,7 +273,7 @@ def test_panic_pages_through_every_deposit_withdrawal_and_funding_bill(sim: Any,
     runner = CliRunner()
     key = sim.admin("POST", "/__sim__/keys", {"perm": "read_only", "ip": "127.0.0.1"})
     uid = key["uid"]
-    add_profile(runner, "paged", key)
+    add_profile(runner, "paged", key, sim)
     now = int(time.time() * 1000)
     hour = 3_600_000
     # made oldest first, as an exchange writes them (bill ids grow with time)
@@ -304,7 +304,7 @@ def test_panic_pages_through_every_deposit_withdrawal_and_funding_bill(sim: Any,
 def test_withdrawals_that_cannot_be_read_are_the_first_thing_said(sim: Any, home: Path) -> None:
     runner = CliRunner()
     key = sim.admin("POST", "/__sim__/keys", {"perm": "read_only", "ip": "127.0.0.1"})
-    add_profile(runner, "blind", key)
+    add_profile(runner, "blind", key, sim)
     # OKX's gateway answers 50001 to the one withdrawal-history request panic makes
     fault = {"path": "/api/v5/asset/withdrawal-history", "kind": "50001", "count": 1}
     sim.admin("POST", "/__sim__/faults", fault)

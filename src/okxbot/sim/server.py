@@ -146,7 +146,8 @@ class RunningSim:
 def admin_call(base: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method.upper())  # noqa: S310 (loopback URL)
-    if data is not None:
+    if data is not None or method.upper() not in ("GET", "HEAD"):
+        # the admin API takes state changes only as JSON, bodiless ones included (sim.admin_gate)
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
