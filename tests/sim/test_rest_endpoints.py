@@ -167,7 +167,7 @@ def wait_for_states(sim: RunningSim, uid: str, done: Any) -> dict[str, str]:
 
 
 def test_cancel_all_after_is_a_working_dead_man_switch(sim: RunningSim, key: dict[str, Any]) -> None:
-    for bad in ("5", "121", "abc"):
+    for bad in ("5", "121", "abc", "\u00b2"):
         answer = call(sim, key, "POST", "/api/v5/trade/cancel-all-after", {"timeOut": bad})
         assert (answer["code"], answer["msg"]) == ("51000", "Parameter timeOut error"), bad
         sim.admin("POST", "/__sim__/reset-limits")
