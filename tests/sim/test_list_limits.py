@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import ccxt
 import httpx
 import pytest
 
@@ -142,3 +143,12 @@ def test_private_lists_refuse_what_is_not_a_count(sim: RunningSim, busy: dict[st
         body = response.json()
         assert (body["code"], body["msg"]) == ("51000", "Parameter limit error"), value
         sim.admin("POST", "/__sim__/reset-limits")
+
+
+def test_unmodified_ccxt_fetch_trades_for_12000_gets_what_okx_serves(sim: RunningSim) -> None:
+    okx = ccxt.okx()
+    okx.urls["api"]["rest"] = sim.rest
+    okx.options["fetchMarkets"] = {"types": ["spot"]}
+    trades = okx.fetch_trades("BTC/USDT", limit=12000)  # once: ccxt.base.errors.BadRequest 51000
+    assert 0 < len(trades) <= 500
+    assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
