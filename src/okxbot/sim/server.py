@@ -32,7 +32,7 @@ from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import FaultPlan
 from okxbot.sim.funding import FundingLedger
 from okxbot.sim.instruments import InstrumentSet
-from okxbot.sim.limits import Limiter, monotonic_ms
+from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
 
 log = logging.getLogger("okxbot.sim")
@@ -169,7 +169,7 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
         clock=clock,
         exchange=exchange,
         keystore=KeyStore(clock.now_ms, config.timestamp_window_ms),
-        limiter=Limiter(monotonic_ms),
+        limiter=Limiter(),
         faults=FaultPlan(),
         market=market,
         seed=seed,
