@@ -26,7 +26,7 @@ from aiohttp import web
 from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import REST_KINDS, Fault
-from okxbot.sim.funding import FundingError
+from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
 
 

@@ -2,7 +2,7 @@
 
 Permissions as OKX documents them: the histories, bills, balances, currencies and deposit addresses
 need Read; `asset/transfer` needs Trade ("Only API keys with Trade privilege can call this
-endpoint"); `asset/withdrawal` needs Withdraw. The funding model itself lives in `sim.funding`.
+endpoint"); `asset/withdrawal` needs Withdraw. The funding model itself lives in `sim.funding_account`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from okxbot.sim.endpoints import _opt, _req
 from okxbot.sim.filters import ParamError
-from okxbot.sim.funding import MIN_WITHDRAWAL, WITHDRAWAL_FEE, currency_name, main_chain
+from okxbot.sim.funding_account import MIN_WITHDRAWAL, WITHDRAWAL_FEE, currency_name, main_chain
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError

@@ -19,7 +19,7 @@ from okxbot.sim.limits import Limiter
 
 if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
-    from okxbot.sim.funding import FundingLedger
+    from okxbot.sim.funding_account import FundingLedger
     from okxbot.sim.market import SyntheticMarket
 
 

@@ -257,7 +257,7 @@ class Exchange:
 
     def transfer(self, uid: str, ccy: str, change: Decimal, counterpart: str = "6") -> dict[str, str]:
         """Move `change` into (> 0) or out of (< 0) the trading account for `asset/transfer` (the funding
-        side lives in sim.funding): one bill, type "1". ParamError 58116 if the available balance is short."""
+        side lives in sim.funding_account): one bill, type "1". ParamError 58116 if the available balance is short."""
         acct = self._account(uid)
         b = acct.bal(ccy)
         if change < 0 and b.avail < -change:
