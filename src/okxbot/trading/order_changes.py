@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from okxbot.trading.venue import Venue
 
 ON_BOOK = frozenset({"live", "partially_filled"})
+IN_FLIGHT = frozenset({"intent", "sent", "unknown"})  # placed or not: not known yet
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ class OrderChanges:
             timeout_s = (self.client.horizon_ms() - self.client.okx_now_ms()) / 1000 + 5
         deadline = time.monotonic() + timeout_s
         tried: dict[str, str] = {}  # clOrdId -> its state when a cancel was last sent
+        horizon = self.client.horizon_ms()
+        for cid, o in self._open.items():
+            if o.state in IN_FLIGHT and not self.doubts.has(cid):
+                # on its way (or its sender gone): its outcome is settled like any unknown one
+                self.doubts.add(cid, "place", horizon, first_check_s=self._first_check_s())
         while self._open:
             targets = [
                 cid

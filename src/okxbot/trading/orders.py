@@ -39,7 +39,7 @@ from okxbot.trading.journal import (
     changes,
     reported_state,
 )
-from okxbot.trading.order_changes import AmendSpec, OrderChanges, journal_on_book
+from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges, journal_on_book
 from okxbot.trading.pnl import Pnl, PnlSums, utc_day
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 from okxbot.trading.venue import Venue
@@ -78,7 +78,6 @@ class OrderSpec:
     post_only: bool = False
 
 
-IN_FLIGHT = frozenset({"intent", "sent", "unknown"})  # placed or not: not known yet
 _NOT_FOUND_NOTE = "not on OKX after its expTime (+ clock error and read lag): never placed"
 
 
@@ -187,6 +186,9 @@ class OrderManager(OrderChanges):
             order = await self.client.place(intent, confirm=self.confirm_placements, wait=False)
         except OkxError as err:
             return await self._placed(PlaceResult(intent, None, err))
+        except asyncio.CancelledError:
+            self._in_doubt([intent])
+            raise
         return await self._placed(PlaceResult(intent, order, None))
 
     async def place_many(self, specs: Sequence[OrderSpec]) -> list[JournalOrder | None]:
@@ -200,7 +202,11 @@ class OrderManager(OrderChanges):
         self._journal_sent(ready)
         n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
         batch, singles = ready[:n_batch], ready[n_batch:]
-        groups = await asyncio.gather(self._send_batch(batch), *(self._send_one(i) for i in singles))
+        try:
+            groups = await asyncio.gather(self._send_batch(batch), *(self._send_one(i) for i in singles))
+        except asyncio.CancelledError:
+            self._in_doubt(ready)
+            raise
         results = groups[0] + [r for group in groups[1:] for r in group]
         placed = {r.intent.client_order_id: await self._placed(r) for r in results}
         return [None if i is None else placed.get(i.client_order_id) for i in intents]
@@ -252,6 +258,16 @@ class OrderManager(OrderChanges):
         if self.on_send is not None:
             self.on_send()
 
+    def _in_doubt(self, intents: list[OrderIntent]) -> None:
+        """The caller was cancelled while these were on their way: whatever OKX made of them is
+        settled in the background (the request may still arrive and execute until its expTime)."""
+        horizon = self.client.horizon_ms()
+        for intent in intents:
+            cid = intent.client_order_id
+            record = self._open.get(cid)
+            if record is not None and record.state in IN_FLIGHT and not self.doubts.has(cid, "place"):
+                self.doubts.add(cid, "place", horizon, first_check_s=self._first_check_s())
+
     async def _send_one(self, intent: OrderIntent) -> list[PlaceResult]:
         try:
             order = await self.client.place(intent, confirm=self.confirm_placements, wait=False)
@@ -271,6 +287,7 @@ class OrderManager(OrderChanges):
         """Journal what a placement's answer says: placed, refused, or unknown (then in doubt)."""
         cid = result.intent.client_order_id
         if result.order is not None:
+            self.doubts.discard(cid, "place")
             self.stats.placed += 1
             await self.apply_order(result.order.raw or {}, result.order)
             return self._open.get(cid) or self.journal.order(cid)
