@@ -8,6 +8,7 @@
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/history       {"pageCap"?, "instId"?, "missing"?, "duplicates"?, "reset"?} (`history`)
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
@@ -43,6 +44,7 @@ def register(router: web.UrlDispatcher) -> None:
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "history", _history),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -68,6 +70,15 @@ def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
             return _json({"error": str(err)}, 400)
 
     return handle
+
+
+def _history(ctx: SimContext, body: dict[str, Any], request: web.Request) -> Any:
+    from okxbot.sim.history import admin_history
+
+    try:
+        return admin_history(ctx, body)
+    except ValueError as err:
+        raise AdminError(str(err)) from None
 
 
 def _json(body: Any, status: int) -> web.Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim import history as _history  # noqa: F401 (registers history-candles / history-trades)
 from okxbot.sim.context import SimContext
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
@@ -144,11 +145,6 @@ def _candles(call: Call, max_limit: int) -> list[Any]:
 @endpoint("GET", "/api/v5/market/candles")
 def market_candles(call: Call) -> list[Any]:
     return _candles(call, 300)
-
-
-@endpoint("GET", "/api/v5/market/history-candles")
-def market_history_candles(call: Call) -> list[Any]:
-    return _candles(call, 100)
 
 
 @endpoint("GET", "/api/v5/market/trades")

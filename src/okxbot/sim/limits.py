@@ -36,6 +36,7 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/market/candles": Rule(40, 2000, "ip"),
     "GET /api/v5/market/history-candles": Rule(20, 2000, "ip"),
     "GET /api/v5/market/trades": Rule(100, 2000, "ip"),
+    "GET /api/v5/market/history-trades": Rule(20, 2000, "ip"),
     "GET /api/v5/account/balance": Rule(10, 2000, "uid"),
     "GET /api/v5/account/config": Rule(5, 2000, "uid"),
     "GET /api/v5/account/bills": Rule(5, 1000, "uid"),
