@@ -62,13 +62,14 @@ def _base_url(sim: str | None, region: str | None) -> str:
     from okxbot.data.errors import DataError
     from okxbot.vault.profiles import REGION_HOSTS, check_region
 
+    host = REGION_HOSTS[check_region((region or os.environ.get("OKX_REGION") or "www").strip())]
     if sim:
         if not sim.startswith(("http://", "https://")):
             raise DataError(
                 f"--sim {sim!r} is not a URL", "pass the simulator's REST URL, e.g. http://127.0.0.1:8080"
             )
         return sim.rstrip("/")
-    return REGION_HOSTS[check_region((region or os.environ.get("OKX_REGION") or "www").strip())]
+    return host
 
 
 @app.command()

@@ -32,8 +32,34 @@ from okxbot.data.store import Dataset, Store
 from okxbot.data.symbols import normalize
 
 
+def floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A decimal128 column as float64, each value the float nearest to the exact decimal (NaN for
+    empty values). Arrow's own cast multiplies by a power of ten and is often one unit off in the
+    last place (42000.7 -> 42000.700000000004); dividing the exact integer by an exact power of ten
+    rounds correctly, and is faster."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    nulls = array.null_count
+    filled = pc.fill_null(array, pa.scalar(0, pa.int64()).cast(array.type)) if nulls else array
+    low, high = _words(filled)
+    scale = array.type.scale
+    if scale <= 22 and np.all(high == (low >> 63)) and np.all(np.abs(low) < 2**53):
+        out = low / 10.0**scale
+    else:  # beyond float's exact integers: let the string parser round (slower, rare)
+        out = pc.cast(pc.cast(filled, pa.string()), pa.float64()).to_numpy()
+    if nulls:
+        out[pc.is_null(array).to_numpy(zero_copy_only=False)] = np.nan
+    return out
+
+
+def _words(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The low and high 64-bit words of each decimal128 value (little-endian two's complement)."""
+    words = np.frombuffer(array.buffers()[1], dtype="<i8", count=2 * (array.offset + len(array)))
+    words = words[2 * array.offset :].reshape(-1, 2)
+    return words[:, 0], words[:, 1]
+
+
 def _floats(table: pa.Table, name: str) -> np.ndarray:
-    return pc.cast(table[name], pa.float64()).to_numpy()
+    return floats(table[name])
 
 
 def _times(table: pa.Table) -> np.ndarray:
@@ -48,9 +74,7 @@ def scaled(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
         raise TypeError(f"{dtype} is not a decimal128 column")
     if array.null_count:
         raise DataError("the column has empty values; it has no exact integer form")
-    words = np.frombuffer(array.buffers()[1], dtype="<i8", count=2 * (array.offset + len(array)))
-    words = words[2 * array.offset :].reshape(-1, 2)
-    low, high = words[:, 0], words[:, 1]
+    low, high = _words(array)
     if np.any(high != (low >> 63)):
         raise DataError(f"values of {dtype} too large for 64-bit integers; use exact() instead")
     return low.copy(), dtype.scale
@@ -234,5 +258,5 @@ def load_funding(
     table = ds.read(start, end)
     if table.num_rows == 0:
         raise _nothing(ds, start, end)
-    rate = pc.coalesce(table["realized_rate"].cast(pa.float64()), table["funding_rate"].cast(pa.float64()))
-    return Funding(inst_id, _times(table), rate.to_numpy(zero_copy_only=False), table)
+    realized, predicted = floats(table["realized_rate"]), floats(table["funding_rate"])
+    return Funding(inst_id, _times(table), np.where(np.isnan(realized), predicted, realized), table)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,7 @@ def _members(path: Path) -> Iterator[tuple[str, bytes]]:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"cannot read {path}: {err.strerror or err}", "check the path") from None
-    if zipfile.is_zipfile(io.BytesIO(data)):
+    if data.startswith(b"PK\x03\x04") or zipfile.is_zipfile(io.BytesIO(data)):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
@@ -78,7 +79,7 @@ def _members(path: Path) -> Iterator[tuple[str, bytes]]:
                     )
                 for name in names:
                     yield f"{path.name}:{name}", archive.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
             raise DataError(f"{path} is a damaged zip file ({err})", "download it again") from None
     else:
         yield path.name, data
@@ -96,8 +97,10 @@ def _kind_of(header: list[str], source: str) -> Kind:
         return "candles"
     if header[:1] == ["instrument_name"] and "funding_rate" in header and "funding_time" in header:
         return "funding"
+    shown = ",".join(header)
+    shown = shown[:120] if shown.isprintable() else "not text"
     raise DataError(
-        f"{source} is not an OKX history file okxbot knows (header: {','.join(header)})",
+        f"{source} is not an OKX history file okxbot knows (header: {shown})",
         "import trades, candlestick or funding-rate files from okx.com/historical-data; "
         "their formats are listed in the README (History data)",
     )
@@ -143,7 +146,7 @@ def _candles(table: pa.Table, source: str, report_notes: list[str]) -> pa.Table:
     data = {"ts": schema.timestamps(table["open_time"], f"{source} open_time")}
     for name in schema.DECIMALS["candles"]:
         data[name] = schema.decimal_array(_column(table, name), f"{source} {name}")
-    return pa.table(data)
+    return schema.align(pa.table(data), "candles")
 
 
 def _trades(table: pa.Table, source: str) -> pa.Table:
@@ -167,7 +170,7 @@ def _trades(table: pa.Table, source: str) -> pa.Table:
 
 def _funding(table: pa.Table, source: str) -> pa.Table:
     n = table.num_rows
-    return pa.table(
+    return schema.align_funding(
         {
             "ts": schema.timestamps(table["funding_time"], f"{source} funding_time"),
             "funding_rate": pa.nulls(n, pa.decimal128(schema.PRECISION, 0)),

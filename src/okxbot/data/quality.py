@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from okxbot.data import bars
+from okxbot.data import bars, schema
 from okxbot.data.errors import DataError
 from okxbot.data.store import Dataset, part_bounds, subtract_spans
 
@@ -168,7 +168,7 @@ def _part_problems(ds: Dataset, part: str, table: pa.Table) -> list[str]:
             problems.append(f"{dups} duplicate trade ids")
         if not pc.all(pc.is_in(table["side"], pa.array(["buy", "sell"]))).as_py():
             problems.append("a side is neither buy nor sell")
-        if pc.any(pc.less_equal(table["px"], 0)).as_py() or pc.any(pc.less_equal(table["sz"], 0)).as_py():
+        if any(pc.any(pc.less_equal(table[n].cast(pa.float64()), 0)).as_py() for n in ("px", "sz")):
             problems.append("a trade has a price or size <= 0")
         return problems
     steps = np.diff(ts)
@@ -182,17 +182,20 @@ def _part_problems(ds: Dataset, part: str, table: pa.Table) -> list[str]:
         off = bars.misaligned(ts, ds.id.bar)
         if off:
             problems.append(f"{off} rows not on {ds.id.bar} bar open times")
-        high, low = table["high"], table["low"]
+        try:
+            prices = schema.align(table, "candles")
+        except DataError:
+            prices = table.select(["open", "high", "low", "close"]).cast(
+                pa.schema([(n, pa.float64()) for n in ("open", "high", "low", "close")])
+            )
+        o, high, low, c = (prices[n] for n in ("open", "high", "low", "close"))
         bad = pc.or_(
-            pc.or_(pc.less(high, low), pc.less(high, table["open"])),
-            pc.or_(
-                pc.less(high, table["close"]),
-                pc.or_(pc.greater(low, table["open"]), pc.greater(low, table["close"])),
-            ),
+            pc.or_(pc.less(high, low), pc.less(high, o)),
+            pc.or_(pc.less(high, c), pc.or_(pc.greater(low, o), pc.greater(low, c))),
         )
         count = pc.sum(pc.cast(bad, pa.int64())).as_py() or 0
         if count:
             problems.append(f"{count} candles with high/low not enclosing open and close")
-        if pc.any(pc.less(table["vol"], 0)).as_py():
+        if pc.any(pc.less(table["vol"].cast(pa.float64()), 0)).as_py():
             problems.append("a candle has a negative volume")
     return problems

@@ -39,6 +39,12 @@ OTHERS: Mapping[Kind, tuple[tuple[str, pa.DataType], ...]] = {
     "trades": (("trade_id", pa.int64()), ("side", pa.string())),
     "funding": (("method", pa.string()), ("formula_type", pa.string())),
 }
+# Columns compared with each other share one scale (decimal128 comparisons need equal scales).
+SCALE_GROUPS: Mapping[Kind, tuple[tuple[str, ...], ...]] = {
+    "candles": (("open", "high", "low", "close"), ("vol",), ("vol_ccy",), ("vol_quote",)),
+    "trades": (("px",), ("sz",)),
+    "funding": (("funding_rate", "realized_rate"),),
+}
 # The column that identifies a row (a second row with the same value is a duplicate).
 KEY: Mapping[Kind, str] = {"candles": "ts", "trades": "trade_id", "funding": "ts"}
 NULLABLE = frozenset({"realized_rate", "funding_rate", "method", "formula_type"})
@@ -75,6 +81,11 @@ def decimal_array(values: Sequence[str | None] | pa.Array, what: str) -> pa.Arra
         raise DataError(f"{what}: a value has more than {PRECISION} digits; refusing to round it") from None
 
 
+def align(table: pa.Table, kind: Kind) -> pa.Table:
+    """Widen the decimal columns of each scale group to the group's largest scale (exact)."""
+    return unify([table], kind)
+
+
 def timestamps(values: Sequence[str | int] | pa.Array, what: str) -> pa.Array:
     """Epoch-ms strings (or ints) as a timestamp column."""
     try:
@@ -90,7 +101,7 @@ def candles_table(rows: Sequence[Sequence[str]]) -> pa.Table:
     data: dict[str, pa.Array] = {"ts": timestamps(list(cols[0]), "candle time")}
     for i, name in enumerate(DECIMALS["candles"], start=1):
         data[name] = decimal_array(list(cols[i]), f"candle {name}")
-    return pa.table(data)
+    return align(pa.table(data), "candles")
 
 
 def trades_table(items: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -116,7 +127,7 @@ def trades_table(items: Iterable[Mapping[str, Any]]) -> pa.Table:
 def funding_table(items: Iterable[Mapping[str, Any]]) -> pa.Table:
     """funding-rate-history items {fundingTime, fundingRate, realizedRate, method, formulaType}."""
     items = list(items)
-    return pa.table(
+    return align_funding(
         {
             "ts": timestamps([t.get("fundingTime", "") for t in items], "funding time"),
             "funding_rate": decimal_array([t.get("fundingRate") for t in items], "funding rate"),
@@ -125,6 +136,10 @@ def funding_table(items: Iterable[Mapping[str, Any]]) -> pa.Table:
             "formula_type": pa.array([t.get("formulaType") or None for t in items], pa.string()),
         }
     )
+
+
+def align_funding(columns_: dict[str, pa.Array]) -> pa.Table:
+    return align(pa.table(columns_), "funding")
 
 
 def schema_problem(table_schema: pa.Schema, kind: Kind) -> str | None:
@@ -151,14 +166,20 @@ def unify(tables: Sequence[pa.Table], kind: Kind) -> pa.Table:
     if not tables:
         return empty(kind)
     target: dict[str, pa.DataType] = {}
-    for name in DECIMALS[kind]:
-        scale = max(t.schema.field(name).type.scale for t in tables)
-        target[name] = pa.decimal128(PRECISION, scale)
+    for group in SCALE_GROUPS[kind]:
+        scale = max(t.schema.field(name).type.scale for t in tables for name in group)
+        for name in group:
+            target[name] = pa.decimal128(PRECISION, scale)
     fitted = []
     for t in tables:
         for name, dtype in target.items():
             if t.schema.field(name).type != dtype:
-                t = t.set_column(t.schema.get_field_index(name), name, t[name].cast(dtype))
+                try:
+                    t = t.set_column(t.schema.get_field_index(name), name, t[name].cast(dtype))
+                except pa.ArrowInvalid:
+                    raise DataError(
+                        f"{name}: values too long to share {dtype.scale} decimals within {PRECISION} digits"
+                    ) from None
         fitted.append(t.select(columns(kind)))
     return pa.concat_tables(fitted)
 
