@@ -35,8 +35,9 @@ def test_candles_are_newest_first_with_exclusive_after_and_before(sim: RunningSi
     assert [int(r[0]) for r in page] == [after - k * MINUTE for k in range(1, 6)]
     fenced = okx_get(sim, CANDLES, instId="BTC-USDT", after=after, before=after - 4 * MINUTE)
     assert [int(r[0]) for r in fenced] == [after - MINUTE, after - 2 * MINUTE, after - 3 * MINUTE]
-    alone = okx_get(sim, CANDLES, instId="BTC-USDT", before=after - 4 * MINUTE, limit=3)
-    assert [int(r[0]) for r in alone] == opens[:3]  # `before` alone: the latest rows
+    alone = [int(r[0]) for r in okx_get(sim, CANDLES, instId="BTC-USDT", before=after - 4 * MINUTE, limit=3)]
+    # `before` alone: the latest rows (a new minute may have opened since the first request)
+    assert alone[0] >= opens[0] and alone == [alone[0] - k * MINUTE for k in range(3)]
 
 
 def test_limit_goes_to_300_and_a_larger_one_is_cut_to_300(sim: RunningSim) -> None:
@@ -109,7 +110,7 @@ def test_trades_paginate_by_trade_id_and_by_time(sim: RunningSim) -> None:
     older = okx_get(sim, TRADES, instId="ETH-USDT", after=ids[-1], limit=100)
     assert len(older) == 100 and int(older[0]["tradeId"]) < ids[-1]
     back = okx_get(sim, TRADES, instId="ETH-USDT", before=int(older[50]["tradeId"]), limit=100)
-    assert back[0]["tradeId"] == newest[0]["tradeId"]  # `before` alone: the latest rows
+    assert int(back[0]["tradeId"]) >= ids[0]  # `before` alone: the latest rows (the market trades on)
     assert all(int(t["tradeId"]) > int(older[50]["tradeId"]) for t in back)
     assert len(okx_get(sim, TRADES, instId="ETH-USDT", limit=500)) == 100  # max 100
     join = join_of(sim, "ETH-USDT")

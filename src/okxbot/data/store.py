@@ -97,7 +97,7 @@ def write_parquet_atomic(path: Path, table: pa.Table) -> None:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, sink.getvalue().to_pybytes(), mode=0o644)
+    write_atomic(path, sink.getvalue().to_pybytes())
 
 
 class Dataset:
@@ -267,7 +267,7 @@ class Dataset:
         body = json.dumps({"version": 1, "kind": self.kind, "instId": self.id.inst_id, "bar": self.id.bar,
                            "covered": [list(s) for s in merged]}, indent=1)  # fmt: skip
         self.dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.dir / COVERAGE, body.encode(), mode=0o644)
+        write_atomic(self.dir / COVERAGE, body.encode())
 
     def missing(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of [start, end) that no download has covered yet."""
