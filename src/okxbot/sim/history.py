@@ -77,13 +77,20 @@ class History:
         else:  # no synthetic market: the past ends now, at the listing price
             now = self.exchange.clock.now_ms()
             join_ms, join_open = now - now % MINUTE, inst.start_px
-        quote = inst.quote_ccy
         quote_usd = Decimal(1)
-        if quote not in ("USDT", "USDC", "USD"):
-            ref = self.exchange.instrument(f"{quote}-USDT")
+        if inst.quote_ccy not in ("USDT", "USDC", "USD"):
+            ref = self.exchange.instrument(f"{inst.quote_ccy}-USDT")
             quote_usd = ref.start_px if ref is not None else Decimal(1)
-        unit = max(inst.min_sz, LEVEL_USD / (inst.start_px * quote_usd))
-        return Series(inst, self.seed, join_ms, join_open, unit, tape_joined=bool(tape))
+        # a typical trade is worth LEVEL_USD; swaps trade contracts (getattr: spot-only instruments)
+        swap = getattr(inst, "inst_type", "SPOT") == "SWAP"
+        contract = (
+            getattr(inst, "ct_val", Decimal(0)) * getattr(inst, "ct_mult", Decimal(1)) if swap else Decimal(0)
+        )
+        inverse = swap and getattr(inst, "ct_type", "") == "inverse"
+        one = Decimal(1) if not contract else (contract / inst.start_px if inverse else contract)
+        unit = max(inst.min_sz, LEVEL_USD / (inst.start_px * quote_usd * one))
+        series = Series(inst, self.seed, join_ms, join_open, unit, bool(tape), contract, inverse)
+        return series
 
     # ---------------------------------------------------------------- candles
 

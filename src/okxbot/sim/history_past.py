@@ -59,10 +59,21 @@ class Series:
     """The generated past of one instrument, before `join_ms` (the tape's first minute)."""
 
     def __init__(
-        self, inst: Instrument, seed: int, join_ms: int, join_open: Decimal, unit: Decimal, tape_joined: bool
+        self,
+        inst: Instrument,
+        seed: int,
+        join_ms: int,
+        join_open: Decimal,
+        unit: Decimal,
+        tape_joined: bool,
+        contract: Decimal = Decimal(0),
+        inverse: bool = False,
     ) -> None:
         self.inst = inst
         self.tape_joined = tape_joined  # the tape holds the minutes from join_ms on
+        # swaps: sizes are contracts of `contract` (ctVal x ctMult) base (linear) or quote (inverse)
+        self.contract = contract
+        self.inverse = inverse
         self.tick = inst.tick_sz
         self.lot = inst.lot_sz
         self.join_ms = join_ms
@@ -254,10 +265,17 @@ class Series:
         h = max(p[1] for p in parts)
         low = min(p[2] for p in parts)
         c = parts[-1][3]
-        lots = sum(p[4] for p in parts)
-        quote = fmt(Decimal(sum(p[5] for p in parts)) * self.tick * self.lot)
+        vol = Decimal(sum(p[4] for p in parts)) * self.lot
+        turnover = Decimal(sum(p[5] for p in parts)) * self.tick * self.lot  # sum of px x sz
+        if not self.contract:  # spot: vol in base, volCcy and volCcyQuote in quote
+            ccy = quote = turnover
+        elif not self.inverse:  # linear swap: vol in contracts, volCcy in base, volCcyQuote in quote
+            ccy, quote = vol * self.contract, turnover * self.contract
+        else:  # inverse: contracts worth `contract` quote each; base = quote / price (at the VWAP)
+            quote = vol * self.contract
+            ccy = (quote * vol / turnover).quantize(Decimal("0.00000001")) if turnover else Decimal(0)
         tick = self.tick
         return [
             str(opened), fmt(o * tick), fmt(h * tick), fmt(low * tick), fmt(c * tick),
-            fmt(Decimal(lots) * self.lot), quote, quote, "1",
+            fmt(vol), fmt(ccy), fmt(quote), "1",
         ]  # fmt: skip
