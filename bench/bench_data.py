@@ -141,7 +141,7 @@ def main() -> None:
     table.add_column("limit / note", justify="right")
     with sim_process() as sim:
         figures = asyncio.run(_download(sim.rest))
-        sim.admin("POST", "/__sim__/reset-limits")
+        sim.admin("POST", "/__sim__/reset-limits", {})
         figures["page_ms"] = _page_ms(sim.rest)
     for kind, cap in (("candles", CANDLES_PER_SECOND_LIMIT), ("trades", TRADES_PER_SECOND_LIMIT)):
         rows, requests, elapsed, retries = figures[kind]

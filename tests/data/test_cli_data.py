@@ -78,6 +78,29 @@ def test_download_list_check_from_the_readme(sim: RunningSim, home: Path) -> Non
     assert json.loads(again.stdout)[0]["alreadyStored"] is True
 
 
+def test_gaps_and_duplicates_are_said_out_loud(sim: RunningSim, home: Path) -> None:
+    join = join_of(sim, "OKB-USDT")
+    start = join - 5 * DAY
+    outage = [start + 60 * MINUTE, start + 75 * MINUTE]
+    doubled = [start + 10 * MINUTE, start + 20 * MINUTE]
+    sim.admin("POST", "/__sim__/history", {"instId": "OKB-USDT", "missing": [outage], "duplicates": doubled})
+    try:
+        done = okxbot(home, "download", "OKB-USDT", "--since", iso(start), "--until", iso(start + 200 * MINUTE),
+                      "--sim", sim.rest)  # fmt: skip
+    finally:
+        sim.admin("POST", "/__sim__/history", {"reset": True})
+    assert done.returncode == 0, done.stderr
+    assert "OKB-USDT 1m candles: OKX sent 2 rows twice; stored once." in done.stdout
+    assert (
+        f"gap {iso(outage[0]).replace('T', ' ')} .. {iso(outage[1]).replace('T', ' ')} (15 bars missing)"
+        in done.stdout
+    )
+    checked = okxbot(home, "check")
+    assert (
+        checked.returncode == 0 and "1 gap warnings" in checked.stdout and "15 bars missing" in checked.stdout
+    )
+
+
 def test_a_corrupted_file_fails_check_and_download_and_stays_as_it_was(sim: RunningSim, home: Path) -> None:
     join = join_of(sim, "SOL-USDT")
     args = ("--since", iso(join - 3 * DAY), "--until", iso(join - 3 * DAY + 120 * MINUTE), "--sim", sim.rest)
