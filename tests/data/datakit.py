@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -71,3 +73,13 @@ def sim_paths(sim: Any) -> dict[str, int]:
 
 def days_ago(n: float) -> int:
     return minute_floor(now_ms()) - int(n * DAY)
+
+
+def answer_okx(handler: BaseHTTPRequestHandler, data: list[Any]) -> None:
+    """Answer a stand-in OKX request with OKX's envelope around `data`."""
+    body = json.dumps({"code": "0", "msg": "", "data": data}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
-from tests.data.datakit import DAY, MINUTE, join_of, sim_paths
+from tests.data.datakit import DAY, MINUTE, answer_okx, join_of, sim_paths
 from tests.data.test_import import okx_zip, trade_lines
 
 if TYPE_CHECKING:
@@ -182,12 +182,7 @@ class _Recorder(BaseHTTPRequestHandler):
         data: list[Any] = []
         if self.path.startswith("/api/v5/public/instruments"):
             data = [{"instId": "BTC-USDT", "instType": "SPOT", "tickSz": "0.1", "lotSz": "0.00000001"}]
-        body = json.dumps({"code": "0", "msg": "", "data": data}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_okx(self, data)
 
     def log_message(self, *args: object) -> None:
         return

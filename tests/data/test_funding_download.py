@@ -8,7 +8,6 @@ OKX's 3 months of depth.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,7 +22,7 @@ from okxbot.data import load_funding
 from okxbot.data.dates import now_ms
 from okxbot.data.errors import DataError
 from okxbot.data.store import Store
-from tests.data.datakit import DAY, download
+from tests.data.datakit import DAY, answer_okx, download
 
 EIGHT_HOURS = 8 * 3_600_000
 
@@ -51,12 +50,7 @@ class _FundingOkx(BaseHTTPRequestHandler):
                  "realizedRate": f"0.0000{t // EIGHT_HOURS % 9 + 1}1"}
                 for t in rows[: min(limit, 400)]
             ]  # fmt: skip
-        body = json.dumps({"code": "0", "msg": "", "data": data}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_okx(self, data)
 
     def log_message(self, *args: object) -> None:
         return

@@ -28,6 +28,7 @@ from okxbot.data import bars, schema
 from okxbot.data.dates import fmt_ms
 from okxbot.data.errors import DataError
 from okxbot.data.quality import Gap, candle_gaps
+from okxbot.data.schema import Kind
 from okxbot.data.store import Dataset, Store
 from okxbot.data.symbols import normalize
 
@@ -80,8 +81,28 @@ def scaled(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
     return low.copy(), dtype.scale
 
 
+class _Rows:
+    """What Candles, Trades and Funding share: one row per `ts`, exact values in `table`."""
+
+    ts: np.ndarray
+    table: pa.Table
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def exact(self, column: str, i: int) -> Decimal:
+        """One exact value, as OKX sent it."""
+        value = self.table[column][i].as_py()
+        assert isinstance(value, Decimal)
+        return value
+
+    def scaled(self, column: str) -> tuple[np.ndarray, int]:
+        """A decimal column as exact integers and their scale (see `scaled`)."""
+        return scaled(self.table[column])
+
+
 @dataclass(frozen=True)
-class Candles:
+class Candles(_Rows):
     """Candles of one instrument and bar, oldest first (every array has one entry per bar)."""
 
     inst_id: str
@@ -96,24 +117,12 @@ class Candles:
     vol_quote: np.ndarray  # quote currency
     table: pa.Table  # the exact values, decimal128
 
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    def exact(self, column: str, i: int) -> Decimal:
-        """One exact value, as OKX sent it."""
-        value = self.table[column][i].as_py()
-        assert isinstance(value, Decimal)
-        return value
-
-    def scaled(self, column: str) -> tuple[np.ndarray, int]:
-        return scaled(self.table[column])
-
     def gaps(self) -> list[Gap]:
         return candle_gaps(self.ts, self.bar)
 
 
 @dataclass(frozen=True)
-class Trades:
+class Trades(_Rows):
     """Trades of one instrument, in time order."""
 
     inst_id: str
@@ -124,29 +133,15 @@ class Trades:
     side: np.ndarray  # int8: +1 the taker bought, -1 the taker sold
     table: pa.Table  # exact values
 
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    def exact(self, column: str, i: int) -> Decimal:
-        value = self.table[column][i].as_py()
-        assert isinstance(value, Decimal)
-        return value
-
-    def scaled(self, column: str) -> tuple[np.ndarray, int]:
-        return scaled(self.table[column])
-
 
 @dataclass(frozen=True)
-class Funding:
+class Funding(_Rows):
     """Funding settlements of one perpetual swap, in time order."""
 
     inst_id: str
     ts: np.ndarray  # int64 ms, settlement time
     rate: np.ndarray  # float64: the realized rate where known, else the predicted one
     table: pa.Table  # exact funding_rate / realized_rate, method, formula_type
-
-    def __len__(self) -> int:
-        return len(self.ts)
 
 
 def _store(store: Store | None, root: Path | str | None) -> Store:
@@ -165,6 +160,24 @@ def _nothing(ds: Dataset, start: int | None, end: int | None) -> DataError:
     return DataError(f"no {ds.id.label} stored between {since} and {until}", f"download them: {command}")
 
 
+def _stored(
+    kind: Kind,
+    inst_id: str,
+    start: int | None,
+    end: int | None,
+    store: Store | None,
+    root: Path | str | None,
+    bar: str | None = None,
+) -> tuple[str, pa.Table]:
+    """(instId, rows in [start, end)); DataError saying how to download them when there are none."""
+    inst_id = normalize(inst_id)
+    ds = _store(store, root).dataset(kind, inst_id, bars.check_bar(bar) if bar else None)
+    table = ds.read(start, end)
+    if table.num_rows == 0:
+        raise _nothing(ds, start, end)
+    return inst_id, table
+
+
 def load_candles(
     inst_id: str,
     bar: str = "1m",
@@ -175,11 +188,7 @@ def load_candles(
     root: Path | str | None = None,
 ) -> Candles:
     """Stored candles opening in [start, end) (ms; None = unbounded), as numpy columns."""
-    inst_id = normalize(inst_id)
-    ds = _store(store, root).candles(inst_id, bars.check_bar(bar))
-    table = ds.read(start, end)
-    if table.num_rows == 0:
-        raise _nothing(ds, start, end)
+    inst_id, table = _stored("candles", inst_id, start, end, store, root, bar)
     return Candles(
         inst_id, bar, _times(table),
         *(_floats(table, name) for name in schema.DECIMALS["candles"]),
@@ -237,12 +246,7 @@ def load_trades(
     root: Path | str | None = None,
 ) -> Trades:
     """All stored trades in the range at once (see `iter_trades` for a bounded-memory walk)."""
-    inst_id = normalize(inst_id)
-    ds = _store(store, root).trades(inst_id)
-    table = ds.read(start, end)
-    if table.num_rows == 0:
-        raise _nothing(ds, start, end)
-    return _trades(inst_id, table)
+    return _trades(*_stored("trades", inst_id, start, end, store, root))
 
 
 def load_funding(
@@ -253,10 +257,7 @@ def load_funding(
     store: Store | None = None,
     root: Path | str | None = None,
 ) -> Funding:
-    inst_id = normalize(inst_id)
-    ds = _store(store, root).funding(inst_id)
-    table = ds.read(start, end)
-    if table.num_rows == 0:
-        raise _nothing(ds, start, end)
+    """Stored funding settlements in [start, end)."""
+    inst_id, table = _stored("funding", inst_id, start, end, store, root)
     realized, predicted = floats(table["realized_rate"]), floats(table["funding_rate"])
     return Funding(inst_id, _times(table), np.where(np.isnan(realized), predicted, realized), table)
