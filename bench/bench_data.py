@@ -34,16 +34,10 @@ CANDLES_PER_SECOND_LIMIT = 300 * 10  # 300 rows a request, 20 requests / 2 s
 TRADES_PER_SECOND_LIMIT = 100 * 10
 
 
-def _join(rest: str, inst: str) -> int:
-    oldest = None
-    params: dict[str, Any] = {"instId": inst, "limit": 300}
-    while True:
-        rows = httpx.get(f"{rest}/api/v5/market/candles", params=params, timeout=30).json()["data"]
-        if not rows:
-            assert oldest is not None
-            return oldest
-        oldest = int(rows[-1][0])
-        params["after"] = oldest
+def _past(days: float) -> int:
+    """A minute `days` before now: deep in the simulator's generated past (its tape holds a day)."""
+    now = time.time_ns() // 1_000_000
+    return now - now % MINUTE - int(days * DAY)
 
 
 async def _download(rest: str) -> dict[str, Any]:
@@ -52,26 +46,21 @@ async def _download(rest: str) -> dict[str, Any]:
     from okxbot.data.store import Store
     from okxbot.okx.ratelimit import MemoryRateLimiter
 
-    join = _join(rest, "BTC-USDT")
     limiter = MemoryRateLimiter()
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp))
         async with PublicApi(rest, limiter) as api:
-            await download_candles(
-                api, store, "BTC-USDT", "1m", join - 40 * DAY, join - 30 * DAY
-            )  # fills the window
+            await download_candles(api, store, "BTC-USDT", "1m", _past(40), _past(30))  # fills the window
             before = api.counters.requests
             start = time.perf_counter()
-            report = await download_candles(api, store, "BTC-USDT", "1m", join - 30 * DAY, join - 5 * DAY)
+            report = await download_candles(api, store, "BTC-USDT", "1m", _past(30), _past(5))
             elapsed = time.perf_counter() - start
             figures["candles"] = (report.rows, api.counters.requests - before, elapsed, api.counters.retries)
-            await download_trades(api, store, "ETH-USDT", join - 2 * DAY - 2 * 3_600_000, join - 2 * DAY)
+            await download_trades(api, store, "ETH-USDT", _past(2 + 2 / 24), _past(2))
             before = api.counters.requests
             start = time.perf_counter()
-            report = await download_trades(
-                api, store, "ETH-USDT", join - 2 * DAY - 14 * 3_600_000, join - 2 * DAY - 2 * 3_600_000
-            )
+            report = await download_trades(api, store, "ETH-USDT", _past(2 + 14 / 24), _past(2 + 2 / 24))
             elapsed = time.perf_counter() - start
             figures["trades"] = (report.rows, api.counters.requests - before, elapsed, api.counters.retries)
     await limiter.close()
@@ -80,11 +69,10 @@ async def _download(rest: str) -> dict[str, Any]:
 
 def _page_ms(rest: str) -> float:
     """The control: one history-candles page at a time, no limiter, well inside the window."""
-    join = _join(rest, "SOL-USDT")
     with httpx.Client(timeout=30) as client:
         times = []
         for i in range(15):
-            params = {"instId": "SOL-USDT", "after": join - (60 + i) * DAY, "limit": 300}
+            params = {"instId": "SOL-USDT", "after": _past(60 + i), "limit": 300}
             t = time.perf_counter()
             body = client.get(f"{rest}/api/v5/market/history-candles", params=params).json()
             times.append(time.perf_counter() - t)

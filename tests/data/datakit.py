@@ -58,13 +58,12 @@ def minute_floor(ms: int) -> int:
 
 
 def join_of(sim: Any, inst_id: str) -> int:
-    """The simulator's earliest tape minute (where its generated past joins the live tape)."""
-    oldest = int(okx_get(sim, "market/candles", instId=inst_id, limit=300)[-1][0])
-    while True:  # the tape: 1440 backfilled minutes, then the live ones
-        more = okx_get(sim, "market/candles", instId=inst_id, after=oldest, limit=300)
-        if not more:
-            return oldest
-        oldest = int(more[-1][0])
+    """Where the simulator's generated past joins its tape (the tape's first minute), read through
+    `sim.call` (test-only inspection; OKX's market/candles shows only the latest 1,440 bars)."""
+    from okxbot.sim.history import history_of
+
+    join: int = sim.call(lambda: history_of(sim.ctx).series(inst_id).join_ms)
+    return join
 
 
 def sim_paths(sim: Any) -> dict[str, int]:

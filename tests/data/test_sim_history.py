@@ -52,7 +52,7 @@ def test_one_price_path_across_the_join_with_the_live_tape(sim: RunningSim) -> N
     join = join_of(sim, "BTC-USDT")
     rows = okx_get(sim, CANDLES, instId="BTC-USDT", after=join + 5 * MINUTE, limit=300)
     assert int(rows[4][0]) == join and int(rows[5][0]) == join - MINUTE  # the tape, then the generated past
-    tape = okx_get(sim, "market/candles", instId="BTC-USDT", after=join + 5 * MINUTE, limit=5)
+    tape = sim.call(lambda: sim.ctx.exchange.candles("BTC-USDT", "1m", after=join + 5 * MINUTE, limit=5))
     assert rows[:5] == tape
     for newer, older in pairwise(rows):
         assert older[4] == newer[1], f"close of {older[0]} is not the open of {newer[0]}"
@@ -148,3 +148,27 @@ def test_knobs_cap_pages_drop_minutes_and_duplicate_rows(sim: RunningSim) -> Non
     assert all(int(t["ts"]) < gone[0] for t in trades)  # the outage has no trades either
     with pytest.raises(RuntimeError, match="pageCap"):
         sim.admin("POST", "/__sim__/history", {"pageCap": 0})
+
+
+def test_market_candles_serve_the_latest_1440_bars_of_any_size(sim: RunningSim) -> None:
+    import ccxt
+
+    from okxbot.data.dates import now_ms
+
+    count, after = 0, None
+    while True:
+        page = okx_get(
+            sim, "market/candles", instId="ETH-USDT", limit=300, **({"after": after} if after else {})
+        )
+        if not page:
+            break
+        count, after = count + len(page), int(page[-1][0])
+    assert 1439 <= count <= 1441  # a minute may open while the pages are read
+    month_ago = now_ms() - 30 * DAY
+    assert len(okx_get(sim, "market/candles", instId="ETH-USDT", bar="1H", after=month_ago, limit=300)) == 300
+    # what ccxt does with `since` (candles within 1,440 bars, history-candles beyond): both answer
+    exchange = ccxt.okx({"urls": {"api": {"rest": sim.rest}}})
+    hourly = exchange.fetch_ohlcv("ETH/USDT", "1h", since=month_ago, limit=300)
+    minutes = exchange.fetch_ohlcv("ETH/USDT", "1m", since=month_ago, limit=100)
+    assert len(hourly) == 300 and month_ago <= hourly[0][0] < month_ago + 3_600_000
+    assert len(minutes) == 100 and month_ago <= minutes[0][0] < month_ago + MINUTE

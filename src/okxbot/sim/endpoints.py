@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from okxbot.sim import history as _history  # noqa: F401 (registers history-candles / history-trades)
+from okxbot.sim import history as _history  # noqa: F401 (registers candles, history-candles, history-trades)
 from okxbot.sim.context import SimContext
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
@@ -52,15 +52,6 @@ def _int(params: dict[str, Any], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SimError("51000", name)
     return value
-
-
-def _ms(params: dict[str, Any], name: str) -> int | None:
-    raw = _opt(params, name)
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise SimError("51000", name)
-    return int(raw)
 
 
 def _inst_id(call: Call) -> str:
@@ -132,19 +123,6 @@ def market_tickers(call: Call) -> list[Any]:
 def market_books(call: Call) -> list[Any]:
     inst_id = _inst_id(call)
     return [call.ctx.exchange.books(inst_id, _int(call.params, "sz", 1, 1, 400))]
-
-
-def _candles(call: Call, max_limit: int) -> list[Any]:
-    inst_id = _inst_id(call)
-    bar = _opt(call.params, "bar") or "1m"
-    limit = _int(call.params, "limit", 100, 1, max_limit)
-    after, before = _ms(call.params, "after"), _ms(call.params, "before")
-    return call.ctx.exchange.candles(inst_id, bar, after=after, before=before, limit=limit)
-
-
-@endpoint("GET", "/api/v5/market/candles")
-def market_candles(call: Call) -> list[Any]:
-    return _candles(call, 300)
 
 
 @endpoint("GET", "/api/v5/market/trades")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
 
 TRADES_DAYS = 90  # OKX: history-trades covers the last 3 months
+RECENT_BARS = 1440  # OKX: market/candles serves the latest 1,440 bars of any size
 CANDLE_LIMIT_MAX = 300
 TRADE_LIMIT_MAX = 100
 DEFAULT_LIMIT = 100
@@ -95,8 +96,12 @@ class History:
     # ---------------------------------------------------------------- candles
 
     def candles(
-        self, inst_id: str, bar: str, after: int | None, before: int | None, limit: int
+        self, inst_id: str, bar: str, after: int | None, before: int | None, limit: int, recent: bool = False
     ) -> list[list[str]]:
+        """Rows newest first; `recent`: only among the latest 1,440 bars (market/candles)."""
+        if recent:
+            floor = self._recent_floor(bar)
+            before = floor - 1 if before is None else max(before, floor - 1)
         series = self.series(inst_id)
         knobs = self.knobs_of(inst_id)
         if self.page_cap is not None:
@@ -137,6 +142,16 @@ class History:
                 rows.append(row)
             opened = bar_open(opened - 1, bar)
         return _with_duplicates(rows, knobs)
+
+    def _recent_floor(self, bar: str) -> int:
+        """The open of the oldest of the latest RECENT_BARS bars (the current one included)."""
+        opened = bar_open(self.exchange.clock.now_ms(), bar)
+        size = bar_close(opened, bar) - opened
+        if bar.rstrip("utc")[-1:] != "M":
+            return opened - (RECENT_BARS - 1) * size
+        for _ in range(RECENT_BARS - 1):
+            opened = bar_open(opened - 1, bar)
+        return opened
 
     def _generated_bar(
         self, series: Series, knobs: Knobs, lo: int, hi: int
@@ -267,8 +282,17 @@ def _instrument(call: Call) -> str:
     return inst_id
 
 
+@endpoint("GET", "/api/v5/market/candles")
+def market_candles(call: Call) -> list[Any]:
+    return _candles(call, recent=True)
+
+
 @endpoint("GET", "/api/v5/market/history-candles")
 def market_history_candles(call: Call) -> list[Any]:
+    return _candles(call, recent=False)
+
+
+def _candles(call: Call, recent: bool) -> list[Any]:
     inst_id = _instrument(call)
     bar = call.params.get("bar") or "1m"
     if bar not in BARS:
@@ -276,7 +300,7 @@ def market_history_candles(call: Call) -> list[Any]:
     limit = _limit(call.params, CANDLE_LIMIT_MAX)
     after, before = _number(call.params, "after"), _number(call.params, "before")
     try:
-        return history_of(call.ctx).candles(inst_id, bar, after, before, limit)
+        return history_of(call.ctx).candles(inst_id, bar, after, before, limit, recent)
     except UnknownBar:
         raise SimError("51000", "bar") from None
 
