@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from okxbot.sim.filters import count_param, is_digits
 from okxbot.sim.history_past import DAY, Series
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
@@ -258,19 +259,14 @@ def _number(params: dict[str, Any], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str) or not raw.isdigit():
+    if not isinstance(raw, str) or not is_digits(raw):
         raise SimError("51000", name)
     return int(raw)
 
 
 def _limit(params: dict[str, Any], most: int) -> int:
     # OKX cuts a larger limit to its maximum rather than refusing it (obs. freqtrade PR#6174).
-    value = _number(params, "limit")
-    if value is None:
-        return DEFAULT_LIMIT
-    if value < 1:
-        raise SimError("51000", "limit")
-    return min(value, most)
+    return count_param(str(params.get("limit") or ""), "limit", default=DEFAULT_LIMIT, maximum=most)
 
 
 def _instrument(call: Call) -> str:
