@@ -207,7 +207,7 @@ def _check_exp_time(ctx: SimContext, exp_time: str) -> int | None:
     """OKX drops a request whose `expTime` (ms) has passed when it arrives (reference §1.2): 50036."""
     if not exp_time:
         return None
-    if not exp_time.isdigit():
+    if not (exp_time.isascii() and exp_time.isdigit()):
         raise SimError("51000", "expTime")
     if int(exp_time) < ctx.clock.now_ms():
         raise SimError("50036")

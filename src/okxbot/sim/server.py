@@ -31,6 +31,7 @@ from okxbot.sim.clock import Clock
 from okxbot.sim.context import SimContext
 from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import FaultPlan
+from okxbot.sim.funding_account import FundingLedger
 from okxbot.sim.instruments import InstrumentSet
 from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
@@ -174,6 +175,7 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
         faults=FaultPlan(),
         market=market,
         seed=seed,
+        funding=FundingLedger(exchange, seed),
     )
 
 

@@ -120,7 +120,7 @@ def _prepare(
         return _answer(req_id, op, err.code, err.msg, [], in_time)
     exp_time = str(message.get("expTime") or "")
     if exp_time:
-        if not exp_time.isdigit():
+        if not (exp_time.isascii() and exp_time.isdigit()):
             return _answer(req_id, op, "60013", "Invalid args", [], in_time)
         if ctx.clock.now_ms() > int(exp_time):
             # Expired requests are refused per order, like REST's expTime (sCode 50102).
