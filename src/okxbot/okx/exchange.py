@@ -16,7 +16,7 @@ import asyncio
 import json
 import random
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -92,6 +92,9 @@ class OkxExchange(ccxtpro.okx):
         # means a new snapshot, so the string book starts over
         self.okx_string_books: dict[str, tuple[Any, StringBook]] = {}
         self.okx_checksums_verified = 0  # books messages whose checksum was checked (incl. mismatches)
+        # every account-channel push as (eventType, data[0]), oldest first: ccxt's watch_balance
+        # returns one merged balance per wake-up, and a bot needs each currency's uTime
+        self.okx_account_pushes: deque[tuple[str, dict[str, Any]]] = deque(maxlen=256)
 
     # ---- clock -------------------------------------------------------------------------------
     def nonce(self) -> int:
@@ -261,6 +264,12 @@ class OkxExchange(ccxtpro.okx):
             ws_client.okx_budget = budget
             ws_client.okx_limited = True
         return ws_client
+
+    def handle_balance(self, client, message):
+        data = message.get("data") if isinstance(message, dict) else None
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            self.okx_account_pushes.append((str(message.get("eventType") or ""), data[0]))
+        return super().handle_balance(client, message)
 
     # ---- WebSocket: order-book checksum (what ccxt lacks) -----------------------------------------
     def handle_order_book_message(self, client, message, orderbook, messageHash, market=None):

@@ -21,6 +21,7 @@ from okxbot.okx.client import OkxClient
 from okxbot.okx.errors import OkxError, OkxOrderNotFound
 from okxbot.okx.models import Fill, Order, dec, dec0
 from okxbot.okx.validate import InstrumentRules
+from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import FINAL, Journal, JournalFill, JournalOrder, changes, journal_state
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 
@@ -32,7 +33,8 @@ ZERO = Decimal(0)
 @dataclass
 class Stats:
     placed: int = 0
-    refused: int = 0
+    refused: int = 0  # refused locally, nothing sent: a risk rule or the funds check
+    no_funds: int = 0  # of which: the bot's tracked balance could not pay for the order
     rejected: int = 0
     canceled: int = 0
     fills: int = 0
@@ -128,6 +130,11 @@ class OrderManager:
         for fill in journal.fills():
             self._count_fill(fill)
         self._sent_ms: dict[str, float] = {}
+        # the funds check's balance: the runner feeds OKX's reports (REST and the account channel)
+        self.funds = Funds(rules.base, rules.quote)
+        for o in self._open.values():
+            if o.price is not None:
+                self.funds.sent(o.client_order_id, o.side, o.amount, o.price)
         self._lock = asyncio.Lock()  # serialises journal transitions from the two update paths
 
     # ---- views ----------------------------------------------------------------------------------
@@ -191,6 +198,18 @@ class OrderManager:
             log.warning("order refused before sending: %s", err)
             return None
         cid = intent.client_order_id
+        reserve_px = intent.price if intent.price is not None else self.mid
+        if reserve_px is not None:
+            try:
+                self.funds.check(side, intent.amount, reserve_px)
+            except InsufficientFunds as refused:
+                self.stats.refused += 1
+                self.stats.no_funds += 1
+                self.stats.error(f"order refused before sending: {refused}")
+                log.warning("order refused before sending: %s", refused, extra={"ccy": refused.ccy})
+                return None
+            # no await since the check: a second order sees this one's reserve
+            self.funds.sent(cid, side, intent.amount, reserve_px)
         self.journal.record_intent(cid, self.symbol, side, intent.amount, intent.price, state="sent")
         record = JournalOrder(
             cid, self.journal.bot, self.symbol, side, intent.amount, intent.price, "sent", None, ZERO, "bot"
@@ -242,7 +261,10 @@ class OrderManager:
         new_amount = amount if amount is not None else record.amount
         try:
             self.risk.check(ProposedOrder(self.symbol, record.side, new_amount, new_price), self._view())
-        except RiskRefused as refused:
+            if new_price is not None:
+                already = self.funds.reserved_for(client_order_id)
+                self.funds.check(record.side, new_amount - record.filled, new_price, already=already)
+        except (RiskRefused, InsufficientFunds) as refused:
             self.stats.refused += 1
             self.stats.error(str(refused))
             return False
@@ -256,6 +278,8 @@ class OrderManager:
         except OkxError as err:
             self.stats.error(f"amend {client_order_id}: {err.message}")
             return False
+        if new_price is not None:
+            self.funds.amended(client_order_id, new_amount, new_price)
         await self.resolve(client_order_id)
         return True
 
@@ -276,6 +300,7 @@ class OrderManager:
         if not known:
             self._flag_foreign(order)
             return
+        self.funds.seen(cid, order)
         state = journal_state(order.state)
         if state is not None:
             await self._transition(cid, state, order_id=order.order_id, filled=order.filled)
@@ -300,6 +325,7 @@ class OrderManager:
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
             self._count_fill(fill)
+            self.funds.fill(fill)
             self.stats.fills += 1
             await self._emit("fill", fill)
 
@@ -335,6 +361,8 @@ class OrderManager:
         if record.state in FINAL:
             self._open.pop(cid, None)
             self._sent_ms.pop(cid, None)
+            if record.state == "rejected":
+                self.funds.forget(cid)
             if record.state == "canceled" and changed:
                 self.stats.canceled += 1
         else:

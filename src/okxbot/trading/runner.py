@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -70,7 +71,8 @@ class _Ctx:
         return self._r.manager
 
     def balances(self) -> dict[str, Balance]:
-        return dict(self._r.balances)
+        # base and quote net of what the bot's own open and in-flight orders hold
+        return {**self._r.balances, **self._m.funds.balances()}
 
     def position(self) -> Decimal:
         return self._m.position()
@@ -158,7 +160,7 @@ class Runner:
         self.manager.listeners.append(self._on_manager_event)
         ticker = await self.client.fetch_ticker(self.config.symbol)
         self._set_mid(ticker)
-        self.balances = await self.client.fetch_balance()
+        self._set_balances((await self.client.fetch_balance()).values(), full=True)
         self.reconciliation = await self.manager.reconcile()
         log.info("reconciled", extra=self.reconciliation)
         if self.config.run.dead_man:
@@ -166,7 +168,13 @@ class Runner:
         cls = strategy_class(self.config.strategy, self.config_path.parent)
         self.strategy = cls(_Ctx(self), self.config)
         await self._queue.put(("start", None))
-        loop_tasks = [self._dispatch(), self._ticker_feed(), self._orders_feed(), self._poll_loop()]
+        loop_tasks = [
+            self._dispatch(),
+            self._ticker_feed(),
+            self._orders_feed(),
+            self._account_feed(),
+            self._poll_loop(),
+        ]
         # books and trades cost a subscription each: only for strategies that use them
         if _overrides(self.strategy, "on_book"):
             loop_tasks.append(self._book_feed())
@@ -409,6 +417,38 @@ class Runner:
                 self.manager.confirm_placements = True
                 await asyncio.sleep(self.config.run.poll_seconds)
 
+    def _set_balances(self, balances: Iterable[Balance], *, full: bool) -> None:
+        """A balance report from OKX (REST or the account channel); older reports are ignored."""
+        assert self.manager is not None
+        balances = list(balances)
+        self.manager.funds.snapshot(balances, full=full)
+        fresh = {b.ccy: b for b in balances}
+        if full:
+            self.balances = fresh
+        else:
+            self.balances = {**self.balances, **fresh}
+
+    async def _account_feed(self) -> None:
+        """The account channel: balance changes as OKX makes them, for the funds check."""
+        assert self.client is not None
+        raw = self.client.raw
+        while True:
+            try:
+                await raw.watch_balance()
+                pushes = raw.okx_account_pushes
+                while pushes:
+                    event_type, data = pushes.popleft()
+                    details = data.get("details") or []
+                    self._set_balances(
+                        [Balance.from_okx(d) for d in details if isinstance(d, dict)],
+                        full=event_type == "snapshot",
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._error(f"account stream: {type(err).__name__}; balances from REST polling")
+                await asyncio.sleep(self.config.run.poll_seconds)
+
     async def _poll_loop(self) -> None:
         assert self.client is not None and self.manager is not None
         halted_before = False
@@ -417,7 +457,7 @@ class Runner:
             await asyncio.sleep(self.config.run.poll_seconds * (1 if not self.ws_orders_up else 5))
             try:
                 await self.manager.poll()
-                self.balances = await self.client.fetch_balance()
+                self._set_balances((await self.client.fetch_balance()).values(), full=True)
             except OkxError as err:
                 if err.code == "50011":
                     self.manager.stats.rate_limited += 1
