@@ -19,7 +19,9 @@ def funds(usdt_avail: str = "100", usdt_frozen: str = "0", u: int | None = 1000)
     return f
 
 
-def seen(state: str, c_time: int | None, *, filled: str = "0", u_time: int | None = None, side: str = "buy") -> Order:
+def seen(
+    state: str, c_time: int | None, *, filled: str = "0", u_time: int | None = None, side: str = "buy"
+) -> Order:
     raw = {} if c_time is not None else {"ts": "0"}
     return Order(
         "BTC/USDT", "BTC-USDT", "c1", "o1", side, "limit", D("1"), D("30"), state, D(filled),
@@ -27,7 +29,9 @@ def seen(state: str, c_time: int | None, *, filled: str = "0", u_time: int | Non
     )  # fmt: skip
 
 
-def fill(ts: int, size: str, price: str = "30", side: str = "buy", fee: str = "0", fee_ccy: str = "") -> JournalFill:
+def fill(
+    ts: int, size: str, price: str = "30", side: str = "buy", fee: str = "0", fee_ccy: str = ""
+) -> JournalFill:
     return JournalFill("BTC/USDT", f"t{ts}", "c1", "o1", side, D(price), D(size), D(fee), fee_ccy, ts)
 
 
@@ -78,7 +82,8 @@ def test_a_fill_the_report_already_holds_is_not_counted_again() -> None:
     f.fill(fill(800, "1"))
     f.seen("c1", seen("filled", 500, filled="1", u_time=800))
     f.snapshot(
-        [Balance("USDT", D("70"), D("70"), D("0"), 900), Balance("BTC", D("1"), D("1"), D("0"), 900)], full=True
+        [Balance("USDT", D("70"), D("70"), D("0"), 900), Balance("BTC", D("1"), D("1"), D("0"), 900)],
+        full=True,
     )
     assert (f.available("USDT"), f.available("BTC")) == (D("70"), D("1"))
 

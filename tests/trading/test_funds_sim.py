@@ -60,7 +60,9 @@ async def _started(r: Any) -> None:
     await task
 
 
-def test_an_order_above_the_balance_is_refused_locally_and_never_sent(sim: RunningSim, tmp_path: Path) -> None:
+def test_an_order_above_the_balance_is_refused_locally_and_never_sent(
+    sim: RunningSim, tmp_path: Path
+) -> None:
     key = small_key(sim, "100")
     px = mid(sim)
     size = str((Decimal(150) / (px * Decimal("0.97"))).quantize(Decimal("0.00001")))  # ~150 USDT

@@ -155,7 +155,9 @@ class Funds:
 
     def held(self, ccy: str) -> Decimal:
         """What the bot's open orders reserve in `ccy` now."""
-        return sum((h.reserve(h.filled) for h in self._held.values() if h.open and _ccy(self, h) == ccy), ZERO)
+        return sum(
+            (h.reserve(h.filled) for h in self._held.values() if h.open and _ccy(self, h) == ccy), ZERO
+        )
 
     def available(self, ccy: str) -> Decimal | None:
         """Spendable `ccy` now (None before the first balance report)."""
@@ -220,7 +222,9 @@ def _ccy(funds: Funds, held: _Held) -> str:
     return funds.quote if held.side == "buy" else funds.base
 
 
-def _cash_move(funds: Funds, f: JournalFill, ccy: str, *, debit_counted: bool, credit_counted: bool) -> Decimal:
+def _cash_move(
+    funds: Funds, f: JournalFill, ccy: str, *, debit_counted: bool, credit_counted: bool
+) -> Decimal:
     """What fill `f` did to `ccy`'s cash, for the parts that count (fee with the side it is paid in)."""
     paid_ccy, paid = (funds.quote, f.size * f.price) if f.side == "buy" else (funds.base, f.size)
     got_ccy, got = (funds.base, f.size) if f.side == "buy" else (funds.quote, f.size * f.price)

@@ -39,6 +39,7 @@ class GridStrategy(Strategy):
         self.order_at: dict[int, str] = {}  # grid level -> its one order (the invariant's index)
         self.retry_after = 0.0  # monotonic time before which a failed refill is not retried
         self.started = False
+        self.clock = time.monotonic  # tests drive time
 
     def _level(self, price: Decimal | None) -> int | None:
         if price is None:
@@ -82,14 +83,14 @@ class GridStrategy(Strategy):
             if i in self.order_at or side is None:
                 continue
             if not await self._quote(i, side):
-                self.retry_after = time.monotonic() + RETRY_SECONDS
+                self.retry_after = self.clock() + RETRY_SECONDS
                 return
 
     async def on_ticker(self, ticker: Ticker) -> None:
         if not self.started:
             await self.on_start()
             return
-        if self.ctx.mid() is None or time.monotonic() < self.retry_after:
+        if self.ctx.mid() is None or self.clock() < self.retry_after:
             return
         if len(self.order_at) < len(self.prices) - 1:
             await self._fill_levels()
