@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -112,3 +113,13 @@ def test_before_any_report_there_is_nothing_to_check_against() -> None:
     f = Funds("BTC", "USDT")
     assert f.available("USDT") is None
     f.check("buy", D("1000"), D("1000"))  # OKX checks; the bot did not invent a balance
+
+
+def test_finished_orders_are_forgotten_once_the_reports_reflect_them() -> None:
+    f = funds()
+    for i in range(50):
+        cid = f"c{i}"
+        f.sent(cid, "buy", D("1"), D("1"))
+        f.seen(cid, replace(seen("canceled", 1000 + i, u_time=1001 + i), client_order_id=cid))
+    f.snapshot([Balance("USDT", D("100"), D("100"), D("0"), 2000)], full=False)  # BTC never reported
+    assert f._held == {} and f.available("USDT") == D("100")

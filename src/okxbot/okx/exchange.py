@@ -32,6 +32,7 @@ from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
 from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
 from okxbot.okx.ratelimit import AccountLimiter, ConnectionBudget
+from okxbot.okx.wire import WireProbe
 
 # POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
 # placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
@@ -95,6 +96,7 @@ class OkxExchange(ccxtpro.okx):
         # every account-channel push as (eventType, data[0]), oldest first: ccxt's watch_balance
         # returns one merged balance per wake-up, and a bot needs each currency's uTime
         self.okx_account_pushes: deque[tuple[str, dict[str, Any]]] = deque(maxlen=256)
+        self.okx_wire = WireProbe()  # socket timestamps: frames in, order requests out (okx.wire)
 
     # ---- clock -------------------------------------------------------------------------------
     def nonce(self) -> int:
@@ -121,6 +123,11 @@ class OkxExchange(ccxtpro.okx):
             while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
                 self.okx_exp_times.popitem(last=False)
         return request
+
+    def open(self, lazy=False):
+        super().open(lazy)
+        if self.tcp_connector is not None:
+            self.okx_wire.watch_connector(self.tcp_connector)
 
     # ---- every REST request ------------------------------------------------------------------
     async def fetch2(self, path, api=None, method="GET", params=None, config=None):
@@ -248,6 +255,7 @@ class OkxExchange(ccxtpro.okx):
                     await self.okx_limiter.acquire("GET", path, None)
                 connection = await connect(session)
                 budget.reset()  # OKX counts per connection: a new one starts empty
+                self.okx_wire.watch_connection(ws_client, connection)
                 return connection
 
             async def budgeted_send(message: Any) -> Any:
@@ -263,7 +271,12 @@ class OkxExchange(ccxtpro.okx):
             ws_client.send = budgeted_send
             ws_client.okx_budget = budget
             ws_client.okx_limited = True
+            self.okx_wire.watch_client(ws_client)
         return ws_client
+
+    def handle_message(self, client, message):
+        self.okx_wire.note_message(message)
+        return super().handle_message(client, message)
 
     def handle_balance(self, client, message):
         data = message.get("data") if isinstance(message, dict) else None

@@ -202,19 +202,19 @@ class Funds:
         return out
 
     def _prune(self) -> None:
-        """Drop finished orders that every snapshot already reflects (bounded memory)."""
-        times = [self._snap[c].updated_ms if c in self._snap else None for c in (self.base, self.quote)]
-        if any(t is None for t in times):
-            return
-        oldest = min(times)  # type: ignore[type-var]
-        for cid in [
-            cid
-            for cid, h in self._held.items()
-            if not h.open
-            and h.final_ms is not None
-            and h.final_ms < oldest  # type: ignore[operator]
-            and all(f.ts_ms < oldest for f in h.fills)  # type: ignore[operator]
-        ]:
+        """Forget finished orders every report already reflects: `available` stays O(open orders)."""
+        times = {c: self._snap[c].updated_ms if c in self._snap else None for c in (self.base, self.quote)}
+        both = [t for t in times.values() if t is not None]
+        oldest = min(both) if len(both) == 2 else None
+
+        def settled(h: _Held) -> bool:
+            u = times[_ccy(self, h)]
+            if h.open or h.final_ms is None or u is None or h.final_ms >= u:
+                return False
+            # a fill moved both currencies: both reports must be newer than it
+            return not h.fills or (oldest is not None and all(f.ts_ms < oldest for f in h.fills))
+
+        for cid in [cid for cid, h in self._held.items() if settled(h)]:
             del self._held[cid]
 
 

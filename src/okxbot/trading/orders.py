@@ -23,9 +23,11 @@ from okxbot.okx.models import Fill, Order, dec, dec0
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import FINAL, Journal, JournalFill, JournalOrder, changes, journal_state
+from okxbot.trading.latency import LatencyLog, LatencySample, Tick
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 
 log = logging.getLogger("okxbot.trading.orders")
+perf_ns = time.perf_counter_ns
 
 ZERO = Decimal(0)
 
@@ -116,7 +118,11 @@ class OrderManager:
         self.stats = Stats()
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
-        self.on_send: Callable[[], None] | None = None  # bench hook: the request is about to leave
+        # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
+        # order placed then is timed from that message's frame to its request's bytes (latency.py)
+        self.cause: Tick | None = None
+        self.latency = LatencyLog()
+        self._wire = getattr(getattr(client, "raw", None), "okx_wire", None)
         # While the orders channel reports every state change, a placement needs no read-back GET
         # (the runner clears this when the channel is up, and sets it again when it goes down).
         self.confirm_placements = True
@@ -182,6 +188,8 @@ class OrderManager:
         self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
     ) -> JournalOrder | None:
         """Risk-check, journal and send one order; None if the guard or OKX refused it."""
+        cause, self.cause = self.cause, None
+        decided = perf_ns() if cause is not None else 0
         try:
             self.risk.check(ProposedOrder(self.symbol, side, amount, price), self._view())
         except RiskRefused as refused:
@@ -210,14 +218,18 @@ class OrderManager:
                 return None
             # no await since the check: a second order sees this one's reserve
             self.funds.sent(cid, side, intent.amount, reserve_px)
+        checked = perf_ns() if cause is not None else 0
         self.journal.record_intent(cid, self.symbol, side, intent.amount, intent.price, state="sent")
         record = JournalOrder(
             cid, self.journal.bot, self.symbol, side, intent.amount, intent.price, "sent", None, ZERO, "bot"
         )
         self._open[cid] = record
         self._sent_ms[cid] = time.time() * 1000
-        if self.on_send is not None:
-            self.on_send()
+        if cause is not None and self._wire is not None:
+            journaled = perf_ns()
+            self._wire.expect(cid)
+        else:
+            cause = None
         try:
             order = await self.client.place(intent, confirm=self.confirm_placements)
         except OkxError as err:
@@ -232,6 +244,11 @@ class OrderManager:
             self.stats.error(f"order rejected: {err.message}")
             log.warning("order %s rejected: %s", cid, err)
             return None
+        finally:
+            if cause is not None and (written := self._wire.written(cid)):  # type: ignore[union-attr]
+                self.latency.add(
+                    LatencySample(cause.frame_ns, cause.parsed_ns, decided, checked, journaled, written)
+                )
         self.stats.placed += 1
         await self.apply_order(order.raw or {}, order)
         return self.journal.order(cid)

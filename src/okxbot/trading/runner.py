@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +24,7 @@ from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
+from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from okxbot.cli.target import Target
 
 log = logging.getLogger("okxbot.trading.runner")
+NO_TICK = Tick(0, 0)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ class Runner:
         self.ws_orders_up = False
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
-        self.tick_ns: int = 0  # when the last market-data message arrived (perf_counter_ns)
+        # the latest market-data messages (frame arrival, parsed): what a hook's first order answers
+        self._ticker_tick = self._book_tick = NO_TICK
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._ticker_pending = False
         self._latest_ticker: Ticker | None = None
@@ -315,9 +318,10 @@ class Runner:
         elif ticker.last is not None:
             self.manager.mid = ticker.last
 
-    def on_ticker_message(self, raw: dict[str, Any]) -> None:
-        """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced)."""
-        self.tick_ns = time.perf_counter_ns()
+    def on_ticker_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
+        """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced).
+        `frame_ns`: when its frame reached the socket (okx.wire; 0 for REST, then it is not timed)."""
+        self._ticker_tick = Tick(frame_ns, time.perf_counter_ns())
         ticker = Ticker.from_okx(raw, self.config.symbol, "ws")
         self._set_mid(ticker)
         self._latest_ticker = ticker
@@ -330,7 +334,7 @@ class Runner:
         while True:
             try:
                 ticker = await self.client.raw.watch_ticker(self.config.symbol)
-                self.on_ticker_message(ticker.get("info") or {})
+                self.on_ticker_message(ticker.get("info") or {}, self._arrival("tickers"))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -340,9 +344,9 @@ class Runner:
                     self.on_ticker_message(t.raw if hasattr(t, "raw") else {})
                 await asyncio.sleep(self.config.run.poll_seconds)
 
-    def on_book_message(self, book: Book) -> None:
+    def on_book_message(self, book: Book, frame_ns: int = 0) -> None:
         """One order-book message: queue on_book with the latest book (coalesced like tickers)."""
-        self.tick_ns = time.perf_counter_ns()
+        self._book_tick = Tick(frame_ns, time.perf_counter_ns())
         self._latest_book = book
         if not self._book_pending:
             self._book_pending = True
@@ -355,7 +359,8 @@ class Runner:
             try:
                 # depth <= 5: OKX's books5 snapshots; deeper: the 400-level books channel, checksummed
                 book = await self.client.raw.watch_order_book(symbol, depth)
-                self.on_book_message(Book.from_ccxt(book, symbol, depth))
+                frame_ns = max(self._arrival("books5"), self._arrival("books"))
+                self.on_book_message(Book.from_ccxt(book, symbol, depth), frame_ns)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -364,18 +369,18 @@ class Runner:
                     self.on_book_message(await self.client.fetch_order_book(symbol, depth))
                 await asyncio.sleep(self.config.run.poll_seconds)
 
-    def on_trade_message(self, raw: dict[str, Any]) -> None:
+    def on_trade_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
         """One public trade (OKX wire fields): queue on_trade, once per tradeId, in arrival order."""
         trade_id = str(raw.get("tradeId") or "")
         if not trade_id or trade_id in self._trade_ids:
             return
-        self.tick_ns = time.perf_counter_ns()
+        tick = Tick(frame_ns, time.perf_counter_ns())
         self._trade_ids[trade_id] = None
         if len(self._trade_ids) > 1000:
             self._trade_ids.popitem(last=False)
         trade = Trade(trade_id, dec0(raw.get("px")), dec0(raw.get("sz")), str(raw.get("side", "")), _ms(raw))
         self._last_trade_ms = max(self._last_trade_ms, trade.ts)
-        self._queue.put_nowait(("trade", trade))
+        self._queue.put_nowait(("trade", (trade, tick)))
 
     async def _trades_feed(self) -> None:
         assert self.client is not None
@@ -383,7 +388,7 @@ class Runner:
             try:
                 # ccxt.pro returns the trades that arrived since the previous call
                 for trade in await self.client.raw.watch_trades(self.config.symbol):
-                    self.on_trade_message(trade.get("info") or {})
+                    self.on_trade_message(trade.get("info") or {}, self._arrival("trades"))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -519,14 +524,18 @@ class Runner:
         elif kind == "ticker":
             self._ticker_pending = False
             if self._latest_ticker is not None:
-                await s.on_ticker(self._latest_ticker)
+                with self._answering(self._ticker_tick):
+                    await s.on_ticker(self._latest_ticker)
         elif kind == "book":
             self._book_pending = False
             if self._latest_book is not None:
-                await s.on_book(self._latest_book)
+                with self._answering(self._book_tick):
+                    await s.on_book(self._latest_book)
         elif kind == "trade":
-            assert isinstance(payload, Trade)
-            await s.on_trade(payload)
+            trade, tick = payload
+            assert isinstance(trade, Trade)
+            with self._answering(tick):
+                await s.on_trade(trade)
         elif kind == "order":
             assert isinstance(payload, JournalOrder)
             await s.on_order_update(payload)
@@ -539,6 +548,20 @@ class Runner:
             await s.on_candle(payload[-1], payload)
         elif kind == "stop":
             await s.on_stop()
+
+    @contextlib.contextmanager
+    def _answering(self, tick: Tick) -> Iterator[None]:
+        """While a market-data hook runs, its first order is timed from `tick` (trading.latency)."""
+        assert self.manager is not None
+        self.manager.cause = tick if tick.frame_ns else None
+        try:
+            yield
+        finally:
+            self.manager.cause = None
+
+    def _arrival(self, channel: str) -> int:
+        assert self.client is not None
+        return self.client.raw.okx_wire.arrival(channel, self.rules.inst_id)
 
     def _error(self, message: str) -> None:
         log.warning(message)
