@@ -239,3 +239,24 @@ async def test_a_burst_through_the_limiter_is_never_refused_by_the_simulator(sim
 async def test_the_same_burst_without_the_limiter_is_refused(sim) -> None:
     codes = await _place_burst(sim, None, 130)
     assert codes["50011"] > 0  # the simulator does enforce the limit the test above stays under
+
+
+async def test_room_tells_which_bucket_can_take_orders_now() -> None:
+    """The batch endpoint's bucket (300 orders / 2 s per instrument) and the single-order one
+    (60 / 2 s) are independent: filling one leaves the other's room, which is how a caller picks."""
+    limiter = MemoryRateLimiter()
+    batch = "/api/v5/trade/batch-orders"
+    assert await limiter.room("POST", batch, uid="u1", inst_id="BTC-USDT") == 300
+    assert await limiter.room("POST", PLACE, uid="u1", inst_id="BTC-USDT") == 60
+    for _ in range(14):  # 280 orders through the batch endpoint
+        await limiter.acquire("POST", batch, uid="u1", orders_by_inst={"BTC-USDT": 20})
+    await limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"BTC-USDT": 1})
+    assert await limiter.room("POST", batch, uid="u1", inst_id="BTC-USDT") == 20
+    assert await limiter.room("POST", PLACE, uid="u1", inst_id="BTC-USDT") == 59
+    # another instrument and another account have their own buckets
+    assert await limiter.room("POST", batch, uid="u1", inst_id="ETH-USDT") == 300
+    assert await limiter.room("POST", batch, uid="u2", inst_id="BTC-USDT") == 300
+    # the last 20 fit at once; after them the bucket has no room for anyone
+    await limiter.acquire("POST", batch, uid="u1", orders_by_inst={"BTC-USDT": 20})
+    assert await limiter.room("POST", batch, uid="u1", inst_id="BTC-USDT") == 0
+    await limiter.close()

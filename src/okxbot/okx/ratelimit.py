@@ -3,6 +3,7 @@
     limiter = limiter_from_url(None)                 # or "memory://", "redis://host:6379/0?margin_ms=100"
     await limiter.acquire("POST", "/api/v5/trade/batch-orders", uid="1234", ip="local",
                           orders_by_inst={"BTC-USDT": 3, "ETH-USDT": 2})
+    await limiter.room("POST", "/api/v5/trade/batch-orders", uid="1234", inst_id="BTC-USDT")  # free now
     account = limiter.bind(uid="1234")               # what OkxExchange calls, with ccxt's params
     grant = await account.acquire("POST", "/api/v5/trade/order", {"instId": "BTC-USDT", ...})
     ... send the request, read the answer ...
@@ -145,6 +146,10 @@ class _Queues:
     def waiting(self) -> int:
         return len({id(t) for q in self._queues.values() for t in q})
 
+    def reserved(self, ids: list[str]) -> list[int]:
+        """Units reserved by waiting requests, per bucket."""
+        return [sum(self._queues.get(bid, {}).values()) for bid in ids]
+
 
 class RateLimiter(ABC):
     """Waits until a request fits OKX's buckets, then records it. Subclasses store the windows."""
@@ -211,6 +216,18 @@ class RateLimiter(ABC):
         finally:
             self._queues.leave(ticket, granted)
 
+    async def room(self, method: str, path: str, *, uid: str | None, inst_id: str) -> int:
+        """How many orders on `inst_id` a request to `method path` could carry right now without
+        waiting: the least free room over every bucket it consumes (the endpoint's per-instrument
+        bucket, and the sub-account budget where it applies), after what this process's waiters
+        have reserved. Lets a caller choose between the single-order and the batch endpoint, whose
+        buckets are independent. A snapshot: `acquire` still decides."""
+        plan = charges(method, path, uid=uid, ip=DEFAULT_IP, orders_by_inst={inst_id: 2})
+        ids = [bucket_id(c) for c in plan]
+        used = await self._used(plan, ids)
+        reserved = self._queues.reserved(ids)
+        return max(0, min(c.limit.capacity - u - r for c, u, r in zip(plan, used, reserved, strict=True)))
+
     def bind(self, uid: str | None = None, ip: str = DEFAULT_IP) -> AccountLimiter:
         """This limiter for one account, taking requests as ccxt builds them (see `AccountLimiter`)."""
         return AccountLimiter(self, uid=uid, ip=ip)
@@ -223,6 +240,10 @@ class RateLimiter(ABC):
     async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> tuple[float, Any]:
         """Record the request and return (0, receipt) if every bucket has room now for its units on
         top of the `ahead` units reserved by earlier waiters, else (seconds until it will, None)."""
+
+    @abstractmethod
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        """Units recorded in each bucket of `plan` within its window, now."""
 
     @abstractmethod
     async def _restamp(self, receipt: Any) -> None:
@@ -288,6 +309,10 @@ class AccountLimiter:
         self.limiter = limiter
         self.uid = uid
         self.ip = ip
+
+    async def room(self, method: str, path: str, inst_id: str) -> int:
+        """Orders on `inst_id` that a request to `path` could carry now (`RateLimiter.room`)."""
+        return await self.limiter.room(method, path, uid=self.uid, inst_id=inst_id)
 
     async def acquire(self, method: str, path: str, params: Any = None) -> Grant:
         orders, tag, inst_type = request_shape(params)
@@ -391,6 +416,18 @@ class MemoryRateLimiter(RateLimiter):
             log.add(entry)
             receipt.append((log, entry))
         return 0.0, receipt
+
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        now = time.monotonic()
+        used = []
+        for c, bid in zip(plan, ids, strict=True):
+            entry = self._logs.get(bid)
+            if entry is None:
+                used.append(0)
+                continue
+            entry[1].prune(now, self._window_s(c))
+            used.append(entry[1].total)
+        return used
 
     async def _restamp(self, receipt: Any) -> None:
         t = time.monotonic() - self._answered_shift_s

@@ -139,6 +139,15 @@ class RedisRateLimiter(RateLimiter):
             " start Redis there or run without a shared limiter (memory://)"
         )
 
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        try:
+            counts = await self._usage_script(
+                keys=[self._key(b) for b in ids], args=[self._window_us(c) for c in plan]
+            )
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return [int(n) for n in counts]
+
     async def usage(self, top: int = 5) -> list[BucketUsage]:
         if not self._seen:
             return []

@@ -318,36 +318,40 @@ def _place(call: Call, items: list[dict[str, Any]]) -> web.Response:
     return batch_response([exchange.place_order(call.uid, item) for item in items], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True, late=True)
 def trade_place_order(call: Call) -> web.Response:
     return _place(call, [call.params])
 
 
-@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_batch_orders(call: Call) -> web.Response:
     return _place(call, _batch(call))
 
 
-@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade")
+# Cancels and amends go through `ctx.asynchrony`: with a cancel / amend lag it acknowledges now and
+# changes the order later; without one it is the engine's own call.
+
+
+@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade", late=True)
 def trade_cancel_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.cancel_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.cancel_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array")
+@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array", late=True)
 def trade_cancel_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True, late=True)
 def trade_amend_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.amend_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.amend_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_amend_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
 @endpoint("GET", "/api/v5/trade/order", perm="read_only")
@@ -358,7 +362,8 @@ def trade_get_order(call: Call) -> list[Any]:
     if not ord_id and not cl_ord_id:
         raise SimError("51003")
     order = call.ctx.exchange.get_order(call.uid, inst_id, ord_id=ord_id or None, cl_ord_id=cl_ord_id or None)
-    if order is None:
+    # Read lag: an order the query side has not seen yet "does not exist".
+    if order is None or call.ctx.asynchrony.read_lag.order_hidden(order["ordId"]):
         raise SimError("51603")
     return [order]
 
@@ -373,14 +378,14 @@ def _known_inst_filter(call: Call) -> None:
 def trade_orders_pending(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.pending_orders(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.pending_orders(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history", perm="read_only")
 def trade_orders_history(call: Call) -> list[Any]:
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.order_history(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.order_history(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history-archive", perm="read_only")
@@ -393,7 +398,7 @@ def trade_orders_history_archive(call: Call) -> list[Any]:
 def trade_fills(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/fills-history", perm="read_only")
@@ -401,7 +406,7 @@ def trade_fills_history(call: Call) -> list[Any]:
     # OKX keeps 3 months here; the simulator's engine keeps fills 3 days, so both views agree.
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("POST", "/api/v5/trade/mass-cancel", perm="trade")
