@@ -10,6 +10,7 @@ from okxbot.okx.models import Balance
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.config import BotConfig
 from okxbot.trading.journal import JournalOrder
+from okxbot.trading.orders import OrderSpec
 from okxbot.trading.strategies.grid import GridStrategy
 
 D = Decimal
@@ -45,6 +46,9 @@ class Recorder:
         )
         self.placed.append(order)
         return order
+
+    async def place_many(self, specs: list[OrderSpec]) -> list[JournalOrder | None]:
+        return [await self.place(s.side, s.amount, s.price) for s in specs]
 
     async def cancel(self, client_order_id: str) -> bool:
         return True

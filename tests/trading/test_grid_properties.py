@@ -1,15 +1,17 @@
 """The grid's invariants over random histories, driven through the strategy context as the runner does.
 
-`Venue` plays the order manager and the runner behind `Context`: `place` answers like
-`OrderManager.place` (an order live, filled at once, outcome unknown; None for a risk or funds
-refusal and for an OKX rejection), every state change becomes an order event queued for
-`on_order_update`, and hooks run one at a time, events caused by a hook after it returns. While a
-placement is in flight the market may move and other orders may fill (the runner's feeds keep
-running during the request). Hypothesis draws the history: fills (full and partial), cancels,
+`Venue` plays the order manager and the runner behind `Context`: `place` / `place_many` answer like
+`OrderManager.place` / `place_many` (an order live, filled at once, outcome unknown; None for a risk
+or funds refusal and for an OKX rejection), a cancel the strategy asks for is pending until OKX
+settles it (canceled, or filled meanwhile), every state change becomes an order event queued for
+`on_order_update`, and hooks run one at a time, events caused by a hook after it returns. While
+requests are in flight the market may move and other orders may fill (the runner's feeds keep
+running during a request). Hypothesis draws the history: fills (full and partial), cancels,
 refusals, unknown outcomes and how they resolve, price moves, restarts with adopted orders, time.
 
 Invariants, checked after every step and at every send:
-* at most one order that is live or may be (sent, unknown, live, partially filled) per level;
+* at most one order that is live or may be (sent, unknown, live, partially filled, cancel or amend
+  pending) per level (leftover duplicates of an earlier run, which the grid cancels, aside);
 * a buy is sent below the mid and a sell above it, at the moment it is sent;
 * the bot's open orders never outnumber the levels.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -29,11 +32,12 @@ from okxbot.okx.models import Balance
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.config import BotConfig
 from okxbot.trading.journal import JournalOrder
+from okxbot.trading.orders import OrderSpec
 from okxbot.trading.strategies.grid import GridStrategy
 
 D = Decimal
 RULES = InstrumentRules("BTC/USDT", "BTC-USDT", "BTC", "USDT", D("0.1"), D("0.00000001"), D("0.00001"))
-MAY_BE_LIVE = frozenset({"sent", "unknown", "live", "partially_filled"})
+MAY_BE_LIVE = frozenset({"sent", "unknown", "live", "partially_filled", "cancel_pending", "amend_pending"})
 OUTCOMES = ("live", "live", "live", "filled_at_once", "unknown", "refused", "rejected")
 
 
@@ -51,6 +55,7 @@ class Venue:
         self.events: deque[tuple[str, Any]] = deque()
         self.sends = 0
         self.violations: list[str] = []
+        self.cancel_asked: set[str] = set()  # duplicates of an earlier run the grid is removing
 
     # ---- Context ----------------------------------------------------------------------------------
     def mid(self) -> Decimal:
@@ -68,35 +73,53 @@ class Venue:
     async def place(
         self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
     ) -> JournalOrder | None:
-        assert price is not None
-        if (side == "buy" and price >= self._mid) or (side == "sell" and price <= self._mid):
-            self.violations.append(f"{side} at {price} sent with the mid at {self._mid}")
-        outcome = self.data.draw(st.sampled_from(OUTCOMES), label="outcome")
-        if outcome == "refused":  # risk guard or funds check: nothing sent, no event
-            return None
-        self.sends += 1
-        cid = f"c{self.sends}"
-        self._set(
-            JournalOrder(cid, "grid", self.symbol, side, amount, price, "sent", None, D(0), "bot"), emit=False
-        )
-        self.check("while an order is in flight")
+        return (await self.place_many([OrderSpec(side, amount, price, post_only)]))[0]
+
+    async def place_many(self, specs: Sequence[OrderSpec]) -> list[JournalOrder | None]:
+        sent: list[tuple[str, str] | None] = []
+        for spec in specs:
+            side, price = spec.side, spec.price
+            assert price is not None
+            if (side == "buy" and price >= self._mid) or (side == "sell" and price <= self._mid):
+                self.violations.append(f"{side} at {price} sent with the mid at {self._mid}")
+            outcome = self.data.draw(st.sampled_from(OUTCOMES), label="outcome")
+            if outcome == "refused":  # risk guard or funds check: nothing sent, no event
+                sent.append(None)
+                continue
+            self.sends += 1
+            cid = f"c{self.sends}"
+            order = JournalOrder(
+                cid, "grid", self.symbol, side, spec.amount, price, "sent", None, D(0), "bot"
+            )
+            self._set(order, emit=False)
+            sent.append((cid, outcome))
+        self.check("while orders are in flight")
         await asyncio.sleep(0)
-        # the runner's feeds run while the request is out: the market moves, other orders fill
+        # the runner's feeds run while the requests are out: the market moves, other orders fill
         for _ in range(self.data.draw(st.integers(0, 2), label="interleaved")):
             await self.random_market_event()
-        if outcome == "rejected":  # OKX refused it: the manager journals it and returns None
-            self._set(replace(self.orders[cid], state="rejected"))
-            return None
-        state = {"live": "live", "filled_at_once": "filled", "unknown": "unknown"}[outcome]
-        filled = amount if state == "filled" else D(0)
-        self._set(replace(self.orders[cid], state=state, order_id=f"o{self.sends}", filled=filled))
-        return self.orders[cid]
+        results: list[JournalOrder | None] = []
+        for item in sent:
+            if item is None:
+                results.append(None)
+                continue
+            cid, outcome = item
+            if outcome == "rejected":  # OKX refused it: the manager journals it and returns None
+                self._set(replace(self.orders[cid], state="rejected"))
+                results.append(None)
+                continue
+            state = {"live": "live", "filled_at_once": "filled", "unknown": "unknown"}[outcome]
+            filled = self.orders[cid].amount if state == "filled" else D(0)
+            self._set(replace(self.orders[cid], state=state, order_id=f"o{cid}", filled=filled))
+            results.append(self.orders[cid])
+        return results
 
     async def cancel(self, client_order_id: str) -> bool:
         order = self.orders.get(client_order_id)
         if order is None or order.state not in ("live", "partially_filled"):
             return False
-        self._set(replace(order, state="canceled"))
+        self.cancel_asked.add(client_order_id)
+        self._set(replace(order, state="cancel_pending"))  # OKX accepted it; it may still fill
         return True
 
     async def amend(self, client_order_id: str, **_: Any) -> bool:
@@ -112,14 +135,18 @@ class Venue:
             self.events.append(("order", order))
 
     async def random_market_event(self) -> None:
-        kind = self.data.draw(
-            st.sampled_from(["move", "fill", "partial", "cancel", "resolve"]), label="event"
-        )
+        kinds = ["move", "fill", "partial", "cancel", "resolve", "settle_cancel"]
+        kind = self.data.draw(st.sampled_from(kinds), label="event")
         if kind == "move":
             self._mid = self.data.draw(mids(self.prices), label="mid")
             self.events.append(("ticker", None))
             return
-        states = {"fill": MAY_BE_LIVE - {"sent", "unknown"}, "partial": {"live"}, "cancel": {"live"}}
+        states = {
+            "fill": {"live", "partially_filled", "cancel_pending"},
+            "partial": {"live"},
+            "cancel": {"live"},
+            "settle_cancel": {"cancel_pending"},
+        }
         wanted = states.get(kind, {"unknown"})
         candidates = sorted(cid for cid, o in self.orders.items() if o.state in wanted)
         if not candidates:
@@ -129,14 +156,18 @@ class Venue:
             self._set(replace(order, state="filled", filled=order.amount))
         elif kind == "partial":
             self._set(replace(order, state="partially_filled", filled=order.amount / 2))
-        elif kind == "cancel":  # the dead-man switch, the user, OKX
+        elif kind in ("cancel", "settle_cancel"):  # the dead-man switch, the user; a pending cancel done
             self._set(replace(order, state="canceled"))
         else:  # the lookup after an unknown outcome
             found = self.data.draw(st.sampled_from(["live", "filled", "rejected"]), label="found")
             self._set(replace(order, state=found, filled=order.amount if found == "filled" else D(0)))
 
     def check(self, when: str) -> None:
-        live = [o for o in self.orders.values() if o.state in MAY_BE_LIVE]
+        live = [
+            o
+            for o in self.orders.values()
+            if o.state in MAY_BE_LIVE and o.client_order_id not in self.cancel_asked
+        ]
         for px in self.prices:
             here = [o.client_order_id for o in live if o.price == px]
             if len(here) > 1:

@@ -3,7 +3,8 @@
 A buy filled at level i is followed by a sell at level i+1 and a sell filled at level i by a buy at
 level i-1, so each round trip earns one grid step. The level nearest the market stays empty.
 A level emptied by a cancel or a refusal is quoted again on the next ticker (after a failed attempt,
-not before 5 s), on the side the market is now on.
+not before 5 s), on the side the market is now on. Levels quoted together (the first quotes, several
+refills) go out as one wave (`place_many`: OKX's batch endpoint).
 
 Invariants (tests/trading/test_grid_properties.py): a level holds at most one order that is live or
 may be (sent, outcome unknown, partially filled): every quote, whichever path makes it (a fill's
@@ -21,6 +22,7 @@ from decimal import Decimal
 from okxbot.okx.models import Ticker
 from okxbot.trading.config import BotConfig
 from okxbot.trading.journal import JournalOrder
+from okxbot.trading.orders import OrderSpec
 from okxbot.trading.strategy import Context, Strategy, round_price
 
 RETRY_SECONDS = 5.0
@@ -75,16 +77,37 @@ class GridStrategy(Strategy):
         await self._fill_levels()
 
     async def _fill_levels(self) -> None:
-        for i in range(len(self.prices)):
-            mid = self.ctx.mid()
-            if mid is None:
-                return
-            side = self.side_for(i, mid)
-            if i in self.order_at or side is None:
-                continue
-            if not await self._quote(i, side):
-                self.retry_after = self.clock() + RETRY_SECONDS
-                return
+        """Quote every free level on its side of the market, together (one batch request)."""
+        mid = self.ctx.mid()
+        if mid is None:
+            return
+        wanted = [(i, side) for i in range(len(self.prices)) if (side := self.side_for(i, mid)) is not None]
+        wanted = [(i, side) for i, side in wanted if i not in self.order_at]
+        if len(wanted) == 1:
+            ok = await self._quote(*wanted[0])
+        elif wanted:
+            ok = await self._quote_many(wanted)
+        else:
+            ok = True
+        if not ok:
+            self.retry_after = self.clock() + RETRY_SECONDS
+
+    async def _quote_many(self, wanted: list[tuple[int, str]]) -> bool:
+        """Several levels at once; False if any was refused."""
+        for level, _ in wanted:  # held from before the send, like `_quote`
+            self.order_at[level] = f"pending:{level}"
+        try:
+            orders = await self.ctx.place_many(
+                [OrderSpec(side, self.size, self.prices[i]) for i, side in wanted]
+            )
+        finally:
+            for level, _ in wanted:
+                if self.order_at.get(level) == f"pending:{level}":
+                    del self.order_at[level]
+        for (level, _), order in zip(wanted, orders, strict=True):
+            if order is not None and order.client_order_id not in self.level_of:
+                self._hold(level, order.client_order_id)
+        return all(order is not None for order in orders)
 
     async def on_ticker(self, ticker: Ticker) -> None:
         if not self.started:
