@@ -6,8 +6,11 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+from rich.console import Console
+
 from okxbot.sim.server import RunningSim
 from okxbot.trading.latency import STAGES
+from okxbot.trading.status import render
 from tests.trading.botkit import mid, new_key, runner, wait_for
 
 
@@ -47,3 +50,7 @@ def test_a_refill_caused_by_a_ticker_frame_is_timed_from_frame_arrival_to_bytes_
     # the frame came out of the socket before ccxt parsed it, and long before the order was written
     assert sample.frame_ns < sample.parsed_ns < sample.written_ns
     assert r.manager.latency.percentile_ms(0.5) == sample.total_ns / 1e6
+    # the live status view shows these samples, not a figure of its own
+    console = Console(record=True, width=200)
+    console.print(render(r, []))
+    assert f"median {sample.total_ns / 1e6:.2f} ms" in console.export_text()
