@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 import timeit
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,10 +30,11 @@ from rich.table import Table
 from bench.simproc import SimProcess, sim_process
 from okxbot.cli.target import Target
 from okxbot.okx.client import ClientConfig
-from okxbot.okx.wire import WireProbe, _TimedReader
+from okxbot.okx.wire import WireProbe, _TimedReader, _TimedTransport
 from okxbot.trading import eventloop
 from okxbot.trading.config import BotConfig
 from okxbot.trading.latency import STAGES, LatencyLog
+from okxbot.trading.orders import OrderManager
 from okxbot.trading.runner import Runner
 from okxbot.vault.secret import Credentials, Secret
 
@@ -52,7 +54,16 @@ async def _wait(predicate: Callable[[], bool], seconds: float) -> None:
             await asyncio.sleep(0.001)
 
 
-async def _measure(sim: SimProcess, data_dir: Path, progress: Progress) -> LatencyLog:
+def _fixed_work() -> int:
+    """The noise control's task: the same CPU work every time (~0.1 ms on a quiet core)."""
+    t0 = time.perf_counter_ns()
+    total = Decimal(0)
+    for i in range(300):
+        total += Decimal(i) * Decimal("1.0001")
+    return time.perf_counter_ns() - t0
+
+
+async def _measure(sim: SimProcess, data_dir: Path, progress: Progress) -> tuple[LatencyLog, list[int]]:
     key = sim.admin(
         "POST",
         "/__sim__/keys",
@@ -80,27 +91,35 @@ async def _measure(sim: SimProcess, data_dir: Path, progress: Progress) -> Laten
     )
     stop = asyncio.Event()
     task = asyncio.ensure_future(runner.run(stop, None))
-    await _wait(lambda: runner.manager is not None and len(runner.manager.open_orders()) >= 10, 30)
+    await _wait(lambda: runner.manager is not None and _resting(runner.manager) >= 10, 30)
     assert runner.manager is not None and runner.strategy is not None
     manager = runner.manager
     bar = progress.add_task("orders refilled by a ticker frame", total=ROUNDS)
+    control: list[int] = []
     for _ in range(ROUNDS):
         # the outermost level: far from the mid, so the grid always quotes it again
-        victim = min(manager.open_orders(), key=lambda o: o.price or px)
+        resting = [o for o in manager.open_orders() if o.state in ("live", "partially_filled")]
+        victim = min(resting, key=lambda o: o.price or px)
         await manager.cancel(victim.client_order_id)
         await runner._queue.join()  # the strategy has seen the cancel: its level is empty
         runner.strategy.retry_after = 0.0  # type: ignore[attr-defined]
         placed = manager.stats.placed
         await _wait(lambda placed=placed: manager.stats.placed > placed, 10)
-        await _wait(lambda: len(manager.open_orders()) >= 10, 10)
+        await _wait(lambda: _resting(manager) >= 10, 10)
+        control.append(_fixed_work())
         progress.advance(bar)
     stop.set()
     await task
-    return manager.latency
+    return manager.latency, control
+
+
+def _resting(manager: OrderManager) -> int:
+    """The bot's orders on the book (acknowledged; not in flight, not being canceled)."""
+    return sum(o.state in ("live", "partially_filled") for o in manager.open_orders())
 
 
 def _probe_overhead_us() -> tuple[float, float]:
-    """What the always-on hooks cost: per received chunk with one message, and per write."""
+    """What the always-on hooks cost (µs): per received chunk with one message, per socket write."""
 
     class Reader:
         def __init__(self, buffer: list[tuple[object, int]]) -> None:
@@ -110,18 +129,27 @@ def _probe_overhead_us() -> tuple[float, float]:
             self.buffer.append((data, 0))
             return False, b""
 
+    class Transport:
+        def write(self, data: bytes) -> None:
+            pass
+
+    n = 200_000
     plain_buffer: list[tuple[object, int]] = []
     timed_buffer: list[tuple[object, int]] = []
-    plain = Reader(plain_buffer)
-    timed = _TimedReader(Reader(timed_buffer), timed_buffer, {})
-    n = 200_000
-    base = timeit.timeit(lambda: plain.feed_data(b"x"), number=n)
-    hooked = timeit.timeit(lambda: timed.feed_data(b"x"), number=n)
+    plain, timed = Reader(plain_buffer), _TimedReader(Reader(timed_buffer), timed_buffer, {})
     probe = WireProbe()
     probe.frame_ns = 1
     message = {"arg": {"channel": "tickers", "instId": "BTC-USDT"}, "data": []}
-    noted = timeit.timeit(lambda: probe.note_message(message), number=n)
-    return (hooked - base + noted) / n * 1e6, 0.0
+    per_frame = (
+        timeit.timeit(lambda: timed.feed_data(b"x"), number=n)
+        - timeit.timeit(lambda: plain.feed_data(b"x"), number=n)
+        + timeit.timeit(lambda: probe.note_message(message), number=n)
+    )
+    raw, wrapped = Transport(), _TimedTransport(Transport(), probe)
+    per_write = timeit.timeit(lambda: wrapped.write(b"x"), number=n) - timeit.timeit(
+        lambda: raw.write(b"x"), number=n
+    )
+    return per_frame / n * 1e6, per_write / n * 1e6
 
 
 def main() -> None:
@@ -133,7 +161,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Progress(console=console, transient=True) as progress,
     ):
-        log = eventloop.run(_measure(sim, Path(tmp), progress))  # as `okxbot run` does
+        log, control = eventloop.run(_measure(sim, Path(tmp), progress))  # as `okxbot run` does
     table = Table(
         title=f"Grid tick-to-order latency, wire to wire ({len(log)} orders; goal: p99 < 2 ms, median < 1 ms)"
     )
@@ -152,14 +180,24 @@ def main() -> None:
         f"[bold]{log.percentile_ms(0.99):.3f}[/]",
         f"{log.percentile_ms(1.0):.3f}",
     )
+    work = sorted(control)
+    table.add_row(
+        "[dim]control: a fixed CPU task in the same process[/]",
+        f"[dim]{work[len(work) // 2] / 1e6:.3f}[/]",
+        f"[dim]{work[min(len(work) - 1, int(0.99 * len(work)))] / 1e6:.3f}[/]",
+        f"[dim]{work[-1] / 1e6:.3f}[/]",
+    )
     console.print(table)
     for name, covers in STAGES:
         console.print(f"  {name}: {covers}")
     console.print("  (each stage's percentiles are its own: they do not add up to the total's)")
-    per_frame, _ = _probe_overhead_us()
     console.print(
-        f"measurement cost: {per_frame:.2f} µs per received frame (timestamp + bookkeeping); a write costs "
-        "one attribute test unless an order is awaited"
+        "  control: the same work every round, timed between rounds; a tail it shares with the stages is "
+        "the machine's (other processes, scheduling), not the bot's"
+    )
+    per_frame, per_write = _probe_overhead_us()
+    console.print(
+        f"measurement cost: {per_frame:.2f} µs per received frame, {per_write:.2f} µs per socket write"
     )
 
 

@@ -152,3 +152,15 @@ def _with_state(order: JournalOrder, state: str) -> JournalOrder:
         order.amount if state == "filled" else D(0),
         order.origin,
     )
+
+
+def test_a_free_level_is_refilled_even_when_no_level_sits_at_the_market() -> None:
+    """With the mid halfway between two levels every level is quoted; a canceled one must come back
+    (the grid once refilled only when two levels were free)."""
+    ctx = Recorder("137.5")
+    grid = GridStrategy(ctx, CONFIG)
+    asyncio.run(grid.on_start())
+    assert len(ctx.placed) == 5
+    asyncio.run(grid.on_order_update(_with_state(ctx.placed[0], "canceled")))
+    asyncio.run(grid.on_ticker(None))  # type: ignore[arg-type]
+    assert (ctx.placed[-1].side, ctx.placed[-1].price, len(ctx.placed)) == ("buy", D("100.0"), 6)

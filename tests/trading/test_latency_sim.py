@@ -9,9 +9,16 @@ from pathlib import Path
 from rich.console import Console
 
 from okxbot.sim.server import RunningSim
+from okxbot.trading.journal import JournalOrder
 from okxbot.trading.latency import STAGES
+from okxbot.trading.runner import Runner
 from okxbot.trading.status import render
 from tests.trading.botkit import mid, new_key, runner, wait_for
+
+
+def resting(r: Runner) -> list[JournalOrder]:
+    assert r.manager is not None
+    return [o for o in r.manager.open_orders() if o.state == "live"]
 
 
 def test_a_refill_caused_by_a_ticker_frame_is_timed_from_frame_arrival_to_bytes_written(
@@ -32,9 +39,9 @@ def test_a_refill_caused_by_a_ticker_frame_is_timed_from_frame_arrival_to_bytes_
     async def scenario() -> None:
         stop = asyncio.Event()
         task = asyncio.ensure_future(r.run(stop, 60))
-        await wait_for(lambda: r.manager is not None and len(r.manager.open_orders()) >= 6, 20)
+        await wait_for(lambda: r.manager is not None and len(resting(r)) >= 6, 20)
         assert len(r.manager.latency) == 0  # the first quotes answer no market message
-        outermost = min(r.manager.open_orders(), key=lambda o: o.price or px)
+        outermost = min(resting(r), key=lambda o: o.price or px)
         await r.manager.cancel(outermost.client_order_id)
         # the next tickers push refills the level: that order is timed
         await wait_for(lambda: len(r.manager.latency) >= 1, 20)

@@ -349,10 +349,12 @@ class Runner:
 
     async def _ticker_feed(self) -> None:
         assert self.client is not None
+        raw = self.client.raw
+        # the tickers push is read as it is handled (OkxExchange taps): no ccxt ticker is built
+        raw.okx_taps[("tickers", self.rules.inst_id)] = self._on_tickers_push
         while True:
             try:
-                ticker = await self.client.raw.watch_ticker(self.config.symbol)
-                self.on_ticker_message(ticker.get("info") or {}, self._arrival("tickers"))
+                await raw.watch_ticker(self.config.symbol)  # subscribes; ends only with an error
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -361,6 +363,11 @@ class Runner:
                     t = await self.client.fetch_ticker(self.config.symbol)
                     self.on_ticker_message(t.raw if hasattr(t, "raw") else {})
                 await asyncio.sleep(self.config.run.poll_seconds)
+
+    def _on_tickers_push(self, message: dict[str, Any], frame_ns: int) -> None:
+        for data in message.get("data") or []:
+            if isinstance(data, dict):
+                self.on_ticker_message(data, frame_ns)
 
     def on_book_message(self, book: Book, frame_ns: int = 0) -> None:
         """One order-book message: queue on_book with the latest book (coalesced like tickers)."""
@@ -455,22 +462,24 @@ class Runner:
         """The account channel: balance changes as OKX makes them, for the funds check."""
         assert self.client is not None
         raw = self.client.raw
+        raw.okx_taps[("account", "")] = self._on_account_push
         while True:
             try:
-                await raw.watch_balance()
-                pushes = raw.okx_account_pushes
-                while pushes:
-                    event_type, data = pushes.popleft()
-                    details = data.get("details") or []
-                    self._set_balances(
-                        [Balance.from_okx(d) for d in details if isinstance(d, dict)],
-                        full=event_type == "snapshot",
-                    )
+                await raw.watch_balance()  # subscribes; with the tap it ends only with an error
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 self._error(f"account stream: {type(err).__name__}; balances from REST polling")
                 await asyncio.sleep(self.config.run.poll_seconds)
+
+    def _on_account_push(self, message: dict[str, Any], frame_ns: int) -> None:
+        """One account push: each currency's balance with its uTime ("snapshot": every currency)."""
+        for data in message.get("data") or []:
+            details = data.get("details") if isinstance(data, dict) else None
+            self._set_balances(
+                [Balance.from_okx(d) for d in details or [] if isinstance(d, dict)],
+                full=message.get("eventType") == "snapshot",
+            )
 
     async def _poll_loop(self) -> None:
         assert self.client is not None and self.manager is not None

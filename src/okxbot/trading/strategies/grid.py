@@ -115,7 +115,7 @@ class GridStrategy(Strategy):
             return
         if self.ctx.mid() is None or self.clock() < self.retry_after:
             return
-        if len(self.order_at) < len(self.prices) - 1:
+        if len(self.order_at) < len(self.prices):  # some level is free: quote it if it may be
             await self._fill_levels()
 
     async def _quote(self, level: int, side: str, margin: Decimal | None = None) -> bool:
