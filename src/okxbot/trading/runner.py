@@ -253,6 +253,8 @@ class Runner:
         left = len(m.open_orders())
         if self.config.run.cancel_on_stop:
             left = await m.cancel_all_own()
+        # what is still in doubt (an unknown placement, fills not read yet) is settled before exiting
+        await m.settle((client.horizon_ms() - client.okx_now_ms()) / 1000 + 5)
         with contextlib.suppress(OkxError):
             await m.poll()
         # with cancel_on_stop off the user wants the orders to stay: the switch must not cancel them
