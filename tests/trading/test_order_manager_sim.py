@@ -194,7 +194,7 @@ async def test_a_wave_goes_through_the_batch_endpoint_and_overflows_into_the_sin
         for _ in range(13):
             await limiter.acquire("POST", BATCH, [{"instId": "BTC-USDT"}] * 20)
         await limiter.acquire("POST", BATCH, [{"instId": "BTC-USDT"}] * 5)
-        assert await client.room(BATCH, "BTC-USDT") == 10  # type: ignore[attr-defined]
+        assert (await client.headroom(BATCH, "BTC-USDT")).batch == 10  # type: ignore[attr-defined]
         before_batch, before_single = hits(quiet, BATCH), hits(quiet, ORDER)
         more = await m.place_many([OrderSpec("buy", D("0.001"), D(40000 - i)) for i in range(25)])
         assert all(p is not None and p.state == "live" for p in more)

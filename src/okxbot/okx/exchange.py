@@ -31,12 +31,14 @@ from okxbot.okx.cache import Coalescer, MarketsCache
 from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
 from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
-from okxbot.okx.ratelimit import AccountLimiter, ConnectionBudget
+from okxbot.okx.ratelimit import AccountLimiter
 from okxbot.okx.wire import WireProbe
+from okxbot.okx.ws_budget import ConnectionBudget
 
-# POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
-# placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
-# Amends are not (no idempotency key is required), nor are transfers or withdrawals.
+# POSTs that may be sent again after OKX refused them for rate: 50011 / 50061 are answered before
+# anything is executed, so the request is known not to have been; cancelling is idempotent anyway.
+# Amends are left to their caller (an amend wave is re-decided, not replayed), and transfers or
+# withdrawals are never sent twice by a retry loop.
 _RETRY_SAFE_POSTS = frozenset(
     {
         "trade/order",

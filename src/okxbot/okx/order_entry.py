@@ -38,6 +38,7 @@ from okxbot.okx.errors import (
     from_code,
 )
 from okxbot.okx.models import ACCEPTED, AmendResult, CancelResult, Order
+from okxbot.okx.ratelimit import Headroom
 from okxbot.okx.validate import plain
 
 if TYPE_CHECKING:
@@ -157,14 +158,14 @@ class OrderEntry:
         assert settle is not None
         return settle
 
-    async def room(self, path: str, inst_id: str) -> int | None:
-        """Orders on `inst_id` a POST to `path` could carry now without waiting for the rate
-        limiter (`RateLimiter.room`); None without a limiter."""
-        limiter = getattr(self, "limiter", None)
-        room = getattr(limiter, "room", None)
-        if room is None:
+    async def headroom(self, path: str, inst_id: str) -> Headroom | None:
+        """What `inst_id`'s single-order and batch buckets of `path`'s operation can take now,
+        without waiting for the rate limiter (`RateLimiter.headroom`); None without a limiter."""
+        headroom = getattr(getattr(self, "limiter", None), "headroom", None)
+        if headroom is None:
             return None
-        return int(await room("POST", path, inst_id))
+        result: Headroom = await headroom(path, inst_id)
+        return result
 
     # ---- when an unknown outcome is settled ---------------------------------------------------------
     def settle_at(self, exp_time_ms: int | None) -> int | None:
@@ -271,10 +272,18 @@ class OrderEntry:
             err = outcome.error
             assert err is not None
             if err.code == "51016":
+                # an order with this clOrdId is pending on OKX: it is this one (or the caller reused
+                # an id); if read lag hides it, its outcome is unknown rather than refused
                 found = await self.find_order(intent.symbol, cid)
                 if found is not None:
                     return found
-                raise err
+                err = self.outcome_unknown(intent.symbol, "order", cid, err, self.settle_at(exp_time))
+                if not wait:
+                    raise err
+                found = await self.await_outcome(intent.symbol, cid, err)
+                if found is not None:
+                    return found
+                raise err.cause
             if isinstance(err, OkxInsufficientFunds):
                 raise await self._with_available(err, intent)
             if not err.outcome_unknown:
@@ -361,14 +370,14 @@ class OrderEntry:
             return PlaceResult(intent, intent.accepted(outcome.ack), None)
         err = outcome.error
         assert err is not None
-        if err.code == "51016":
+        if err.code == "51016":  # pending on OKX under this clOrdId: found, or unknown (read lag)
             try:
                 found = await self.find_order(intent.symbol, intent.client_order_id)
             except OkxError:
                 found = None
             if found is not None:
                 return PlaceResult(intent, found, None)
-        if err.outcome_unknown:
+        if err.outcome_unknown or err.code == "51016":
             cid = intent.client_order_id
             err = self.outcome_unknown(intent.symbol, "order", cid, err, self.settle_at(exp_time))
         return PlaceResult(intent, None, err)

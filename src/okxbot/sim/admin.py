@@ -1,4 +1,5 @@
-"""The test-only admin API under `/__sim__/` (loopback peers only; anyone else gets 403).
+"""The test-only admin API under `/__sim__/` (behind `admin_gate`: loopback peers and loopback Host
+names only, and `Content-Type: application/json` on every POST, with or without a body).
 
     POST /__sim__/accounts      {"balances": {"USDT": "100000"}, "demo": false} -> {"uid"}
     POST /__sim__/keys          {"uid"?, "balances"?, "perm", "ip", "label", "demo"} -> key fields
@@ -11,21 +12,24 @@
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
+    POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
+                                 "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import Fault
+from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
 from okxbot.sim.ws_ops import OPS
 
@@ -49,25 +53,22 @@ def register(router: web.UrlDispatcher) -> None:
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "deposits", _deposits),
+        ("POST", "withdrawals", _withdrawals),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
 
 def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return _json({"error": "the admin API answers loopback peers only"}, 403)
+        refused = refusal(request)
+        if refused is not None:
+            return refused
         payload: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            raw = await request.read()
-            if raw.strip():
-                try:
-                    decoded = json.loads(raw)
-                except ValueError:
-                    return _json({"error": "body is not valid JSON"}, 400)
-                if not isinstance(decoded, dict):
-                    return _json({"error": "body must be a JSON object"}, 400)
-                payload.update(decoded)
+        try:
+            payload.update(await read_object(request))
+        except AdminInputError as err:
+            return _json({"error": str(err)}, 400)
         try:
             return _json(fn(request.app[CTX], payload, request), 200)
         except AdminError as err:
@@ -78,13 +79,6 @@ def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 def _json(body: Any, status: int) -> web.Response:
     return web.Response(body=dumps(body), status=status, content_type="application/json")
-
-
-def _is_loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -224,3 +218,80 @@ def _orders(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
 def _reset_limits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
     ctx.limiter.reset()
     return {"reset": True}
+
+
+def _funding_target(ctx: SimContext, body: dict[str, Any]) -> tuple[str, str]:
+    uid = str(body.get("uid", ""))
+    if not ctx.exchange.has_account(uid):
+        raise AdminError(f"no account with uid {uid!r}; create one with POST /__sim__/accounts")
+    ccy = str(body.get("ccy", "")).upper()
+    if "wdId" not in body and ccy not in ctx.exchange.currencies():
+        raise AdminError(f"ccy must be one of {', '.join(sorted(ctx.exchange.currencies()))}, got {ccy!r}")
+    return uid, ccy
+
+
+def _ts(body: dict[str, Any]) -> int | None:
+    if body.get("ts") in (None, ""):
+        return None
+    try:
+        return int(str(body["ts"]))
+    except ValueError:
+        raise AdminError("ts must be a time in ms since the epoch") from None
+
+
+def _deposits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A deposit lands in the account's funding account (credited when its state is 1 or 2)."""
+    uid, ccy = _funding_target(ctx, body)
+    try:
+        deposit = ctx.funding.deposit(
+            uid,
+            ccy,
+            _decimal(body.get("amt"), "amt"),
+            state=str(body.get("state", "2")),
+            dep_type=str(body.get("type", "4")),
+            sender=str(body.get("from", "")),
+            tx_id=str(body.get("txId", "")),
+            ts=_ts(body),
+        )
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return deposit.wire()
+
+
+def _withdrawals(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A withdrawal from the funding account (e.g. made with a leaked key), or a new state for one."""
+    uid, ccy = _funding_target(ctx, body)
+    state = str(body.get("state", "2"))
+    try:
+        if "wdId" in body:
+            withdrawal = ctx.funding.set_withdrawal_state(
+                uid, str(body["wdId"]), state, tx_id=str(body.get("txId", ""))
+            )
+        else:
+            to_addr = str(body.get("toAddr", ""))
+            if not to_addr:
+                raise AdminError("toAddr is required: the address (or account) the money went to")
+            withdrawal = ctx.funding.withdraw(
+                uid,
+                ccy,
+                _decimal(body.get("amt"), "amt"),
+                to_addr,
+                dest=str(body.get("dest", "4")),
+                chain=str(body.get("chain", "")),
+                fee=_decimal(body.get("fee", "0"), "fee"),
+                client_id=str(body.get("clientId", "")),
+                state=state,
+                tx_id=str(body.get("txId", "")),
+                ts=_ts(body),
+            )
+    except FundingError as err:
+        held = ctx.funding.balances(uid, [ccy])
+        have = held[0]["availBal"] if held else "0"
+        raise AdminError(
+            f"{err.msg} (funding account holds {have} {ccy}; add some with POST /__sim__/deposits)"
+            if err.code == "58350"
+            else err.msg
+        ) from None
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return withdrawal.wire()

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,8 @@ class Asynchrony:
         self._idle = threading.Event()
         self._idle.set()
         self.counts: Counter[str] = Counter()
-        self._due: dict[tuple[str, str], float] = {}  # (uid, ordId) -> loop time of its last lagged op
+        # (uid, ordId) -> its lagged operations not yet run, oldest first: (due loop time, kind, run)
+        self._queues: dict[tuple[str, str], deque[tuple[float, str, Callable[[], object]]]] = {}
         self._canceling: set[tuple[str, str]] = set()
         self.stopping = False
 
@@ -235,26 +236,34 @@ class Asynchrony:
         return None
 
     def _lagged(self, key: tuple[str, str], lag_ms: int, kind: str, run: Callable[[], object]) -> None:
-        """Run `run` lag_ms from now, but never before an earlier lagged operation on the same order."""
+        """Run `run` lag_ms from now, but never before an earlier lagged operation on the same order.
+
+        One timer per order at a time, for its oldest operation: timers due within the same
+        millisecond may fire in any order on uvloop (libuv counts whole ms), a queue may not."""
         loop = asyncio.get_running_loop()
         due = loop.time() + lag_ms / 1000
-        last = self._due.get(key)
-        if last is not None and due <= last:
-            due = last + 1e-6
-        self._due[key] = due
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            loop.call_at(due, self._run_next, key)
+        else:
+            due = max(due, queue[-1][0])
+        queue.append((due, kind, run))
         self._begin(kind)
 
-        def fire() -> None:
-            try:
-                run()
-            except Exception:
-                log.exception("lagged %s failed", kind)
-            finally:
-                if self._due.get(key) == due:
-                    del self._due[key]
-                self._end(kind)
-
-        loop.call_at(due, fire)
+    def _run_next(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
+        _, kind, run = queue.popleft()
+        try:
+            run()
+        except Exception:
+            log.exception("lagged %s failed", kind)
+        finally:
+            self._end(kind)
+            if queue:
+                asyncio.get_running_loop().call_at(queue[0][0], self._run_next, key)
+            else:
+                del self._queues[key]
 
     # -- pending work --------------------------------------------------------------------------------
 

@@ -176,7 +176,9 @@ async def _prepare(ctx: SimContext, request: web.Request, in_time: str) -> _Read
         key = ctx.keystore.verify_rest(request.headers, method, request.raw_path, body, ip)
         require_permission(key, ep.perm)
         ctx.stats.by_uid[key.uid] += 1
-    _charge(ctx, method, request.path, key, ip, params)
+    ctx.limiter.charge_request(
+        method, request.path, ip=ip, uid=key.uid if key else "", params=params, arrival=int(in_time)
+    )
     exp_time_ms = None
     if ep.honours_exp_time:
         exp_time_ms = _check_exp_time(ctx, request.headers.get("expTime", ""))
@@ -205,25 +207,8 @@ def _check_exp_time(ctx: SimContext, exp_time: str) -> int | None:
     """OKX drops a request whose `expTime` (ms) has passed when it arrives (reference §1.2): 50036."""
     if not exp_time:
         return None
-    if not exp_time.isdigit():
+    if not (exp_time.isascii() and exp_time.isdigit()):
         raise SimError("51000", "expTime")
     if int(exp_time) < ctx.clock.now_ms():
         raise SimError("50036")
     return int(exp_time)
-
-
-def _charge(ctx: SimContext, method: str, path: str, key: ApiKey | None, ip: str, params: Any) -> None:
-    if isinstance(params, list):
-        inst_ids = [str(item.get("instId") or "") for item in params]
-        tag = ""
-    else:
-        inst_ids = [str(params.get("instId") or "")]
-        tag = str(params.get("tag") or "")
-    ctx.limiter.charge(
-        f"{method} {path}",
-        ip=ip,
-        uid=key.uid if key else "",
-        inst_ids=inst_ids,
-        inst_type=str(params.get("instType") or "") if isinstance(params, dict) else "",
-        tag=tag,
-    )

@@ -92,7 +92,7 @@ class OrderChanges:
             else:
                 targets.append(record)
         if targets:
-            n_batch, _ = await route(self.client.room, CANCEL, self.rules.inst_id, len(targets))
+            n_batch, _ = await route(self.client.headroom, CANCEL, self.rules.inst_id, len(targets))
             refs = [OrderRef(self.symbol, client_order_id=r.client_order_id) for r in targets]
             groups = await asyncio.gather(
                 self._cancel_batch(refs[:n_batch]), *(self._cancel_one(ref) for ref in refs[n_batch:])
@@ -207,7 +207,7 @@ class OrderChanges:
             ready.append((index, record, request))
         if not ready:
             return out
-        n_batch, _ = await route(self.client.room, AMEND, self.rules.inst_id, len(ready))
+        n_batch, _ = await route(self.client.headroom, AMEND, self.rules.inst_id, len(ready))
         requests = [r for _, _, r in ready]
         groups = await asyncio.gather(
             self._amend_batch(requests[:n_batch]), *(self._amend_one(r) for r in requests[n_batch:])

@@ -222,7 +222,7 @@ class OrderManager(OrderChanges):
         checked = perf_ns()
         self._journal_sent(ready)
         timed = self._timer(cause, decided, checked, ready[0].client_order_id)
-        n_batch, _ = await route(self.client.room, PLACE, self.rules.inst_id, len(ready))
+        n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
         batch, singles = ready[:n_batch], ready[n_batch:]
         groups = await asyncio.gather(self._send_batch(batch), *(self._send_one(i) for i in singles))
         if timed is not None:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from okxbot.okx.models import AmendResult, CancelResult, Fill, Order
 from okxbot.okx.order_entry import AmendRequest, OrderIntent, OrderRef, PlaceResult
+from okxbot.okx.ratelimit import Headroom
 
 
 class Venue(Protocol):
@@ -74,6 +75,7 @@ class Venue(Protocol):
         """When any request sent until now has taken effect and shows on the read endpoints."""
         ...
 
-    async def room(self, path: str, inst_id: str) -> int | None:
-        """Orders a request to `path` could carry now without waiting (None: unknown)."""
+    async def headroom(self, path: str, inst_id: str) -> Headroom | None:
+        """What the instrument's single-order and batch buckets of `path`'s operation can take now
+        without waiting (None: unknown)."""
         ...

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from okxbot.okx.ratelimit import Headroom
+
 
 @dataclass(frozen=True)
 class Endpoints:
@@ -28,30 +30,28 @@ CANCEL = Endpoints("/api/v5/trade/cancel-order", "/api/v5/trade/cancel-batch-ord
 AMEND = Endpoints("/api/v5/trade/amend-order", "/api/v5/trade/amend-batch-orders")
 
 
-def split(n: int, batch_room: int, single_room: int) -> tuple[int, int]:
+def split(n: int, headroom: Headroom | None) -> tuple[int, int]:
     """(orders through the batch endpoint, orders through the single one) for `n` orders.
 
-    The batch bucket first (20 orders per request), then the single-order bucket's room; what fits
-    in neither waits in the batch bucket, which frees 10 times faster. A batch of one would be
-    charged to the single-order bucket anyway, so it is sent as a single order."""
+    What fits now goes where it fits, the batch bucket first (`Headroom.split`); what fits in
+    neither waits in the batch bucket, which frees ten times faster. A batch of one would be charged
+    to the single-order bucket anyway, so it is sent as a single order. Without a limiter to ask,
+    everything goes through the batch endpoint."""
     if n <= 1:
         return 0, n
-    batch = min(n, batch_room) if batch_room >= 2 else 0
-    single = min(n - batch, single_room)
-    batch += n - batch - single  # no room anywhere: queue on the batch bucket
+    if headroom is None:
+        return n, 0
+    _via_batch, via_single = headroom.split(n)
+    batch = n - via_single
     if batch == 1:
         return 0, n
     return batch, n - batch
 
 
 async def route(
-    room: Callable[[str, str], Awaitable[int | None]], endpoints: Endpoints, inst_id: str, n: int
+    headroom: Callable[[str, str], Awaitable[Headroom | None]], endpoints: Endpoints, inst_id: str, n: int
 ) -> tuple[int, int]:
-    """`split` with the rooms `room(path, inst_id)` reports now (all batch when it knows none)."""
+    """`split` with what `headroom(path, inst_id)` (the venue's limiter) reports now."""
     if n <= 1:
         return 0, n
-    batch_room = await room(endpoints.batch, inst_id)
-    single_room = await room(endpoints.single, inst_id)
-    if batch_room is None or single_room is None:
-        return n, 0
-    return split(n, batch_room, single_room)
+    return split(n, await headroom(endpoints.single, inst_id))
