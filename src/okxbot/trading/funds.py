@@ -69,7 +69,7 @@ class _Held:
         if u is None or not self.reflected(u):
             return ZERO
         if not self.open and (self.final_ms is None or self.final_ms <= u):
-            return ZERO  # released by then, or maybe: counting it released keeps `available` low
+            return ZERO  # final by then, or at a time not known: counting it released keeps `available` low
         return self.reserve(sum((f.size for f in self.fills if f.ts_ms <= u), ZERO))
 
     def reflected(self, u: int | None) -> bool:
