@@ -8,7 +8,9 @@ JSON) and stops when the transport has written the POST /api/v5/trade/order that
 refill: through ccxt.pro's parsing, the runner's dispatch, the strategy, the risk guard and funds
 check, the journal's write-ahead commit (SQLite, WAL), the rate limiter, signing and aiohttp. The
 timestamps are the ones `okxbot run`'s status view shows (okxbot.okx.wire, okxbot.trading.latency);
-this benchmark only reads them. Goal: p99 < 2 ms, median < 1 ms.
+this benchmark only reads them. Goal: p99 < 2 ms, median < 1 ms. A control row times a fixed CPU
+task in the same process between rounds: a tail the stages share with it is the machine's.
+OKXBOT_BENCH_LATENCY_ROUNDS (default 1000; ~8 rounds/s, paced by the simulator's ticker pushes).
 """
 
 from __future__ import annotations
