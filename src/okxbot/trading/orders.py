@@ -272,6 +272,8 @@ class OrderManager:
         """One order object (orders-channel push, REST answer); fields per OKX's wire form."""
         order = order or Order.from_okx(raw, self.symbol)
         cid = order.client_order_id
+        if cid and cid not in self._open and self._sibling_order(cid):
+            return
         known = cid and (cid in self._open or self.journal.order(cid) is not None)
         if not known:
             self._flag_foreign(order)
@@ -296,6 +298,12 @@ class OrderManager:
                     int(raw.get("fillTime") or raw.get("uTime") or time.time() * 1000),
                 )
             )
+
+    def _sibling_order(self, cid: str) -> bool:
+        """Journaled by another bot on the same key and journal (okxbot serve runs many): that bot's
+        to track; neither this bot's nor foreign."""
+        record = self.journal.order(cid)
+        return record is not None and record.bot != self.journal.bot
 
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
@@ -408,7 +416,7 @@ class OrderManager:
         fills: list[Fill] = await self.client.fetch_fills(self.symbol)
         for f in reversed(fills):  # oldest first
             cid = f.client_order_id or self._by_ord_id.get(f.order_id, "")
-            if not cid or self.journal.order(cid) is None:
+            if not cid or self.journal.order(cid) is None or self._sibling_order(cid):
                 continue
             await self.record_fill(
                 JournalFill(
