@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -24,70 +24,71 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 class Metrics:
     def __init__(self) -> None:
+        disable_created_metrics()  # the *_created series only double the scrape
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.orders_placed = Counter("okxbot_orders_placed", "Orders OKX accepted", ["bot"], registry=r)
-        self.orders_rejected = Counter(
+        self.m_orders_placed = Counter("okxbot_orders_placed", "Orders OKX accepted", ["bot"], registry=r)
+        self.m_orders_rejected = Counter(
             "okxbot_orders_rejected", "Orders refused, by OKX code (local: refused before sending)",
             ["bot", "code"], registry=r,
         )  # fmt: skip
-        self.fills = Counter("okxbot_fills", "Fills journaled", ["bot"], registry=r)
-        self.rate_answers = Counter(
+        self.m_fills = Counter("okxbot_fills", "Fills journaled", ["bot"], registry=r)
+        self.m_rate_answers = Counter(
             "okxbot_rate_limit_answers", "OKX answers 50011 (rate limit) and 50061 (sub-account limit)",
             ["key", "code"], registry=r,
         )  # fmt: skip
-        self.limiter_wait = Histogram(
+        self.m_limiter_wait = Histogram(
             "okxbot_limiter_wait_seconds", "Time a request waited for the rate limiter", ["key"],
             buckets=WAIT_BUCKETS, registry=r,
         )  # fmt: skip
-        self.tick_to_order = Histogram(
+        self.m_tick_to_order = Histogram(
             "okxbot_tick_to_order_seconds", "From a market-data message to the order request leaving",
             ["bot"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.ws_connects = Counter("okxbot_ws_connects", "WebSocket connections opened", ["key"], registry=r)
-        self.ws_reconnects = Counter(
+        self.m_ws_connects = Counter("okxbot_ws_connects", "WebSocket connections opened", ["key"], registry=r)
+        self.m_ws_reconnects = Counter(
             "okxbot_ws_reconnects", "WebSocket connections opened again after one closed", ["key"], registry=r
         )
-        self.journal_write = Histogram(
+        self.m_journal_write = Histogram(
             "okxbot_journal_write_seconds", "Journal write (commit included)", ["op"],
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.restarts = Counter("okxbot_bot_restarts", "Bot restarts after a crash", ["bot"], registry=r)
-        self.events = Counter("okxbot_events", "Supervisor events by kind", ["kind"], registry=r)
+        self.m_restarts = Counter("okxbot_bot_restarts", "Bot restarts after a crash", ["bot"], registry=r)
+        self.m_events = Counter("okxbot_events", "Supervisor events by kind", ["kind"], registry=r)
 
     # ---- Observer ---------------------------------------------------------------------------------
     def rate_limited(self, key: str, code: str) -> None:
-        self.rate_answers.labels(key, code).inc()
+        self.m_rate_answers.labels(key, code).inc()
 
     def limiter_wait(self, key: str, seconds: float) -> None:
-        self.limiter_wait.labels(key).observe(seconds)
+        self.m_limiter_wait.labels(key).observe(seconds)
 
     def ws_connect(self, key: str, reconnect: bool) -> None:
-        self.ws_connects.labels(key).inc()
+        self.m_ws_connects.labels(key).inc()
         if reconnect:
-            self.ws_reconnects.labels(key).inc()
+            self.m_ws_reconnects.labels(key).inc()
 
     def journal_write(self, op: str, seconds: float) -> None:
-        self.journal_write.labels(op).observe(seconds)
+        self.m_journal_write.labels(op).observe(seconds)
 
     def tick_to_order(self, bot: str, seconds: float) -> None:
-        self.tick_to_order.labels(bot).observe(seconds)
+        self.m_tick_to_order.labels(bot).observe(seconds)
 
     def order_placed(self, bot: str) -> None:
-        self.orders_placed.labels(bot).inc()
+        self.m_orders_placed.labels(bot).inc()
 
     def order_rejected(self, bot: str, code: str) -> None:
-        self.orders_rejected.labels(bot, code).inc()
+        self.m_orders_rejected.labels(bot, code).inc()
 
     # ---- events -----------------------------------------------------------------------------------
     def on_event(self, event: Event, local: bool) -> None:
-        self.events.labels(event.kind).inc()
+        self.m_events.labels(event.kind).inc()
         if not local:
             return
         if event.kind == "fill":
-            self.fills.labels(event.bot).inc()
+            self.m_fills.labels(event.bot).inc()
         elif event.kind == "crash":
-            self.restarts.labels(event.bot).inc()
+            self.m_restarts.labels(event.bot).inc()
 
     def attach(
         self, views: Callable[[], list[dict[str, Any]]], posture: Callable[[], dict[str, Any]]

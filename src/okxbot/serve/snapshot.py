@@ -82,7 +82,8 @@ class LatencyWindow:
             return {"n": 0, "p50_ms": None, "p99_ms": None}
 
         def pick(q: float) -> str:
-            return f"{values[min(len(values) - 1, int(q * len(values)))] * 1000:.2f}"
+            ms = values[min(len(values) - 1, int(q * len(values)))] * 1000
+            return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
         return {"n": len(values), "p50_ms": pick(0.5), "p99_ms": pick(0.99)}
 

@@ -562,8 +562,8 @@ class Supervisor:
             }
         row = await asyncio.to_thread(self.registry.bot, name)
         assert row is not None
-        slot = self._launch(row)
-        return {"bot": name, "owner": self.sid, "state": slot.state}
+        self._launch(row)
+        return {"bot": name, "owner": self.sid, "state": "starting"}
 
     async def stop_bot(self, name: str) -> dict[str, Any]:
         row = await asyncio.to_thread(self.registry.bot, name)
