@@ -110,10 +110,18 @@ def build_app(ctx: ServeContext) -> FastAPI:
 
 
 def route_table(app: FastAPI) -> list[dict[str, Any]]:
-    """Every route and its methods (the security tests walk this list)."""
-    rows = []
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        methods = sorted(getattr(route, "methods", None) or {"GET"})
-        rows.append({"path": path, "methods": methods, "mount": not hasattr(route, "methods")})
+    """Every route and its methods, included routers flattened (the security tests walk this list)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:  # FastAPI >= 0.13x keeps included routers as one entry
+                walk(inner.routes)
+                continue
+            path = getattr(route, "path", "")
+            methods = getattr(route, "methods", None)
+            rows.append({"path": path, "methods": sorted(methods or {"GET"}), "mount": methods is None})
+
+    walk(app.routes)
     return rows

@@ -45,7 +45,9 @@ class Metrics:
             "okxbot_tick_to_order_seconds", "From a market-data message to the order request leaving",
             ["bot"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.m_ws_connects = Counter("okxbot_ws_connects", "WebSocket connections opened", ["key"], registry=r)
+        self.m_ws_connects = Counter(
+            "okxbot_ws_connects", "WebSocket connections opened", ["key"], registry=r
+        )
         self.m_ws_reconnects = Counter(
             "okxbot_ws_reconnects", "WebSocket connections opened again after one closed", ["key"], registry=r
         )
