@@ -196,7 +196,7 @@ def test_binding_rules(tmp_path: Path) -> None:
     assert check_binding(ServeOptions(home=tmp_path)) == []
     with pytest.raises(ServeRefused, match="--expose"):
         check_binding(ServeOptions(home=tmp_path, host="0.0.0.0"))
-    with pytest.raises(ServeRefused, match="TLS|tls"):
+    with pytest.raises(ServeRefused, match=r"TLS|tls"):
         check_binding(ServeOptions(home=tmp_path, host="0.0.0.0", expose=True))
     warnings = check_binding(ServeOptions(home=tmp_path, host="0.0.0.0", expose=True, behind_tls_proxy=True))
     assert warnings and "WARNING" in warnings[0]
