@@ -118,7 +118,9 @@ def test_a_restarted_supervisor_resumes_its_bots(home: Path, sim: Any) -> None:
     try:
         assert c.login().status_code == 200
         view = kit.wait_for(
-            lambda: (v := kit.bot_view(c, "grid-r"))["state"] == "running" and v["status"].get("placed") and v,
+            lambda: (
+                (v := kit.bot_view(c, "grid-r"))["state"] == "running" and v["status"].get("placed") and v
+            ),
             90,
             "grid-r running again",
         )
