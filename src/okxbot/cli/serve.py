@@ -59,6 +59,12 @@ def serve(
     supervisor_id: str | None = typer.Option(
         None, "--id", help="This supervisor's id in the shared registry (default: host name + data dir)."
     ),
+    lease_seconds: float = typer.Option(
+        15.0,
+        "--lease-seconds",
+        min=2.0,
+        help="How long a bot's lease lasts unrenewed: after a supervisor dies, another takes its bots over within this.",
+    ),
 ) -> None:
     """Start the supervisor, its bots, the dashboard and the API; stop with Ctrl-C (bots stop cleanly)."""
     if ctx.invoked_subcommand is not None:
@@ -82,6 +88,7 @@ def serve(
         behind_tls_proxy=behind_tls_proxy,
         public_hosts=tuple(public_host),
         sid=supervisor_id,
+        supervisor={"lease_ttl_s": lease_seconds, "renew_s": max(0.5, lease_seconds / 3)},
     )
     try:
         for warning in check_binding(options):
