@@ -9,6 +9,9 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
+    POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
+                                 "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
@@ -23,6 +26,7 @@ from aiohttp import web
 from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import REST_KINDS, Fault
+from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
 
 
@@ -43,6 +47,8 @@ def register(router: web.UrlDispatcher) -> None:
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "deposits", _deposits),
+        ("POST", "withdrawals", _withdrawals),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -194,3 +200,80 @@ def _orders(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
 def _reset_limits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
     ctx.limiter.reset()
     return {"reset": True}
+
+
+def _funding_target(ctx: SimContext, body: dict[str, Any]) -> tuple[str, str]:
+    uid = str(body.get("uid", ""))
+    if not ctx.exchange.has_account(uid):
+        raise AdminError(f"no account with uid {uid!r}; create one with POST /__sim__/accounts")
+    ccy = str(body.get("ccy", "")).upper()
+    if "wdId" not in body and ccy not in ctx.exchange.currencies():
+        raise AdminError(f"ccy must be one of {', '.join(sorted(ctx.exchange.currencies()))}, got {ccy!r}")
+    return uid, ccy
+
+
+def _ts(body: dict[str, Any]) -> int | None:
+    if body.get("ts") in (None, ""):
+        return None
+    try:
+        return int(str(body["ts"]))
+    except ValueError:
+        raise AdminError("ts must be a time in ms since the epoch") from None
+
+
+def _deposits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A deposit lands in the account's funding account (credited when its state is 1 or 2)."""
+    uid, ccy = _funding_target(ctx, body)
+    try:
+        deposit = ctx.funding.deposit(
+            uid,
+            ccy,
+            _decimal(body.get("amt"), "amt"),
+            state=str(body.get("state", "2")),
+            dep_type=str(body.get("type", "4")),
+            sender=str(body.get("from", "")),
+            tx_id=str(body.get("txId", "")),
+            ts=_ts(body),
+        )
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return deposit.wire()
+
+
+def _withdrawals(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A withdrawal from the funding account (e.g. made with a leaked key), or a new state for one."""
+    uid, ccy = _funding_target(ctx, body)
+    state = str(body.get("state", "2"))
+    try:
+        if "wdId" in body:
+            withdrawal = ctx.funding.set_withdrawal_state(
+                uid, str(body["wdId"]), state, tx_id=str(body.get("txId", ""))
+            )
+        else:
+            to_addr = str(body.get("toAddr", ""))
+            if not to_addr:
+                raise AdminError("toAddr is required: the address (or account) the money went to")
+            withdrawal = ctx.funding.withdraw(
+                uid,
+                ccy,
+                _decimal(body.get("amt"), "amt"),
+                to_addr,
+                dest=str(body.get("dest", "4")),
+                chain=str(body.get("chain", "")),
+                fee=_decimal(body.get("fee", "0"), "fee"),
+                client_id=str(body.get("clientId", "")),
+                state=state,
+                tx_id=str(body.get("txId", "")),
+                ts=_ts(body),
+            )
+    except FundingError as err:
+        held = ctx.funding.balances(uid, [ccy])
+        have = held[0]["availBal"] if held else "0"
+        raise AdminError(
+            f"{err.msg} (funding account holds {have} {ccy}; add some with POST /__sim__/deposits)"
+            if err.code == "58350"
+            else err.msg
+        ) from None
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return withdrawal.wire()

@@ -19,6 +19,7 @@ from okxbot.sim.limits import Limiter
 
 if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
+    from okxbot.sim.funding_account import FundingLedger
     from okxbot.sim.market import SyntheticMarket
 
 
@@ -42,6 +43,7 @@ class SimContext:
     faults: FaultPlan
     market: SyntheticMarket | None
     seed: int
+    funding: FundingLedger  # every account's funding side (deposits, withdrawals, transfers)
     stats: Stats = field(default_factory=Stats)
     # (uid, tag) -> deadline (ms, simulator clock) of a cancel-all-after dead-man switch.
     dead_man: dict[tuple[str, str], int] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from okxbot.sim.context import SimContext
+from okxbot.sim.filters import count_param, is_digits
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError, batch_response
@@ -41,23 +42,15 @@ def _req(params: dict[str, Any], name: str) -> str:
     return value
 
 
-def _int(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    raw = _opt(params, name)
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise SimError("51000", name)
-    value = int(raw)
-    if not low <= value <= high:
-        raise SimError("51000", name)
-    return value
+def _count(params: dict[str, Any], name: str, default: int, maximum: int) -> int:
+    return count_param(_opt(params, name), name, default=default, maximum=maximum)
 
 
 def _ms(params: dict[str, Any], name: str) -> int | None:
     raw = _opt(params, name)
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_digits(raw):
         raise SimError("51000", name)
     return int(raw)
 
@@ -130,13 +123,27 @@ def market_tickers(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/market/books")
 def market_books(call: Call) -> list[Any]:
     inst_id = _inst_id(call)
-    return [call.ctx.exchange.books(inst_id, _int(call.params, "sz", 1, 1, 400))]
+    return [call.ctx.exchange.books(inst_id, _count(call.params, "sz", 1, 400))]
+
+
+@endpoint("GET", "/api/v5/market/books-full")
+def market_books_full(call: Call) -> list[Any]:
+    # Up to 5000 levels a side; a level is [px, sz, number of orders] (no deprecated "0" here).
+    inst_id = _inst_id(call)
+    book = call.ctx.exchange.books(inst_id, _count(call.params, "sz", 1, 5000))
+    return [
+        {
+            **book,
+            "asks": [[px, sz, n] for px, sz, _, n in book["asks"]],
+            "bids": [[px, sz, n] for px, sz, _, n in book["bids"]],
+        }
+    ]
 
 
 def _candles(call: Call, max_limit: int) -> list[Any]:
     inst_id = _inst_id(call)
     bar = _opt(call.params, "bar") or "1m"
-    limit = _int(call.params, "limit", 100, 1, max_limit)
+    limit = _count(call.params, "limit", 100, max_limit)
     after, before = _ms(call.params, "after"), _ms(call.params, "before")
     return call.ctx.exchange.candles(inst_id, bar, after=after, before=before, limit=limit)
 
@@ -148,13 +155,13 @@ def market_candles(call: Call) -> list[Any]:
 
 @endpoint("GET", "/api/v5/market/history-candles")
 def market_history_candles(call: Call) -> list[Any]:
-    return _candles(call, 100)
+    return _candles(call, 300)
 
 
 @endpoint("GET", "/api/v5/market/trades")
 def market_trades(call: Call) -> list[Any]:
     inst_id = _inst_id(call)
-    return call.ctx.exchange.trades(inst_id, _int(call.params, "limit", 100, 1, 500))
+    return call.ctx.exchange.trades(inst_id, _count(call.params, "limit", 100, 500))
 
 
 # -- account and funding -------------------------------------------------------------------------
@@ -209,6 +216,12 @@ def account_bills(call: Call) -> list[Any]:
     return call.ctx.exchange.bills(call.uid, call.params)
 
 
+@endpoint("GET", "/api/v5/account/bills-archive", perm="read_only")
+def account_bills_archive(call: Call) -> list[Any]:
+    # OKX keeps 3 months here; the simulator's engine keeps bills 7 days, so both views agree.
+    return account_bills(call)
+
+
 @endpoint("GET", "/api/v5/account/trade-fee", perm="read_only")
 def account_trade_fee(call: Call) -> list[Any]:
     inst_type = _inst_type(call.params, required=True)
@@ -232,82 +245,6 @@ def account_trade_fee(call: Call) -> list[Any]:
             "ts": str(call.ctx.clock.now_ms()),
         }
     ]
-
-
-@endpoint("GET", "/api/v5/asset/balances", perm="read_only")
-def asset_balances(call: Call) -> list[Any]:
-    ccys = [c for c in _opt(call.params, "ccy").split(",") if c]
-    return call.ctx.exchange.funding_balances(call.uid, ccys or None)
-
-
-_CHAINS = {
-    "BTC": ("Bitcoin", "BTC-Bitcoin"),
-    "ETH": ("Ethereum", "ETH-ERC20"),
-    "USDT": ("Tether", "USDT-TRC20"),
-}
-
-
-@endpoint("GET", "/api/v5/asset/currencies", perm="read_only")
-def asset_currencies(call: Call) -> list[Any]:
-    wanted = {c for c in _opt(call.params, "ccy").split(",") if c}
-    rows = []
-    for ccy in sorted(call.ctx.exchange.currencies()):
-        if wanted and ccy not in wanted:
-            continue
-        name, chain = _CHAINS.get(ccy, (ccy, f"{ccy}-{ccy}"))
-        rows.append(
-            {
-                "burningFeeRate": "",
-                "canDep": True,
-                "canInternal": True,
-                "canWd": True,
-                "ccy": ccy,
-                "chain": chain,
-                "ctAddr": "",
-                "depEstOpenTime": "",
-                "depQuotaFixed": "",
-                "depQuoteDailyLayer2": "",
-                "fee": "0",
-                "logoLink": "",
-                "mainNet": True,
-                "maxFee": "0",
-                "maxFeeForCtAddr": "",
-                "maxWd": "1000000",
-                "minDep": "0.00000001",
-                "minDepArrivalConfirm": "1",
-                "minFee": "0",
-                "minFeeForCtAddr": "",
-                "minInternal": "0",
-                "minWd": "0.001",
-                "minWdUnlockConfirm": "1",
-                "name": name,
-                "needTag": False,
-                "usedDepQuotaFixed": "",
-                "usedWdQuota": "0",
-                "wdEstOpenTime": "",
-                "wdQuota": "10000000",
-                "wdTickSz": "8",
-            }
-        )
-    return rows
-
-
-@endpoint("POST", "/api/v5/asset/withdrawal", perm="withdraw")
-def asset_withdrawal(call: Call) -> list[Any]:
-    params = call.params
-    ccy = _req(params, "ccy")
-    _req(params, "amt")
-    dest = _req(params, "dest")
-    _req(params, "toAddr")
-    if dest not in ("3", "4"):
-        raise SimError("51000", "dest")
-    if ccy not in call.ctx.exchange.currencies():
-        raise SimError("51000", "ccy")
-    assert call.key is not None
-    if call.key.demo:
-        raise SimError("50038")
-    # Withdrawals leave from the funding account, which the simulator keeps empty.
-    raise SimError("58350", status=200)
 
 
 # -- trading -------------------------------------------------------------------------------------
@@ -425,7 +362,7 @@ def trade_cancel_all_after(call: Call) -> list[Any]:
     if raw is None or raw == "":
         raise SimError("50014", "timeOut")
     text = str(raw)
-    if isinstance(raw, bool) or not text.isdigit():
+    if isinstance(raw, bool) or not is_digits(text):
         raise SimError("51000", "timeOut")
     seconds = int(text)
     if seconds != 0 and not DEAD_MAN_RANGE[0] <= seconds <= DEAD_MAN_RANGE[1]:

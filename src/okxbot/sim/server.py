@@ -30,8 +30,9 @@ from okxbot.sim.clock import Clock
 from okxbot.sim.context import SimContext
 from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import FaultPlan
+from okxbot.sim.funding_account import FundingLedger
 from okxbot.sim.instruments import InstrumentSet
-from okxbot.sim.limits import Limiter, monotonic_ms
+from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
 
 log = logging.getLogger("okxbot.sim")
@@ -168,10 +169,11 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
         clock=clock,
         exchange=exchange,
         keystore=KeyStore(clock.now_ms, config.timestamp_window_ms),
-        limiter=Limiter(monotonic_ms),
+        limiter=Limiter(),
         faults=FaultPlan(),
         market=market,
         seed=seed,
+        funding=FundingLedger(exchange, seed),
     )
 
 

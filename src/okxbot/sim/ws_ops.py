@@ -71,7 +71,7 @@ def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str
         return _answer(req_id, op, err.code, err.msg, [], in_time)
     exp_time = str(message.get("expTime") or "")
     if exp_time:
-        if not exp_time.isdigit():
+        if not (exp_time.isascii() and exp_time.isdigit()):
             return _answer(req_id, op, "60013", "Invalid args", [], in_time)
         if ctx.clock.now_ms() > int(exp_time):
             # Expired requests are refused per order, like REST's expTime (sCode 50102).
@@ -79,7 +79,8 @@ def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str
             return _answer(req_id, op, "1", "", data, in_time)
     args = [_with_inst_id(ctx, a) for a in args]
     try:
-        ctx.limiter.charge_ws(key.uid, op, [str(a.get("instId") or "") for a in args])
+        inst_ids = [str(a.get("instId") or "") for a in args]
+        ctx.limiter.charge_ws(key.uid, op, inst_ids, arrival=int(in_time))
     except SimError as err:
         return _answer(req_id, op, err.code, err.msg, [], in_time)
     exchange = ctx.exchange
