@@ -158,3 +158,29 @@ def test_metrics_show_trading(served: Running, client: kit.Client) -> None:
     assert "# TYPE okxbot_rate_limit_answers_total counter" in text
     assert "# TYPE okxbot_tick_to_order_seconds histogram" in text
     client.post("/api/bots/grid-a/stop", {"confirm": True})
+
+
+def test_panic_from_the_dashboard(served: Running, client: kit.Client) -> None:
+    """The control action runs okxbot panic's own response for the key, after stopping the key's bots
+    on every supervisor; the supervisor itself keeps serving."""
+    from okxbot.vault.store import Vault
+
+    _start_bot(client)
+    profile = _trading(client)["status"]["key_profile"]
+    assert profile
+    wrong = client.post("/api/panic", {"profile": profile, "confirm": profile.upper()})
+    assert wrong.status_code == 400
+    assert kit.bot_view(client, "grid-a")["state"] == "running"
+    r = client.post("/api/panic", {"profile": profile, "confirm": profile})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["bots_stopped"] == ["grid-a"] and result["report_dir"]
+    assert any("disabled" in line for line in result["done"])
+    assert Path(result["report_dir"], "report.json").is_file()
+    assert Vault().profiles.get(profile).disabled
+    assert kit.bot_view(client, "grid-a")["state"] == "stopped"
+    assert client.get("/api/orders", params={"bot": "grid-a", "state": "open"}).json()["total"] == 0
+    assert client.get("/api/session").status_code == 200  # the supervisor did not SIGTERM itself
+    kit.wait_for(
+        lambda: any(e["kind"] == "panic" for e in client.get("/api/events").json()), 10, "panic event"
+    )

@@ -145,7 +145,9 @@ def test_two_supervisors_share_postgres_and_redis(
 
         # A dies without a word: B takes grid-s over once the lease has expired, reconciling first
         kit.wait_for(
-            lambda: (kit.bot_view(b, "grid-s")["status"].get("open_orders") or 0) > 0, 30, "grid-s orders again"
+            lambda: (kit.bot_view(b, "grid-s")["status"].get("open_orders") or 0) > 0,
+            30,
+            "grid-s orders again",
         )
         sup_a.kill()
         killed_at = time.monotonic()
