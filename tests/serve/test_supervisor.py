@@ -157,6 +157,14 @@ def test_metrics_show_trading(served: Running, client: kit.Client) -> None:
         assert series in text, series
     assert "# TYPE okxbot_rate_limit_answers_total counter" in text
     assert "# TYPE okxbot_tick_to_order_seconds histogram" in text
+    # the Grafana dashboard in docs/ asks only for series this server exposes
+    import re
+
+    grafana = (Path(__file__).resolve().parents[2] / "docs" / "grafana-okxbot.json").read_text()
+    exposed = set(re.findall(r"# TYPE (okxbot_\w+)", text))
+    for name in set(re.findall(r"okxbot_[a-z_]+", grafana)) - {"okxbot_serve"}:
+        base = re.sub(r"_(bucket|total)$", "", name)
+        assert name in exposed or base in exposed or f"{base}_total" in exposed, name
     client.post("/api/bots/grid-a/stop", {"confirm": True})
 
 
