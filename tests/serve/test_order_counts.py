@@ -151,10 +151,7 @@ def test_every_order_path_is_counted_per_order_by_okx_code(quiet: RunningSim, tm
     assert 'code="50011"' not in first
     # each path refused for rate, each order of a refused batch counted: 1 + 2 per operation
     for op in ("place", "cancel", "amend"):
-        assert (
-            _value(text, f'okxbot_orders_rejected_total{{bot="bot-1",code="50011",op="{op}"}}')
-            == 3
-        ), op
+        assert _value(text, f'okxbot_orders_rejected_total{{bot="bot-1",code="50011",op="{op}"}}') == 3, op
     assert _value(text, 'okxbot_orders_placed_total{bot="bot-1"}') == 8
     # OKX sent six 50011 answers on the key (one per request), the bot counts nine orders refused
     assert _value(text, 'okxbot_rate_limit_answers_total{code="50011",key="key-1"}') == 6
