@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from okxbot.sim.instruments import ZERO, fmt
 from okxbot.sim.order import Order
+from okxbot.sim.positions import Position
 
 HISTORY_MS = 7 * 24 * 3600 * 1000
 UNFILLED_CANCELED_MS = 2 * 3600 * 1000
@@ -45,6 +46,16 @@ class Account:
     done_unfilled: deque[Order] = field(default_factory=deque)  # canceled without fill: kept 2 h
     fills: deque[dict[str, str]] = field(default_factory=deque)  # oldest first
     bills: deque[dict[str, str]] = field(default_factory=deque)
+    # Trading-account settings (account/config) and swap positions.
+    acct_lv: str = "1"  # 1 Spot mode, 2 Futures mode
+    # The modes this account may switch to by API: OKX wants the first switch to a mode on the web.
+    levels: frozenset[str] = frozenset({"1", "2"})
+    pos_mode: str = "net_mode"  # net_mode | long_short_mode
+    leverage: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)  # (instId, mgnMode, side)
+    positions: dict[tuple[str, str, str], Position] = field(
+        default_factory=dict
+    )  # (instId, mgnMode, posSide)
+    position_history: list[dict[str, str]] = field(default_factory=list)  # rows, oldest cycle first
 
     def bal(self, ccy: str) -> Balance:
         b = self.balances.get(ccy)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import count
 
-from okxbot.sim.events import BalanceEvent, BookEvent, Event, Listener
+from okxbot.sim.events import BalanceEvent, BookEvent, Event, Listener, PositionEvent
 
 log = logging.getLogger("okxbot.sim.engine")
 
@@ -50,6 +50,8 @@ class EventBus:
         self.listeners: list[Listener] = []
         self._dirty_bal: dict[str, set[str]] = {}
         self._dirty_books: set[str] = set()
+        # (uid, event type) -> (posIds, currencies, trades) changed in this operation
+        self._dirty_pos: dict[tuple[str, str], tuple[set[str], set[str], list[dict[str, str]]]] = {}
         self._batch_depth = 0
 
     def add_listener(self, fn: Listener) -> None:
@@ -74,6 +76,16 @@ class EventBus:
     def book_changed(self, inst_id: str) -> None:
         self._dirty_books.add(inst_id)
 
+    def position_changed(
+        self, uid: str, pos_id: str, ccy: str, event_type: str, trade: dict[str, str] | None = None
+    ) -> None:
+        """A position changed (one PositionEvent per account and event type per operation)."""
+        pos_ids, ccys, trades = self._dirty_pos.setdefault((uid, event_type), (set(), set(), []))
+        pos_ids.add(pos_id)
+        ccys.add(ccy)
+        if trade is not None:
+            trades.append(trade)
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group many operations (a market step) so balance and book events go out once, at the end."""
@@ -91,6 +103,9 @@ class EventBus:
         dirty, self._dirty_bal = self._dirty_bal, {}
         for uid, ccys in dirty.items():
             self.emit(BalanceEvent(uid, sorted(ccys)))
+        positions, self._dirty_pos = self._dirty_pos, {}
+        for (uid, event_type), (pos_ids, pos_ccys, trades) in positions.items():
+            self.emit(PositionEvent(uid, sorted(pos_ids), sorted(pos_ccys), event_type, trades))
         books, self._dirty_books = self._dirty_books, set()
         for inst_id in sorted(books):
             self.emit(BookEvent(inst_id))

@@ -71,14 +71,23 @@ from okxbot.sim.accounts import Account
 from okxbot.sim.book import OrderBook
 from okxbot.sim.bus import EventBus, Ids
 from okxbot.sim.clock import Clock
+from okxbot.sim.contracts import tiers
+from okxbot.sim.derivatives import Derivatives
 from okxbot.sim.events import BalanceEvent, BookEvent, Event, Listener, OrderEvent, TradeEvent
 from okxbot.sim.filters import ListFilters, ParamError, UnknownInstrument
+from okxbot.sim.funding import Funding
 from okxbot.sim.instruments import Instrument, InstrumentSet, fmt
 from okxbot.sim.ledger import Ledger
+from okxbot.sim.liquidation import Liquidator
+from okxbot.sim.margin import Margin
 from okxbot.sim.marketdata import Markets
-from okxbot.sim.matching import MAKER_FEE, TAKER_FEE, Matcher
+from okxbot.sim.marks import Marks
+from okxbot.sim.matching import MAKER_FEE, SWAP_MAKER_FEE, SWAP_TAKER_FEE, TAKER_FEE, Matcher
 from okxbot.sim.order import Order
 from okxbot.sim.order_entry import OrderEntry
+from okxbot.sim.swap_orders import SwapOrders
+from okxbot.sim.swap_queries import SwapQueries
+from okxbot.sim.tape import Tape, UnknownBar
 
 __all__ = [
     "BalanceEvent", "BookEvent", "Event", "Exchange", "Listener", "OrderEvent", "ParamError", "TradeEvent",
@@ -98,9 +107,37 @@ class Exchange:
         self.ids = Ids(seed)
         self.bus = EventBus()
         self.markets = Markets(self.instruments, self.clock)
+        self.marks = Marks(self.instruments, self.markets)
+        self.margin = Margin(self.markets, self.marks, SWAP_TAKER_FEE)
         self.ledger = Ledger(self.clock, self.bus, self.ids, self.markets)
-        self.matcher = Matcher(self.clock, self.bus, self.ids, self.ledger, self.markets)
-        self.entry = OrderEntry(self.clock, self.bus, self.ids, self.ledger, self.markets, self.matcher)
+        self.derivs = Derivatives(
+            self.clock, self.bus, self.ids, self.ledger, self.markets, self.marks, self.margin
+        )
+        self.matcher = Matcher(self.clock, self.bus, self.ids, self.ledger, self.markets, self.derivs)
+        self.derivs.cancel = self.matcher.remove_resting
+        self.swap_orders = SwapOrders(self.derivs, self.marks, self.margin)
+        self.entry = OrderEntry(
+            self.clock, self.bus, self.ids, self.ledger, self.markets, self.matcher, self.swap_orders
+        )
+        self.funding = Funding(
+            self.clock, self.bus, self.ids, self.ledger, self.marks, self.instruments, seed
+        )
+        self.liquidator = Liquidator(
+            self.clock, self.bus, self.ids, self.ledger, self.margin, self.derivs, self.matcher.remove_resting
+        )
+        self.swap_queries = SwapQueries(self.markets, self.marks, self.margin, self.derivs)
+
+    # ------------------------------------------------------------------ time
+
+    def tick(self) -> None:
+        """Advance what time drives (the server calls it every market step, ~100 ms): sample the
+        premium and print index / mark prices, settle funding that is due, liquidate what is under
+        its maintenance margin."""
+        now = self.clock.now_ms()
+        self.marks.refresh(now)
+        self.funding.settle_due(now)
+        self.liquidator.check()
+        self.bus.flush()
 
     # ------------------------------------------------------------------ listeners
 
@@ -139,7 +176,10 @@ class Exchange:
         return self.markets.usd_price(ccy)
 
     def balances(self, uid: str, ccys: Iterable[str] | None = None) -> dict[str, Any]:
-        return self.ledger.balances(uid, ccys)
+        acct = self.ledger.account(uid)
+        if acct.acct_lv == "1":
+            return self.ledger.balances(uid, ccys)
+        return self.margin.balances(acct, ccys, self.clock.now_ms())
 
     def funding_balances(self, uid: str, ccys: Iterable[str] | None = None) -> list[dict[str, str]]:
         """GET /api/v5/asset/balances: the simulator keeps everything in the trading account."""
@@ -158,8 +198,10 @@ class Exchange:
         return self.instruments.currencies()
 
     @staticmethod
-    def fee_rates() -> tuple[Decimal, Decimal]:
+    def fee_rates(inst_type: str = "SPOT") -> tuple[Decimal, Decimal]:
         """(maker, taker) as positive fractions; OKX shows them negated on the wire."""
+        if inst_type == "SWAP":
+            return SWAP_MAKER_FEE, SWAP_TAKER_FEE
         return MAKER_FEE, TAKER_FEE
 
     def book(self, inst_id: str) -> OrderBook:
@@ -287,8 +329,8 @@ class Exchange:
     def ticker(self, inst_id: str) -> dict[str, str]:
         return self.markets.ticker(inst_id)
 
-    def tickers(self) -> list[dict[str, str]]:
-        return self.markets.tickers()
+    def tickers(self, inst_type: str = "SPOT") -> list[dict[str, str]]:
+        return self.markets.tickers(inst_type)
 
     def books(self, inst_id: str, depth: int = 1) -> dict[str, Any]:
         return self.markets.books_wire(inst_id, depth)
@@ -319,3 +361,148 @@ class Exchange:
     def set_last_price(self, inst_id: str, px: Decimal) -> None:
         """Make `px` the last price without a trade (history backfill ends at the live price)."""
         self.markets.set_last_price(inst_id, px)
+
+    # ------------------------------------------------------------------ swaps: account settings
+
+    def account_settings(self, uid: str) -> tuple[str, str]:
+        """(acctLv, posMode) for account/config."""
+        acct = self.ledger.account(uid)
+        return acct.acct_lv, acct.pos_mode
+
+    def set_account_level(self, uid: str, level: str) -> list[dict[str, str]]:
+        return self.derivs.set_account_level(uid, level)
+
+    def force_account_level(self, uid: str, level: str) -> None:
+        """Admin (what the web does): switch without the API's checks and allow the mode by API later."""
+        acct = self.ledger.account(uid)
+        acct.levels = acct.levels | {level}
+        acct.acct_lv = level
+        self.ledger.touch(acct, *acct.balances)
+        self.bus.flush()
+
+    def allow_account_levels(self, uid: str, levels: Iterable[str]) -> None:
+        self.ledger.account(uid).levels = frozenset(levels)
+
+    def set_position_mode(self, uid: str, mode: str) -> list[dict[str, str]]:
+        return self.derivs.set_position_mode(uid, mode)
+
+    def set_leverage(self, uid: str, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        return self.derivs.set_leverage(uid, params)
+
+    def leverage_info(self, uid: str, inst_ids: list[str], mgn_mode: str) -> list[dict[str, str]]:
+        return self.derivs.leverage_info(uid, inst_ids, mgn_mode)
+
+    # ------------------------------------------------------------------ swaps: account queries
+
+    def positions(self, uid: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        acct = self.ledger.account(uid)
+        return self.swap_queries.positions(acct, params or {}, self.clock.now_ms())
+
+    def positions_history(self, uid: str, params: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+        acct = self.ledger.account(uid)
+        return self.swap_queries.history(acct, params or {}, self.clock.now_ms())
+
+    def position_rows(self, uid: str, pos_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Wire rows of these positions (zero ones included), for the WebSocket pushes."""
+        acct = self.ledger.account(uid)
+        wanted = set(pos_ids)
+        return [self.margin.position_fields(acct, p) for p in acct.positions.values() if p.pos_id in wanted]
+
+    def max_size(self, uid: str, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        return self.swap_queries.max_size(self.ledger.account(uid), params)
+
+    def max_avail_size(self, uid: str, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        return self.swap_queries.max_avail_size(self.ledger.account(uid), params)
+
+    # ------------------------------------------------------------------ swaps: public data
+
+    def swap(self, inst_id: str) -> Instrument:
+        inst = self.markets.inst(inst_id)
+        if not inst.is_swap:
+            raise ParamError("51000", "Parameter instId error")
+        return inst
+
+    def mark_price(self, inst_id: str) -> Decimal:
+        return self.marks.mark_px(self.swap(inst_id))
+
+    def index_price(self, index_id: str) -> Decimal:
+        if index_id not in self.marks.index_tapes:
+            raise UnknownInstrument(index_id)
+        return self.marks.index_px(index_id)
+
+    def index_ids(self) -> list[str]:
+        return list(self.marks.index_tapes)
+
+    def price_limit(self, inst_id: str) -> tuple[Decimal, Decimal]:
+        inst = self.markets.inst(inst_id)
+        if inst.is_swap:
+            return self.marks.price_limits(inst)
+        return self.markets.price_limits(inst)
+
+    def position_tiers(self, inst_id: str) -> list[dict[str, str]]:
+        inst = self.swap(inst_id)
+        return [t.wire(inst) for t in tiers(inst)]
+
+    def funding_rate(self, inst_id: str) -> dict[str, str]:
+        self.swap(inst_id)
+        return self.funding.wire(inst_id)
+
+    def funding_history(
+        self, inst_id: str, after: int | None = None, before: int | None = None, limit: int = 400
+    ) -> list[dict[str, str]]:
+        self.swap(inst_id)
+        return self.funding.history(inst_id, after, before, limit)
+
+    def settle_funding(self, inst_id: str) -> Decimal:
+        """Settle the coming funding of a swap now (admin: a deterministic settlement for tests)."""
+        self.swap(inst_id)
+        rate = self.funding.settle(inst_id)
+        self.liquidator.check()
+        return rate
+
+    def mark_candles(
+        self,
+        inst_id: str,
+        bar: str = "1m",
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[list[str]]:
+        self.swap(inst_id)
+        return self._price_candles(self.marks.mark_tapes[inst_id], bar, after, before, limit)
+
+    def index_candles(
+        self,
+        index_id: str,
+        bar: str = "1m",
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[list[str]]:
+        tape = self.marks.index_tapes.get(index_id)
+        if tape is None:
+            raise UnknownInstrument(index_id)
+        return self._price_candles(tape, bar, after, before, limit)
+
+    def _price_candles(
+        self, tape: Tape, bar: str, after: int | None, before: int | None, limit: int
+    ) -> list[list[str]]:
+        try:
+            return tape.price_candles(bar, self.clock.now_ms(), after, before, limit)
+        except UnknownBar:
+            raise ParamError("51000", "Parameter bar error") from None
+
+    def index_ticker(self, index_id: str) -> dict[str, str]:
+        tape = self.marks.index_tapes.get(index_id)
+        if tape is None:
+            raise UnknownInstrument(index_id)
+        now = self.clock.now_ms()
+        stats = tape.day_stats(now)
+        return {
+            "instId": index_id, "idxPx": fmt(self.marks.index_px(index_id)), "high24h": fmt(stats["high24h"]),
+            "low24h": fmt(stats["low24h"]), "open24h": fmt(stats["open24h"]), "sodUtc0": fmt(stats["sodUtc0"]),
+            "sodUtc8": fmt(stats["sodUtc8"]), "ts": str(now),
+        }  # fmt: skip
+
+    def recent_liquidations(self) -> list[dict[str, Any]]:
+        return list(self.liquidator.recent)

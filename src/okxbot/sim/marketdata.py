@@ -24,7 +24,10 @@ class Markets:
         self.instruments = instruments
         self.clock = clock
         self.books = {i.inst_id: OrderBook(i.inst_id) for i in instruments}
-        self.tapes = {i.inst_id: Tape(i.inst_id, i.start_px) for i in instruments}
+        self.tapes = {
+            i.inst_id: Tape(i.inst_id, i.start_px, i.inst_type, i.contract_size, i.inverse)
+            for i in instruments
+        }
         self.ref_px: dict[str, Decimal] = {i.inst_id: i.start_px for i in instruments}
 
     def inst(self, inst_id: str) -> Instrument:
@@ -78,8 +81,8 @@ class Markets:
         self.inst(inst_id)
         return self.tapes[inst_id].ticker(self.clock.now_ms(), self.best(inst_id))
 
-    def tickers(self) -> list[dict[str, str]]:
-        return [self.ticker(i) for i in self.instruments.ids()]
+    def tickers(self, inst_type: str = "SPOT") -> list[dict[str, str]]:
+        return [self.ticker(i) for i in self.instruments.ids(inst_type)]
 
     def books_wire(self, inst_id: str, depth: int = 1) -> dict[str, Any]:
         book = self.book(inst_id)
@@ -112,7 +115,9 @@ class Markets:
     def seed_candle(self, inst_id: str, minute_ms: int, o: Decimal, h: Decimal, low: Decimal, c: Decimal,
                     vol: Decimal) -> None:  # fmt: skip
         self.inst(inst_id)
-        self.tapes[inst_id].seed_minute(minute_ms, Candle(o, h, low, c, vol, vol * (o + c) / 2))
+        tape = self.tapes[inst_id]
+        quote, ccy = tape.volumes((o + c) / 2, vol)
+        tape.seed_minute(minute_ms, Candle(o, h, low, c, vol, quote, ccy))
 
     def set_last_price(self, inst_id: str, px: Decimal) -> None:
         self.inst(inst_id)

@@ -6,6 +6,11 @@ Each trade prints on the instrument's tape, then fills the maker and the taker; 
 order and hands the money to the `Ledger`. Self-trade prevention follows the taker's `stpMode`.
 Every change to a book goes through `OrderBook.add` / `reduce` / `remove` (the `books` stream
 shadows those three calls), with `reduce` before `remaining` is lowered.
+
+Swaps: sizes are contracts; a fill's fee is `value(qty, px) * rate` in the settle currency (maker
+0.02 %, taker 0.05 %) and the position side of the money goes to `Derivatives.settle_fill`. A
+reduce-only (or long/short closing) order never fills more than the position it closes; market
+orders of swaps carry the price limit as their price and stop there.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from okxbot.sim.accounts import Account
 from okxbot.sim.book import OrderBook
 from okxbot.sim.bus import EventBus, Ids
 from okxbot.sim.clock import Clock
+from okxbot.sim.contracts import money, value
+from okxbot.sim.derivatives import Derivatives
 from okxbot.sim.events import OrderEvent, TradeEvent
 from okxbot.sim.instruments import ZERO, floor_to, fmt
 from okxbot.sim.ledger import Ledger
@@ -25,15 +32,21 @@ from okxbot.sim.order import Order, event_fields
 
 MAKER_FEE = Decimal("0.0008")
 TAKER_FEE = Decimal("0.001")
+SWAP_MAKER_FEE = Decimal("0.0002")
+SWAP_TAKER_FEE = Decimal("0.0005")
+MARKETABLE = frozenset({"market", "optimal_limit_ioc"})
 
 
 class Matcher:
-    def __init__(self, clock: Clock, bus: EventBus, ids: Ids, ledger: Ledger, markets: Markets) -> None:
+    def __init__(
+        self, clock: Clock, bus: EventBus, ids: Ids, ledger: Ledger, markets: Markets, derivs: Derivatives
+    ) -> None:
         self.clock = clock
         self.bus = bus
         self.ids = ids
         self.ledger = ledger
         self.markets = markets
+        self.derivs = derivs
 
     # -- accepting ------------------------------------------------------------------------------
 
@@ -51,7 +64,9 @@ class Matcher:
         self.match(acct, order, book)
         if not order.pending:
             return
-        if order.ord_type == "market":
+        if order.ord_type == "optimal_limit_ioc":
+            self.finish(acct, order, "canceled", "14")
+        elif order.ord_type == "market":
             if order.acc_fill_sz and order.sz_in_quote:
                 self.finish(acct, order, "filled", "")  # what is left cannot buy one more lot
             else:
@@ -90,7 +105,9 @@ class Matcher:
 
     def match(self, acct: Account, taker: Order, book: OrderBook) -> None:
         opposite = "asks" if taker.side == "buy" else "bids"
-        limit = taker.px if taker.ord_type != "market" else None
+        swap = taker.inst.is_swap
+        # A swap market order carries its price limit as px (0 for the synthetic market's own).
+        limit = taker.px if (taker.ord_type not in MARKETABLE or swap) and taker.px else None
         lot = taker.inst.lot_sz
         while taker.pending and taker.remaining > 0:
             level = book.best(opposite)
@@ -101,6 +118,8 @@ class Matcher:
             ):
                 return
             for maker in level:
+                if not maker.pending:
+                    continue  # canceled while this level was being walked (a reduce-only order)
                 if maker.uid == taker.uid:
                     # Self-trade prevention: OKX's default cancel_maker removes the resting order.
                     if taker.stp_mode == "cancel_maker":
@@ -110,7 +129,21 @@ class Matcher:
                         self.remove_resting(maker, "32")
                     self.finish(acct, taker, "canceled", "32")
                     return
-                if taker.sz_in_quote:
+                if swap:
+                    qty = min(taker.remaining, maker.remaining)
+                    cap = self.derivs.closable(taker)
+                    if cap is not None and cap < qty:
+                        qty = cap
+                        if qty <= 0:
+                            self.finish(acct, taker, "canceled", "17")
+                            return
+                    maker_cap = self.derivs.closable(maker)
+                    if maker_cap is not None and maker_cap < qty:
+                        if maker_cap <= 0:
+                            self.remove_resting(maker, "17")
+                            continue
+                        qty = maker_cap
+                elif taker.sz_in_quote:
                     if taker.side == "buy":
                         qty = min(floor_to(taker.remaining / level.px, lot), maker.remaining)
                         if taker.frozen and qty * level.px > taker.frozen:
@@ -154,6 +187,10 @@ class Matcher:
         self, order: Order, qty: Decimal, px: Decimal, px_str: str, exec_type: str, trade_id: str, now: int
     ) -> None:
         cost = qty * px
+        if order.inst.is_swap:
+            rate = SWAP_TAKER_FEE if exec_type == "T" else SWAP_MAKER_FEE
+            fee = -money(value(order.inst, qty, px) * rate)
+            return self._fill_swap(order, qty, px, px_str, exec_type, trade_id, now, fee)
         rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
         fee = -(qty * rate if order.side == "buy" else cost * rate)
         order.acc_fill_sz += qty
@@ -172,6 +209,28 @@ class Matcher:
                 acct.retire(order)
             return
         self.ledger.settle_spot(order, qty, px_str, cost, fee, exec_type, trade_id, now, rate)
+        if done:
+            self.complete(acct, order)
+        self.order_event(order, fill=(px_str, fmt(qty), str(now), trade_id, fee, exec_type))
+
+    def _fill_swap(
+        self, order: Order, qty: Decimal, px: Decimal, px_str: str, exec_type: str, trade_id: str, now: int,
+        fee: Decimal,
+    ) -> None:  # fmt: skip
+        order.acc_fill_sz += qty
+        order.notional += qty * px
+        order.fee += fee
+        order.remaining -= qty
+        order.fill_px, order.fill_sz, order.fill_time, order.trade_id = px_str, fmt(qty), str(now), trade_id
+        order.u_time = now
+        done = order.remaining <= 0
+        order.state = "filled" if done else "partially_filled"
+        acct = self.ledger.accounts[order.uid]
+        if order.internal:
+            if done:
+                acct.retire(order)
+            return
+        self.derivs.settle_fill(order, qty, px, px_str, fee, exec_type, trade_id, now)
         if done:
             self.complete(acct, order)
         self.order_event(order, fill=(px_str, fmt(qty), str(now), trade_id, fee, exec_type))
@@ -204,5 +263,9 @@ class Matcher:
     def order_event(self, order: Order, **kw: Any) -> None:
         if order.internal or not self.bus.listeners:
             return
-        last_px = fmt(self.markets.last_px(order.inst.inst_id))
+        inst = order.inst
+        last_px = fmt(self.markets.last_px(inst.inst_id))
+        if inst.is_swap and "fill" in kw:
+            marks = self.derivs.marks
+            kw.update(mark_px=fmt(marks.mark_px(inst)), idx_px=fmt(marks.index_of(inst)))
         self.bus.emit(OrderEvent(order.uid, event_fields(order, last_px=last_px, **kw)))

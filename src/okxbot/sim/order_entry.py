@@ -15,11 +15,12 @@ from okxbot.sim.accounts import Account
 from okxbot.sim.bus import EventBus, Ids
 from okxbot.sim.clock import Clock
 from okxbot.sim.filters import param_str
-from okxbot.sim.instruments import ZERO, ceil_to, fmt, is_multiple
+from okxbot.sim.instruments import ZERO, Instrument, ceil_to, fmt, is_multiple
 from okxbot.sim.ledger import Ledger
 from okxbot.sim.marketdata import Markets
 from okxbot.sim.matching import Matcher
 from okxbot.sim.order import Order
+from okxbot.sim.swap_orders import SWAP_ORDER_TYPES, Refused, SwapOrders
 
 MARKET_BUFFER = Decimal("1.05")  # market orders freeze 5% more than their estimate (OKX risk check)
 MAX_PENDING_ACCOUNT = 4000
@@ -30,13 +31,7 @@ _CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}")
 _TAG = re.compile(r"[A-Za-z0-9]{1,16}")
 
 
-class Reject(Exception):
-    """A per-order refusal: sCode and sMsg as OKX words them."""
-
-    def __init__(self, code: str, msg: str) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
+Reject = Refused  # a per-order refusal: sCode and sMsg as OKX words them
 
 
 def positive(text: str, name: str) -> Decimal:
@@ -59,14 +54,16 @@ def price_limit_reject(max_buy: Decimal, min_sell: Decimal) -> Reject:
 
 class OrderEntry:
     def __init__(
-        self, clock: Clock, bus: EventBus, ids: Ids, ledger: Ledger, markets: Markets, matcher: Matcher
-    ) -> None:
+        self, clock: Clock, bus: EventBus, ids: Ids, ledger: Ledger, markets: Markets, matcher: Matcher,
+        swaps: SwapOrders,
+    ) -> None:  # fmt: skip
         self.clock = clock
         self.bus = bus
         self.ids = ids
         self.ledger = ledger
         self.markets = markets
         self.matcher = matcher
+        self.swaps = swaps
 
     # -- placing --------------------------------------------------------------------------------
 
@@ -96,20 +93,35 @@ class OrderEntry:
         if inst is None:
             raise Reject("51001", "Instrument ID or Spread ID doesn't exist.")
         td_mode = param_str(params["tdMode"])
-        if td_mode in ("cross", "isolated", "spot_isolated"):
-            raise Reject("51010", "You can't complete this request under your current account mode.")
-        if td_mode != "cash":
+        if inst.is_swap:
+            self.swaps.check_mode(acct, td_mode)
+        elif td_mode in ("cross", "isolated", "spot_isolated"):
+            if acct.acct_lv == "1":
+                raise Reject("51010", "You can't complete this request under your current account mode.")
+            raise Reject("54000", "Margin trading is not supported.")
+        elif td_mode != "cash":
             raise Reject("51000", "Parameter tdMode error")
         side = param_str(params["side"])
         if side not in ("buy", "sell"):
             raise Reject("51000", "Parameter side error")
         ord_type = param_str(params["ordType"])
-        if ord_type not in ORDER_TYPES:
+        if ord_type not in (SWAP_ORDER_TYPES if inst.is_swap else ORDER_TYPES):
             raise Reject("51000", "Parameter ordType error")
         sz = positive(param_str(params["sz"]), "sz")
         stp_mode = param_str(params.get("stpMode")) or "cancel_maker"
         if stp_mode not in ("cancel_maker", "cancel_taker", "cancel_both"):
             raise Reject("51000", "Parameter stpMode error")
+        if inst.is_swap:
+            px = ZERO
+            if ord_type not in ("market", "optimal_limit_ioc"):
+                px = self._limit_price(params, inst)
+            self._check_pending_caps(acct, inst)
+            order = self.swaps.build(
+                acct, params, inst, cl=cl, tag=tag, side=side, ord_type=ord_type, sz=sz, td_mode=td_mode,
+                stp_mode=stp_mode, px=px, now=now,
+            )  # fmt: skip
+            order.ord_id = self.ids.order()
+            return order
 
         tgt = param_str(params.get("tgtCcy"))
         if ord_type == "market":
@@ -119,12 +131,7 @@ class OrderEntry:
             px = ZERO
         else:
             tgt = ""
-            px_text = param_str(params.get("px"))
-            if not px_text:
-                raise Reject("51204", "The price for the limit order cannot be empty.")
-            px = positive(px_text, "px")
-            if not is_multiple(px, inst.tick_sz):
-                raise Reject("51000", "Parameter px error")
+            px = self._limit_price(params, inst)
 
         if cl and cl in acct.pending_by_cl:
             raise Reject("51016", "Client order ID already exists.")
@@ -145,11 +152,7 @@ class OrderEntry:
             if (side == "buy" and px > max_buy) or (side == "sell" and px < min_sell):
                 raise price_limit_reject(max_buy, min_sell)
 
-        if not acct.internal:
-            if len(acct.pending) >= MAX_PENDING_ACCOUNT or (
-                acct.pending_per_inst.get(inst.inst_id, 0) >= MAX_PENDING_INSTRUMENT
-            ):
-                raise Reject("51025", "Order count exceeds the limit.")
+        self._check_pending_caps(acct, inst)
 
         order = Order(
             uid=acct.uid, inst=inst, ord_id="", cl_ord_id=cl, tag=tag, side=side, ord_type=ord_type,
@@ -159,11 +162,29 @@ class OrderEntry:
         if not acct.internal:
             need = self._freeze_amount(order)
             ccy = order.frozen_ccy
-            if acct.bal(ccy).avail < need:
+            if self.swaps.derivs.available(acct, ccy) < need:
                 raise Reject("51008", f"Order failed. Insufficient {ccy} balance in account")
             order.frozen = need
         order.ord_id = self.ids.order()
         return order
+
+    @staticmethod
+    def _limit_price(params: Mapping[str, Any], inst: Instrument) -> Decimal:
+        px_text = param_str(params.get("px"))
+        if not px_text:
+            raise Reject("51204", "The price for the limit order cannot be empty.")
+        px = positive(px_text, "px")
+        if not is_multiple(px, inst.tick_sz):
+            raise Reject("51000", "Parameter px error")
+        return px
+
+    @staticmethod
+    def _check_pending_caps(acct: Account, inst: Instrument) -> None:
+        if not acct.internal and (
+            len(acct.pending) >= MAX_PENDING_ACCOUNT
+            or acct.pending_per_inst.get(inst.inst_id, 0) >= MAX_PENDING_INSTRUMENT
+        ):
+            raise Reject("51025", "Order count exceeds the limit.")
 
     def _freeze_amount(self, order: Order) -> Decimal:
         book = self.markets.books[order.inst.inst_id]
@@ -286,7 +307,8 @@ class OrderEntry:
 
         book = self.markets.books[inst.inst_id]
         if new_px != order.px:
-            max_buy, min_sell = self.markets.price_limits(inst)
+            limits = self.swaps.marks.price_limits if inst.is_swap else self.markets.price_limits
+            max_buy, min_sell = limits(inst)
             if (order.side == "buy" and new_px > max_buy) or (order.side == "sell" and new_px < min_sell):
                 r = price_limit_reject(max_buy, min_sell)
                 return fail(r.code, r.msg)
@@ -302,8 +324,11 @@ class OrderEntry:
             self.bus.flush()
             return result("0", "")
         new_remaining = new_sz - order.acc_fill_sz
-        new_frozen = new_remaining * new_px if order.side == "buy" else new_remaining
-        if new_frozen - order.frozen > acct.bal(order.frozen_ccy).avail:
+        if inst.is_swap:
+            new_frozen = self.swaps.refreeze_for_amend(acct, order, new_sz, new_px)
+        else:
+            new_frozen = new_remaining * new_px if order.side == "buy" else new_remaining
+        if new_frozen - order.frozen > self.swaps.derivs.available(acct, order.frozen_ccy):
             return fail("51502", "Unable to edit order: insufficient balance or margin.")
         probe = Order(
             uid=order.uid, inst=inst, ord_id=order.ord_id, cl_ord_id="", tag="", side=order.side,
