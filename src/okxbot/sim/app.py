@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from okxbot.sim import admin, rest, ws
+from okxbot.sim import admin, admin_swap, rest, ws
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
 from okxbot.sim import endpoints_swap as _endpoints_swap  # noqa: F401
 from okxbot.sim.context import CTX, SimContext
@@ -38,5 +38,6 @@ def build_app(ctx: SimContext) -> web.Application:
     app[CTX] = ctx
     app.router.add_route("*", "/api/v5/{tail:.*}", rest.dispatch)
     admin.register(app.router)
+    admin_swap.register(app.router)
     ws.register(app)  # /ws/v5/public, /private, /business and the /__sim__/ws-* admin routes
     return app

@@ -63,11 +63,15 @@ def _ids(raw: str, most: int, name: str) -> list[str]:
 
 @endpoint("GET", "/api/v5/public/mark-price")
 def public_mark_price(call: Call) -> list[Any]:
-    inst_type = _req(call.params, "instType")
-    if inst_type not in ("MARGIN", "SWAP", "FUTURES", "OPTION"):
-        raise SimError("51000", "instType")
     ex = call.ctx.exchange
     inst_id, family = _opt(call.params, "instId"), _opt(call.params, "instFamily")
+    # OKX documents instType as required; ccxt's fetchMarkPrice sends only instId, which OKX answers.
+    inst = ex.instrument(inst_id) if inst_id else None
+    inst_type = _opt(call.params, "instType") or (inst.inst_type if inst is not None else "")
+    if not inst_type:
+        raise SimError("50014", "instType")
+    if inst_type not in ("MARGIN", "SWAP", "FUTURES", "OPTION"):
+        raise SimError("51000", "instType")
     now = str(call.ctx.clock.now_ms())
     rows = []
     for inst in ex.instruments.of_type(inst_type):

@@ -312,6 +312,7 @@ class Exchange:
         acct = self.ledger.account(uid)
         acct.prune_records(self.clock.now_ms())
         ccy, typ, sub_type = f.get("ccy"), f.get("type"), f.get("subType")
+        mgn_mode, ct_type = f.get("mgnMode"), f.get("ctType")
         return f.page(
             (
                 r
@@ -320,9 +321,15 @@ class Exchange:
                 and (not ccy or r["ccy"] == ccy)
                 and (not typ or r["type"] == typ)
                 and (not sub_type or r["subType"] == sub_type)
+                and (not mgn_mode or r["mgnMode"] == mgn_mode)
+                and (not ct_type or self._ct_type(r["instId"]) == ct_type)
             ),
             key=lambda r: int(r["billId"]),
         )
+
+    def _ct_type(self, inst_id: str) -> str:
+        inst = self.instruments.get(inst_id)
+        return inst.ct_type if inst is not None else ""
 
     # ------------------------------------------------------------------ market data
 
