@@ -42,7 +42,7 @@ Market data
     ex.candles(inst_id, bar="1m", after=None, before=None, limit=100) -> list[list[str]]  # newest first
     ex.instrument(inst_id) -> Instrument | None;  ex.instruments -> InstrumentSet
     ex.has_instrument(inst_id) -> bool;  ex.currencies() -> set[str]
-    ex.fee_rates() -> (maker, taker) Decimal fractions, positive (0.0008, 0.001)
+    ex.fee_rates(inst_type="SPOT") -> (maker, taker) fractions, positive (SPOT 0.0008 / 0.001, SWAP 0.0002 / 0.0005)
     ex.reference_price(inst_id) -> Decimal;  ex.set_reference_price(inst_id, px)  # price-limit band
   Unknown instId raises UnknownInstrument; a bad bar raises ParamError("51000", "Parameter bar error").
 
@@ -57,6 +57,21 @@ Events: ex.add_listener(fn) / ex.remove_listener(fn); fn(event) is called synchr
     TradeEvent(inst_id, trade)   # one public trade (the trades-endpoint item)
 The synthetic market's own accounts (create_account(..., internal=True)) have unlimited balances and
 produce no OrderEvent / BalanceEvent, fills, bills or history: they only move books and print trades.
+
+Perpetual swaps (SWAP instruments; see okxbot.sim.contracts, margin, funding, liquidation)
+    ex.tick() -> None                      # premium samples, index/mark candles, due funding, liquidations
+    ex.account_settings(uid) -> (acctLv, posMode)
+    ex.set_account_level(uid, level) / ex.set_position_mode(uid, mode) -> [{...}]   # ParamError on refusal
+    ex.force_account_level(uid, level); ex.allow_account_levels(uid, levels)          # admin
+    ex.set_leverage(uid, params) -> [{lever, mgnMode, instId, posSide}]
+    ex.leverage_info(uid, inst_ids, mgn_mode) -> [{instId, ccy, mgnMode, posSide, lever}]
+    ex.positions(uid, params) / ex.positions_history(uid, params) / ex.position_rows(uid, pos_ids)
+    ex.max_size(uid, params) / ex.max_avail_size(uid, params)
+    ex.mark_price(inst_id) / ex.index_price(index_id) -> Decimal; ex.price_limit(inst_id) -> (buy, sell)
+    ex.position_tiers(inst_id) / ex.funding_rate(inst_id) / ex.funding_history(inst_id, after, before, limit)
+    ex.settle_funding(inst_id) -> rate     # the coming settlement, now
+    ex.mark_candles(...) / ex.index_candles(...) / ex.index_ticker(index_id) / ex.recent_liquidations()
+    PositionEvent(uid, pos_ids, ccys, event_type, trades); LiquidationEvent(inst_type, item)
 """
 
 from __future__ import annotations
