@@ -17,8 +17,8 @@ shaped like OKX's (tier imr = 1 / maxLever, mmr = imr / 2, larger positions get 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
 from okxbot.sim.instruments import DEFAULT_INSTRUMENTS, ZERO, Instrument, fmt
 
@@ -86,7 +86,7 @@ class Tier:
         }  # fmt: skip
 
 
-@lru_cache(maxsize=None)
+@cache
 def tiers(inst: Instrument) -> tuple[Tier, ...]:
     """The instrument's position tiers, smallest first (the first tier allows the most leverage)."""
     first = FIRST_TIER.get(inst.uly, inst.max_mkt_sz)
