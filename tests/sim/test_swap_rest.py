@@ -17,7 +17,11 @@ from okx.Trade import TradeAPI
 from okxbot.sim.server import RunningSim, start_sim
 from tests.sim.okx_http import signed
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [
+    pytest.mark.timeout(90),
+    # python-okx's own call into httpx; nothing this test controls.
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")
