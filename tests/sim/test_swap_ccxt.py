@@ -126,6 +126,7 @@ def test_leverage_and_mode_refusals_reach_ccxt_with_okx_codes(okx: ccxt.okx) -> 
     okx.load_markets()
     bid = okx.fetch_ticker(LINEAR)["bid"]
     resting = okx.create_order(LINEAR, "limit", "buy", 1, okx.price_to_precision(LINEAR, bid * 0.99))
+    assert [o["id"] for o in okx.fetch_open_orders(LINEAR)] == [resting["id"]]
     with pytest.raises(ccxt.ExchangeError, match="59000"):
         okx.set_leverage(7, LINEAR, {"marginMode": "cross"})
     with pytest.raises(ccxt.ExchangeError, match="59000"):

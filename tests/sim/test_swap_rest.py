@@ -199,3 +199,14 @@ def test_python_okx_trades_a_swap(swap_sim: RunningSim, key: dict[str, Any]) -> 
                                reduceOnly="true")  # fmt: skip
     assert closed["data"][0]["sCode"] == "0", closed
     assert account.get_positions(instType="SWAP")["data"] == []
+
+
+def test_sim_config_starts_the_ready_keys_in_futures_mode() -> None:
+    with start_sim(seed=3, config={"account_level": "2", "market": False}) as sim:
+        for key in sim.keys:
+            config = data(call(sim, key, "GET", "/api/v5/account/config"))[0]
+            assert config["acctLv"] == "2"
+        details = data(call(sim, sim.keys[0], "GET", "/api/v5/account/balance"))[0]["details"]
+        assert all(d["availEq"] != "" for d in details)  # Futures-mode fields are filled
+    with pytest.raises(ValueError, match="account_level"):
+        start_sim(seed=3, config={"account_level": "3"})

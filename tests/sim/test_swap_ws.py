@@ -54,6 +54,13 @@ def rest(sim: RunningSim, key: dict[str, Any], method: str, path: str, payload: 
     return signed(sim.rest, key, method, path, body).json()
 
 
+async def subscribed(sim: RunningSim, channel: str) -> None:
+    """Wait until the simulator holds a subscription to `channel` (a push sent earlier would be lost)."""
+    async with asyncio.timeout(10):
+        while not sim.admin("GET", "/__sim__/ws-stats")["subscriptions"].get(channel):
+            await asyncio.sleep(0.02)
+
+
 def market_order(sim: RunningSim, key: dict[str, Any], side: str, sz: str, **extra: str) -> None:
     order = {
         "instId": "BTC-USDT-SWAP",
@@ -76,7 +83,7 @@ async def test_ccxt_pro_watches_positions_mark_price_and_funding(
     rate = await pro.watch_funding_rate(LINEAR)
     assert rate["symbol"] == LINEAR and abs(rate["fundingRate"]) <= 0.00375
     first = asyncio.ensure_future(pro.watch_positions())
-    await asyncio.sleep(0)  # let the subscription go out before the order that changes the position
+    # Whether the order lands before or after the subscription, a push shows the 3 contracts.
     market_order(swap_sim, key, "buy", "3")
     async with asyncio.timeout(10):
         positions = await first
@@ -101,7 +108,7 @@ async def test_ccxt_pro_watches_public_liquidations(pro: ccxtpro.okx, swap_sim: 
     order = {"instId": "SOL-USDT-SWAP", "tdMode": "isolated", "side": "buy", "ordType": "market", "sz": "20"}
     assert rest(swap_sim, victim, "POST", "/api/v5/trade/order", order)["data"][0]["sCode"] == "0"
     watching = asyncio.ensure_future(pro.watch_liquidations_for_symbols(["SOL/USDT:USDT"]))
-    await asyncio.sleep(0.2)
+    await subscribed(swap_sim, "liquidation-orders")
     swap_sim.admin("POST", "/__sim__/price", {"instId": "SOL-USDT", "movePct": "-5"})
     swap_sim.admin("POST", "/__sim__/tick")
     async with asyncio.timeout(10):
