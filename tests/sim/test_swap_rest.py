@@ -156,6 +156,13 @@ def test_account_settings_and_queries(swap_sim: RunningSim, key: dict[str, Any])
     )
     switch = call(swap_sim, key, "POST", "/api/v5/account/set-account-level", {"acctLv": "1"})
     assert error(switch)[1] == "59134"
+    check = data(call(swap_sim, key, "GET", "/api/v5/account/set-account-switch-precheck?acctLv=1"))[0]
+    assert (check["sCode"], check["curAcctLv"], [u["type"] for u in check["unmatchedInfoCheck"]]) == (
+        "1", "2", ["all_positions"],
+    )  # fmt: skip
+    assert check["unmatchedInfoCheck"][0]["posList"] == [positions[0]["posId"]]
+    precheck_4 = call(swap_sim, key, "GET", "/api/v5/account/set-account-switch-precheck?acctLv=4")
+    assert error(precheck_4)[1] == "51070"
     assert (
         error(call(swap_sim, key, "POST", "/api/v5/account/set-account-level", {"acctLv": "4"}))[1] == "51070"
     )

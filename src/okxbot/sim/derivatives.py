@@ -237,6 +237,30 @@ class Derivatives:
             self.bus.flush()
         return [{"acctLv": level}]
 
+    def switch_precheck(self, uid: str, level: str) -> list[dict[str, Any]]:
+        """GET account/set-account-switch-precheck: what stands in the way of `set_account_level`."""
+        acct = self.ledger.account(uid)
+        if level not in ("1", "2", "3", "4"):
+            raise ParamError("51000", "Parameter acctLv error")
+        if level not in acct.levels or level in ("3", "4"):
+            raise ParamError(
+                "51070",
+                "You do not meet the requirements for switching to this account mode. Please upgrade the "
+                "account mode on the OKX website or App",
+            )
+        unmatched: list[dict[str, Any]] = []
+        if level != acct.acct_lv:
+            if acct.pending:
+                unmatched.append({"type": "pending_orders", "totalAsset": "", "posList": []})
+            open_ids = [p.pos_id for p in acct.positions.values() if p.pos]
+            if open_ids:
+                unmatched.append({"type": "all_positions", "totalAsset": "", "posList": open_ids})
+        return [{
+            "acctLv": level, "curAcctLv": acct.acct_lv, "mgnAft": None, "mgnBf": None, "posList": [],
+            "posTierCheck": [], "riskOffsetType": "", "sCode": "1" if unmatched else "0",
+            "unmatchedInfoCheck": unmatched,
+        }]  # fmt: skip
+
     def set_position_mode(self, uid: str, mode: str) -> list[dict[str, str]]:
         acct = self.ledger.account(uid)
         if mode not in ("long_short_mode", "net_mode"):

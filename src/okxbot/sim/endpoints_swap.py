@@ -216,3 +216,8 @@ def account_set_account_level(call: Call) -> list[Any]:
     if not level:
         raise SimError("50014", "acctLv")
     return call.ctx.exchange.set_account_level(call.uid, level)
+
+
+@endpoint("GET", "/api/v5/account/set-account-switch-precheck", perm="read_only")
+def account_switch_precheck(call: Call) -> list[Any]:
+    return call.ctx.exchange.derivs.switch_precheck(call.uid, _req(call.params, "acctLv"))
