@@ -185,6 +185,13 @@ def test_admin_hooks_check_their_input(swap_sim: RunningSim, key: dict[str, Any]
     fixed = swap_sim.admin("POST", "/__sim__/mark", {"instId": "ETH-USDT-SWAP", "basis": "0.01"})
     assert Decimal(fixed["markPx"]) == (Decimal(fixed["idxPx"]) * Decimal("1.01")).quantize(Decimal("0.01"))
     swap_sim.admin("POST", "/__sim__/mark", {"instId": "ETH-USDT-SWAP", "basis": None})
+    with pytest.raises(RuntimeError, match="unknown swap rule"):
+        swap_sim.admin("POST", "/__sim__/swap-rules", {"gentle": True})
+    with pytest.raises(RuntimeError, match="priceBand"):
+        swap_sim.admin("POST", "/__sim__/swap-rules", {"priceBand": "2"})
+    rules = swap_sim.admin("POST", "/__sim__/swap-rules", {})
+    assert rules == {"liquidationFeeInRatio": True, "priceBand": "0.02", "leverageBlockedByAnyOrder": True,
+                     "positionModeBlockedBySpotOrders": True}  # fmt: skip
     positions = swap_sim.admin("GET", f"/__sim__/positions?uid={key['uid']}")
     assert positions == {"uid": key["uid"], "positions": [], "history": []}
 

@@ -102,6 +102,7 @@ from okxbot.sim.order import Order
 from okxbot.sim.order_entry import OrderEntry
 from okxbot.sim.swap_orders import SwapOrders
 from okxbot.sim.swap_queries import SwapQueries
+from okxbot.sim.swap_rules import SwapRules
 from okxbot.sim.tape import Tape, UnknownBar
 
 __all__ = [
@@ -122,8 +123,9 @@ class Exchange:
         self.ids = Ids(seed)
         self.bus = EventBus()
         self.markets = Markets(self.instruments, self.clock)
-        self.marks = Marks(self.instruments, self.markets)
-        self.margin = Margin(self.markets, self.marks, SWAP_TAKER_FEE)
+        self.rules = SwapRules()
+        self.marks = Marks(self.instruments, self.markets, self.rules)
+        self.margin = Margin(self.markets, self.marks, SWAP_TAKER_FEE, self.rules)
         self.ledger = Ledger(self.clock, self.bus, self.ids, self.markets)
         self.derivs = Derivatives(
             self.clock, self.bus, self.ids, self.ledger, self.markets, self.marks, self.margin
