@@ -13,7 +13,7 @@ Accounts
     ex.has_account(uid) -> bool;  ex.is_demo(uid) -> bool
     ex.deposit(uid, ccy, amount: Decimal | str) -> None        # admin top-up
     ex.balances(uid, ccys: Iterable[str] | None = None) -> dict  # GET /account/balance data[0]
-    ex.funding_balances(uid, ccys=None) -> list[dict]           # GET /asset/balances (empty funding)
+    ex.transfer(uid, ccy, change: Decimal, counterpart="6") -> bill  # asset/transfer's trading side
 
 Orders (params = the raw JSON object of one order; "" and None count as absent)
     ex.place_order(uid, params) -> {"clOrdId","ordId","tag","ts","sCode","sMsg"}
@@ -32,7 +32,7 @@ Orders (params = the raw JSON object of one order; "" and None count as absent)
     ex.all_orders(uid) -> list[order dict]               # every order ever, any state (admin)
   Filters are Mapping[str, str] of query parameters; a bad value raises ParamError(code, msg)
   (e.g. ("51000", "Parameter limit error")); the HTTP layer turns it into a top-level error.
-  Lists are newest first; limit defaults to 100 and may not exceed 100.
+  Lists are newest first; limit defaults to 100, and a larger one is answered with 100.
 
 Market data
     ex.book(inst_id) -> OrderBook; OrderBook.levels("bids"|"asks", depth) -> [(px_str, sz_str, n_orders)]
@@ -198,10 +198,16 @@ class Exchange:
             return self.ledger.balances(uid, ccys)
         return self.margin.balances(acct, ccys, self.clock.now_ms())
 
-    def funding_balances(self, uid: str, ccys: Iterable[str] | None = None) -> list[dict[str, str]]:
-        """GET /api/v5/asset/balances: the simulator keeps everything in the trading account."""
-        self.ledger.account(uid)
-        return []
+    def transfer(self, uid: str, ccy: str, change: Decimal, counterpart: str = "6") -> dict[str, str]:
+        """Move `change` into (> 0) or out of (< 0) the trading account for `asset/transfer` (the funding
+        side lives in sim.funding_account): one bill, type "1". ParamError 58116 if the available balance
+        is short (in Futures mode: the available equity, so margin in use cannot leave)."""
+        acct = self.ledger.account(uid)
+        if change < 0 and self.derivs.available(acct, ccy) < -change:
+            raise ParamError("58116", "Transfer exceeds the available amount.")
+        bill = self.ledger.transfer(acct, ccy, change, counterpart)
+        self.bus.flush()
+        return bill
 
     # ------------------------------------------------------------------ instruments
 
