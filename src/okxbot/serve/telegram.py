@@ -149,7 +149,7 @@ class TelegramChannel:
                 )
                 return False
             except RetryAfter as err:
-                await asyncio.sleep(_seconds(err.retry_after))
+                await asyncio.sleep(_seconds(err))
             except NetworkError as err:
                 log.warning(
                     "Telegram: cannot reach %s (%s); retrying in %.0f s", self.api_url, _why(err), backoff
@@ -184,7 +184,7 @@ class TelegramChannel:
                 backoff = min(backoff * 2, 60.0)
                 continue
             except RetryAfter as err:
-                await asyncio.sleep(_seconds(err.retry_after))
+                await asyncio.sleep(_seconds(err))
                 continue
             except (NetworkError, TelegramError) as err:
                 log.warning("Telegram: getUpdates failed (%s); retrying in %.0f s", _why(err), backoff)
@@ -324,7 +324,7 @@ class TelegramChannel:
                 )
                 return True
             except RetryAfter as err:
-                await asyncio.sleep(min(_seconds(err.retry_after), 120.0))
+                await asyncio.sleep(min(_seconds(err), 120.0))
             except (BadRequest, Forbidden, InvalidToken) as err:
                 log.error(
                     "Telegram: cannot write to chat %s (%s): is it the chat you authorised, and did it "
@@ -341,7 +341,13 @@ class TelegramChannel:
         return False
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _seconds(err: Any) -> float:
+    """RetryAfter's wait in seconds (an int today, a timedelta in python-telegram-bot's next major)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the "will become a timedelta" notice: both are handled
+        value = err.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
