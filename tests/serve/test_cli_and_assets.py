@@ -92,3 +92,39 @@ def test_vendored_assets_match_their_manifest() -> None:
         f"/static/vendor/uplot-{manifest['uplot']['version']}/uPlot.esm.js"
         in (STATIC / "chart.js").read_text()
     )
+
+
+def test_okxbot_stop_reaches_the_supervisor(home: Path) -> None:
+    """`okxbot serve` registers itself with the run directory, so `okxbot stop` (and `okxbot panic`)
+    reach it: SIGTERM, and it stops its bots cleanly and exits."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    kit.set_password(home)
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okxbot", "serve", "--port", "0"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if re.search(r"dashboard at http://127\.0\.0\.1:\d+/", line):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert ready.wait(90), "".join(lines)
+        stopped = CliRunner().invoke(app, ["stop", "--wait", "60"])
+        assert stopped.exit_code == 0, stopped.output
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

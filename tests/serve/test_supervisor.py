@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,36 @@ def test_panic_from_the_dashboard(served: Running, client: kit.Client) -> None:
     kit.wait_for(
         lambda: any(e["kind"] == "panic" for e in client.get("/api/events").json()), 10, "panic event"
     )
+
+
+def test_two_bots_on_one_key_share_a_client_and_keep_their_orders_apart(
+    served: Running, client: kit.Client, sim: Any
+) -> None:
+    """Both bots trade through one shared client (one limiter, one orders subscription); each sees
+    only its own orders (pushes routed by the journal, REST polls filtered), none is called foreign."""
+    served.ctx.registry.add_bot(
+        "grid-b", kit.grid_config("grid-b", kit.sim_mid(sim.rest), step_pct="0.0006"), sim_url=sim.rest
+    )
+    _start_bot(client, "grid-a")
+    assert client.post("/api/bots/grid-b/start", {"confirm": True}).status_code == 200
+    _trading(client, "grid-a")
+    _trading(client, "grid-b")
+    shared = client.get("/api/limits").json()["shared_keys"]
+    assert sorted(next(iter(shared.values()))) == ["grid-a", "grid-b"] and len(shared) == 1
+    # past a REST poll cycle (5 poll periods while the orders channel is up), which lists every open
+    # order of the key, both bots' included
+    start = time.monotonic()
+    while time.monotonic() - start < 8:
+        for name in ("grid-a", "grid-b"):
+            status = kit.bot_view(client, name)["status"]
+            assert status["foreign"] == [], (name, status["foreign"])
+            assert {o["bot"] for o in status["orders"]} <= {name}, (name, status["orders"][:3])
+        time.sleep(0.5)  # sampling the bots' views over the window
+    for name in ("grid-a", "grid-b"):
+        fills = client.get("/api/fills", params={"bot": name, "limit": 500}).json()["items"]
+        ids = {
+            o["client_order_id"]
+            for o in client.get("/api/orders", params={"bot": name, "limit": 500}).json()["items"]
+        }
+        assert fills and all(f["client_order_id"] in ids for f in fills)  # each fill under its own bot
+        client.post(f"/api/bots/{name}/stop", {"confirm": True})

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -213,7 +214,8 @@ async def serve_forever(options: ServeOptions, ready: Callable[[Running], None] 
         lifespan="off",
         timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    server.on_exit = ctx.closing.set
     loop = asyncio.get_running_loop()
     pid_path = register_bot(f"serve-{ctx.supervisor.sid}", None, "okxbot serve", home=options.home)
     feed = asyncio.ensure_future(_metrics_feed(ctx))
@@ -247,6 +249,44 @@ async def serve_forever(options: ServeOptions, ready: Callable[[Running], None] 
         if ctx.logs is not None:
             uninstall_logs(ctx.logs)
         ctx.registry.engine.dispose()
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except on SIGTERM / SIGINT: uvicorn re-raises the signal once it has
+        stopped serving, which would kill the process before the bots are stopped cleanly; here the
+        signal only asks for the exit, and `serve_forever` stops the bots, then returns."""
+
+        on_exit: Any = None
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {
+                sig: signal.signal(sig, self._exit_requested) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        def _exit_requested(self, sig: int, frame: Any) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C
+            self.should_exit = True
+            if self.on_exit is not None:
+                self.on_exit()
+
+    return Server
+
+
+def _Server(config: Any) -> Any:
+    return _server_class()(config)
 
 
 def _request_exit(server: Any, ctx: ServeContext) -> None:

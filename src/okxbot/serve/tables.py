@@ -21,7 +21,7 @@ bots = Table(
     Column("profile", String(64), nullable=True),  # vault profile (each machine's own vault)
     Column("sim_url", String(200), nullable=True),  # --sim URL, when the bot trades on a simulator
     Column("desired", String(10), nullable=False, default="stopped"),  # running | stopped
-    Column("state", String(16), nullable=False, default="stopped"),  # see supervisor.STATES
+    Column("state", String(16), nullable=False, default="stopped"),  # see bot_slot.STATES
     Column("owner", String(80), nullable=True),  # the supervisor holding the lease
     Column("lease_until_ms", BigInteger, nullable=False, default=0),
     Column("restarts", Integer, nullable=False, default=0),
