@@ -65,6 +65,7 @@ class _State:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     floods: dict[str, list[int]] = field(default_factory=dict)
     poll_generation: int = 0
+    conflicts: int = 0  # getUpdates ended by another poller (409)
 
 
 class FakeTelegram:
@@ -231,6 +232,9 @@ class FakeTelegram:
     def query(self, query_id: str) -> dict[str, Any]:
         return dict(self._on_loop(lambda: self.state.queries[query_id]))
 
+    def conflicts(self) -> int:
+        return int(self._on_loop(lambda: self.state.conflicts))
+
     def commands(self) -> list[dict[str, str]]:
         return list(self._on_loop(lambda: list(self.state.commands)))
 
@@ -376,6 +380,7 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         while True:
             if s.poll_generation != me:
+                s.conflicts += 1
                 raise ApiError(
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",

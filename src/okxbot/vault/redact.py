@@ -36,7 +36,7 @@ _FIELD = re.compile(
 # A Telegram bot token ("<bot id>:<35 characters>"), wherever it appears: python-telegram-bot and httpx
 # log request URLs (https://api.telegram.org/bot<TOKEN>/getUpdates) at DEBUG and INFO, and a token
 # must be masked even before (or without) being registered.
-_TELEGRAM_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])\d{5,}:[A-Za-z0-9_-]{30,}")
+_TELEGRAM_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 def forms(value: str) -> set[str]:
