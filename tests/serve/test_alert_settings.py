@@ -68,7 +68,9 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-def test_two_supervisors_one_telegram_poller(home: Path, sim: Any, fake: FakeTelegram, tmp_path: Path) -> None:
+def test_two_supervisors_one_telegram_poller(
+    home: Path, sim: Any, fake: FakeTelegram, tmp_path: Path
+) -> None:
     kit.set_password(home)
     ak.setup_telegram(tmp_path, fake, ak.OWNER)
     fake.add_chat(ak.OWNER)
@@ -85,12 +87,16 @@ def test_two_supervisors_one_telegram_poller(home: Path, sim: Any, fake: FakeTel
         kit.wait_for(lambda: len(fake.calls("getUpdates")) >= polls + 3, 30, "more polls")
         assert second.ctx.alerts.telegram is None and not second.ctx.alerts.leading
         assert fake.conflicts() == 0  # never two pollers on the token
-        first.ctx.registry.add_bot("grid-l", kit.grid_config("grid-l", kit.sim_mid(sim.rest)), sim_url=sim.rest)
+        first.ctx.registry.add_bot(
+            "grid-l", kit.grid_config("grid-l", kit.sim_mid(sim.rest)), sim_url=sim.rest
+        )
         first.stop()  # the leader goes: the other takes the lease over and sends the alerts
         stopped = True
         ak.telegram_ready(second, 30)
         ak.start_bot(second, "grid-l")
-        fake.wait_sent(ak.OWNER, lambda m: m["text"].startswith("grid-l: "), 90, "a fill sent by the new leader")
+        fake.wait_sent(
+            ak.OWNER, lambda m: m["text"].startswith("grid-l: "), 90, "a fill sent by the new leader"
+        )
     finally:
         if not stopped:
             first.stop()

@@ -36,7 +36,9 @@ def test_telegram_setup_checks_and_hides_the_token(home: Path, fake: FakeTelegra
     assert other.read_text().split(":")[1] not in result.output
     good = tmp_path / "good"
     good.write_text(fake.token)
-    result = ak.cli("serve", "telegram", "setup", "--token-file", str(good), "--api-url", "http://example.com")
+    result = ak.cli(
+        "serve", "telegram", "setup", "--token-file", str(good), "--api-url", "http://example.com"
+    )
     assert result.exit_code == 2 and "in the clear" in result.output
     result = ak.cli("serve", "telegram", "allow", "123")
     assert result.exit_code == 2 and "telegram setup" in result.output
@@ -50,7 +52,9 @@ def test_telegram_setup_checks_and_hides_the_token(home: Path, fake: FakeTelegra
     assert "fill" in listed.output and "silent" in listed.output and f"chat {ak.OWNER}" in listed.output
 
 
-def test_alerts_test_reaches_telegram_and_a_verifying_webhook(home: Path, fake: FakeTelegram, tmp_path: Path) -> None:
+def test_alerts_test_reaches_telegram_and_a_verifying_webhook(
+    home: Path, fake: FakeTelegram, tmp_path: Path
+) -> None:
     ak.setup_telegram(tmp_path, fake, ak.OWNER)
     fake.add_chat(ak.OWNER)
     refused = ak.cli("serve", "webhook", "add", "ops", "http://example.com/hook")

@@ -18,7 +18,10 @@ from okxbot.vault.store import Vault
 from tests.vault.test_keyring_backend import MemoryKeyring
 
 TOKEN = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw4"
-HOOK = {"url": "https://hooks.example.com/services/T000/B000/XXXXsecretpath", "secret": "whsec-0123456789abcdef"}
+HOOK = {
+    "url": "https://hooks.example.com/services/T000/B000/XXXXsecretpath",
+    "secret": "whsec-0123456789abcdef",
+}
 CREDS = Credentials(Secret("7e0c2b1a-aaaa-4bbb-8ccc-0d1e2f3a4b5c"), Secret("F" * 32), Secret("file-pass-1"))
 
 
@@ -80,7 +83,9 @@ def test_a_bot_token_is_scrubbed_from_logs_even_unregistered(tmp_path: Path) -> 
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
-        logger.info('HTTP Request: POST https://api.telegram.org/bot%s/getUpdates "HTTP/1.1 200 OK"', unregistered)
+        logger.info(
+            'HTTP Request: POST https://api.telegram.org/bot%s/getUpdates "HTTP/1.1 200 OK"', unregistered
+        )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
