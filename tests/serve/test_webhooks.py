@@ -24,6 +24,16 @@ from tests.webhook_receiver import Receiver
 SECRET = "whsec-test-0123456789abcdefghijklmnop"
 
 
+def _readme_receiver() -> Any:
+    """The `verify` function of the README's webhook section, as a user would copy it."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"A receiver verifies like this:\n\n```python\n(.*?)```", text, re.S)
+    assert found, "the README lost its webhook verification example"
+    namespace: dict[str, Any] = {}
+    exec(found.group(1), namespace)  # noqa: S102 - the README's own example
+    return namespace["verify"]
+
+
 def _alert(n: int = 0) -> Alert:
     return Alert("fill", "fill", "grid-a", f"grid-a: bought 0.001 BTC/USDT at 4300{n}", {"price": f"4300{n}"})
 
@@ -63,6 +73,11 @@ def test_deliveries_are_signed_and_verifiable() -> None:
         assert not verify("another secret", ts, signature, got.body)
         assert not verify(SECRET, ts, signature, got.body, now=int(ts) + 301)  # a replay, later
         assert sign(SECRET, int(ts), got.body) == signature
+        # the receiver code the README shows accepts it, once, and refuses an altered body
+        readme_verify, seen = _readme_receiver(), set()
+        assert readme_verify(SECRET, got.headers, got.body, seen)
+        assert not readme_verify(SECRET, got.headers, got.body, seen)  # the same delivery again
+        assert not readme_verify(SECRET, got.headers, got.body.replace(b"43000", b"43001"), set())
         assert _count(channel, "sent") == 1
         # signed with the wrong secret: the receiver refuses (401), which is final: no retry
         wrong = _channel(receiver, RetryPolicy(attempts=3, base_s=0.05), secret="not-the-receiver-secret-123")
