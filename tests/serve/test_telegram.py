@@ -76,6 +76,8 @@ def test_a_fill_reaches_the_owners_telegram(alerting: Running, fake: FakeTelegra
         "panic",
     }
     assert all(m["chat"]["id"] == OWNER for m in fake.sent())
+    # plain text: a name or an error holding markup is shown as typed, never interpreted
+    assert all("parse_mode" not in params for _, params in fake.calls("sendMessage"))
     metrics = alerting.ctx.metrics.render().decode()
     sent = re.search(r'okxbot_notifications_sent_total\{channel="telegram"\} (\d+)', metrics)
     assert sent and float(sent.group(1)) >= 1

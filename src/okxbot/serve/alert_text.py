@@ -8,13 +8,15 @@ running again is told as "restarted".
 Alert `kind` (what the levels and webhook filters name, see alert_settings.ALERT_KINDS) and `event`
 (what happened): fill/fill, halted/halted, foreign_order/foreign_order, posture/posture,
 rate_limited/rate_limited, crash/crash (restart scheduled), crash/restarted, crash/failed (will not
-restart), panic/panic; and test/test (`okxbot serve alerts test`).
+restart), panic/panic; and test/test (`okxbot serve alerts test`). A bot's rate-limit bursts alert
+at most once a minute (the next alert says how many were held back).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +57,14 @@ def trial_alert(origin: str) -> Alert:
     )
 
 
+RATE_LIMITED_EVERY_S = 60.0  # a bot under sustained 50011s would otherwise alert every few seconds
+
+
 class AlertMaker:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._crashed: set[str] = set()
+        self._clock = clock
+        self._limited: dict[str, tuple[float, int]] = {}  # bot -> (last alert, bursts held back since)
 
     def alert(self, event: Event) -> Alert | None:
         """The alert an event makes, or None (an order change, a status refresh, a normal stop...)."""
@@ -100,11 +107,18 @@ class AlertMaker:
             )
             return "posture", "posture", f"Key posture of profile {d.get('profile')} is failing: {checks}"
         if event.kind == "rate_limited":
+            now = self._clock()
+            last, held = self._limited.get(bot, (float("-inf"), 0))
+            if now - last < RATE_LIMITED_EVERY_S:
+                self._limited[bot] = (last, held + 1)
+                return None
+            self._limited[bot] = (now, 0)
+            more = f" ({held} more bursts in the last minutes)" if held else ""
             return (
                 "rate_limited",
                 "rate_limited",
                 (
-                    f"{bot}: {d.get('count')} rate-limit answers (50011) from OKX within {d.get('window_s')} s."
+                    f"{bot}: {d.get('count')} rate-limit answers (50011) from OKX within {d.get('window_s')} s.{more}"
                 ),
             )
         if event.kind == "crash":
