@@ -78,9 +78,13 @@ def test_a_fill_reaches_the_owners_telegram(alerting: Running, fake: FakeTelegra
     assert all(m["chat"]["id"] == OWNER for m in fake.sent())
     # plain text: a name or an error holding markup is shown as typed, never interpreted
     assert all("parse_mode" not in params for _, params in fake.calls("sendMessage"))
-    metrics = alerting.ctx.metrics.render().decode()
-    sent = re.search(r'okxbot_notifications_sent_total\{channel="telegram"\} (\d+)', metrics)
-    assert sent and float(sent.group(1)) >= 1
+
+    def sent() -> float:  # counted once sendMessage has returned
+        metrics = alerting.ctx.metrics.render().decode()
+        found = re.search(r'okxbot_notifications_sent_total\{channel="telegram"\} ([\d.]+)', metrics)
+        return float(found.group(1)) if found else 0.0
+
+    kit.wait_for(lambda: sent() >= 1, 30, "the sent counter")
 
 
 def test_strangers_are_ignored_and_the_owner_is_answered(
@@ -99,9 +103,8 @@ def test_strangers_are_ignored_and_the_owner_is_answered(
     # the owner's answer came after the stranger's updates: they were read, and nothing was sent back
     assert not fake.sent(STRANGER)
     assert all(m["chat"]["id"] == OWNER for m in fake.sent())
-    assert ak.fills(alerting) >= 0 and kit.wait_for(
-        lambda: alerting.call(lambda: alerting.ctx.supervisor.bot_view("grid-a"))["state"] == "running", 5
-    )
+    # the stranger's /stop was not acted on
+    assert alerting.call(lambda: alerting.ctx.supervisor.bot_view("grid-a"))["state"] == "running"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"chat {STRANGER}" in logged and f"okxbot serve telegram allow {STRANGER}" in logged
     assert "12345678" not in logged and "/panic" not in logged  # the content is not logged, nor acted on

@@ -142,7 +142,7 @@ def telegram_setup(
     if settings.chat_id is None:
         typer.echo(
             'Next: send /start to your bot in Telegram. `okxbot serve` logs "ignored an update from chat '
-            'ID ..."; authorise that chat with `okxbot serve telegram allow ID`.'
+            'ID ..." in DATA_DIR/logs/serve.jsonl; authorise that chat with `okxbot serve telegram allow ID`.'
         )
     else:
         typer.echo(
