@@ -287,3 +287,17 @@ def test_confirmations_expire_and_are_single_use() -> None:
     p = c.new("stop", "a", 120)
     q = c.new("stop", "a", 120)  # a new request replaces the old one
     assert c.take_token(p.token) is None and c.take_token(q.token) is not None
+
+
+def test_read_only_telegram_refuses_control(alerting: Running, fake: FakeTelegram) -> None:
+    from okxbot.serve.alert_settings import AlertStore
+
+    AlertStore(alerting.ctx.registry.engine).set_telegram(control=False)  # what setup --read-only stores
+    kit.wait_for(lambda: not alerting.ctx.alerts.settings.telegram_control, 10, "read-only applied")
+    for command in ("/stop grid-a", "/panic main"):
+        before = _last_id(fake)
+        fake.send(OWNER, command)
+        _reply(fake, before, f"refusal of {command}", lambda t: t.startswith("Control from Telegram is off"))
+    before = _last_id(fake)
+    fake.send(OWNER, "/bots")  # reading still works
+    _reply(fake, before, "/bots answer", lambda t: "grid-a: " in t)

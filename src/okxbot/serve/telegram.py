@@ -106,14 +106,16 @@ class TelegramChannel:
         for task in [*self._tasks, *self._work]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._work, return_exceptions=True)
-        if self._bot is not None and self.ready.is_set():
-            if self._offset is not None:  # confirm what was read, so a restart does not see it again
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        self._bot.get_updates(offset=self._offset, timeout=0, read_timeout=5.0), 6.0
-                    )
+        if self._bot is None:
+            return
+        if self.ready.is_set() and self._offset is not None:
+            # confirm what was read, so that the next start does not see it again
             with contextlib.suppress(Exception):
-                await self._bot.shutdown()
+                await asyncio.wait_for(
+                    self._bot.get_updates(offset=self._offset, timeout=0, read_timeout=5.0), 6.0
+                )
+        with contextlib.suppress(Exception):
+            await self._bot.shutdown()  # its HTTP clients, also when getMe never succeeded
 
     async def _main(self) -> None:
         if not await self._initialize():

@@ -13,6 +13,7 @@ Kinds (`KINDS`), each with its fields and which of them are secret:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -92,7 +93,21 @@ class NamedSecrets:
         if place is None:
             return None
         if place.get("backend") == "keyring":
-            raw = keyring_backend._keyring(key).get_password(SERVICE, key)
+            choice = keyring_backend.choose()
+            if choice.backend is None:
+                raise VaultError(
+                    f"the {kind} secret {name!r} is kept in the OS keyring, and okxbot has no trusted keyring "
+                    f"now ({choice.description})",
+                    "run okxbot where that keyring is available, or store the secret again (it then goes to "
+                    "the encrypted vault file)",
+                )
+            try:
+                raw = choice.backend.get_password(SERVICE, key)
+            except Exception as err:
+                raise VaultError(
+                    f"the OS keyring refused to give the {kind} secret ({err.__class__.__name__})",
+                    "unlock your keyring (log in to the desktop session) and retry",
+                ) from None
             values = json.loads(raw) if raw else None
         else:
             values = self.vault.file.get_entry(key)
@@ -125,10 +140,10 @@ class NamedSecrets:
         if backend == "keyring":
             from keyring.errors import PasswordDeleteError
 
-            try:
-                keyring_backend._keyring(key).delete_password(SERVICE, key)
-            except PasswordDeleteError:
-                pass
+            choice = keyring_backend.choose()
+            if choice.backend is not None:
+                with contextlib.suppress(PasswordDeleteError):
+                    choice.backend.delete_password(SERVICE, key)
         else:
             self.vault.file.delete_entry(key)
 
