@@ -17,7 +17,14 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError
 from okxbot.sim.server import RunningSim, start_sim
 from reliability.checks import Check, Sizes
-from reliability.env import credentials, exchange_orders, key_env, new_key, order_requests, scratch_home
+from reliability.env import (
+    credentials,
+    exchange_orders,
+    new_key,
+    order_requests,
+    scratch_home,
+    sim_profile_env,
+)
 
 SECTION = "access"
 ADMIN = [
@@ -111,13 +118,13 @@ def _withdraw_paths(sim: RunningSim) -> tuple[int, list[str], int]:
     from okxbot.cli.main import app
 
     key = new_key(sim, perm="read_only,trade,withdraw")
-    env = key_env(key)
     runner = CliRunner()
     before = order_requests(sim)
     allowed: list[str] = []
     tried = 0
     with scratch_home("access") as home:
         home.mkdir(parents=True, exist_ok=True)
+        env = sim_profile_env(sim, key)
         config = home / "grid.toml"
         config.write_text(GRID)
         commands = [

@@ -17,7 +17,7 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError
 from okxbot.sim.server import RunningSim
 from reliability.checks import Check, Sizes
-from reliability.env import credentials, new_key, order_requests, scratch_home
+from reliability.env import credentials, new_key, order_requests, scratch_home, sim_profile_env
 
 SECTION = "bad input"
 VALID = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.001", "price": "20000"}
@@ -204,12 +204,8 @@ def cli_orders(sim: RunningSim, sizes: Sizes) -> list[Check]:
     tally = Tally()
     runner = CliRunner()
     app = _cli_app()
-    env = {
-        "OKX_API_KEY": key["apiKey"],
-        "OKX_SECRET_KEY": key["secretKey"],
-        "OKX_PASSPHRASE": key["passphrase"],
-    }
     with scratch_home("badcli"):
+        env = sim_profile_env(sim, key)
         before = order_requests(sim)
 
         @_settings(sizes.cli_examples)

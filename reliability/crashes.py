@@ -22,7 +22,7 @@ from okxbot.sim.server import RunningSim
 from okxbot.trading.journal import Journal
 from reliability.bot import audit
 from reliability.checks import Check, Sizes
-from reliability.env import key_env, new_key, scratch_home
+from reliability.env import new_key, scratch_home, sim_profile_env
 
 SECTION = "crashes"
 BOT = "crash-grid"
@@ -122,7 +122,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         # the grid straddles the market's current price, wherever the simulator's market has moved it
         last = Decimal(str(sim.call(lambda: sim.ctx.exchange.ticker("BTC-USDT"))["last"]))
         config.write_text(CONFIG.format(lower=int(last * Decimal("0.96")), upper=int(last * Decimal("1.04"))))
-        env = dict(os.environ) | key_env(key)
+        env = dict(os.environ) | sim_profile_env(sim, key, "crash")
         db = home / "journal.sqlite"
         known: set[str] = set()
         args = ["run", str(config), "--sim", sim.rest, "--no-live"]

@@ -90,3 +90,17 @@ def key_env(key: dict[str, Any]) -> dict[str, str]:
         "OKX_SECRET_KEY": key["secretKey"],
         "OKX_PASSPHRASE": key["passphrase"],
     }
+
+
+def sim_profile_env(sim: RunningSim, key: dict[str, Any], name: str = "main") -> dict[str, str]:
+    """Hand a simulator key to the CLI: stored as a profile bound to `sim.rest` in the current
+    OKXBOT_HOME (a `scratch_home`), named by OKXBOT_PROFILE. (OKX_* variables are refused with --sim.)"""
+    from okxbot.vault.profiles import Profile
+    from okxbot.vault.store import Vault
+
+    vault = Vault()
+    if vault.profiles.find(name) is None:
+        vault.add(Profile(name, demo=bool(key.get("demo")), sim_url=sim.rest), credentials(key))
+    else:
+        vault.rotate(name, credentials(key))
+    return {"OKXBOT_PROFILE": name}

@@ -64,24 +64,26 @@ def debug_log(path: Path) -> Iterator[None]:
 def _commands(url: str) -> list[tuple[list[str], str]]:
     """(arguments, which credentials): "env" = the trading key, "wrong" = a wrong passphrase, "" = none."""
     profile = ["--profile", "main", "--sim", url]
+    wrong = ["--profile", "wrong", "--sim", url]
     return [
-        (["keys", "add", "main", "--from-env"], "env"),
+        (["keys", "add", "main", "--from-env", "--sim", url], "env"),
+        (["keys", "add", "wrong", "--from-env", "--sim", url], "wrong"),
         (["keys", "list"], ""),
         (["keys", "list", "--json"], ""),
         (["keys", "show", "main"], ""),
         (["keys", "show", "main", "--json"], ""),
         (["doctor", *profile], ""),
         (["doctor", *profile, "--json"], ""),
-        (["doctor", "--sim", url, "--json"], "wrong"),
+        (["doctor", *wrong, "--json"], ""),
         (["balance", *profile], ""),
         (["balance", *profile, "--json"], ""),
-        (["balance", "--sim", url], "wrong"),
+        (["balance", *wrong], ""),
         (["ticker", "BTC/USDT", *profile], ""),
         (["book", "ETH/USDT", *profile], ""),
         (["buy", "BTC/USDT", "0.001", "--price", "30000", *profile], ""),
         (["buy", "ETH/USDT", "0.01", "--price", "1500", *profile, "--json"], ""),
         (["sell", "BTC/USDT", "5000", "--price", "90000", *profile], ""),
-        (["buy", "BTC/USDT", "0.001", "--price", "30000", "--sim", url], "wrong"),
+        (["buy", "BTC/USDT", "0.001", "--price", "30000", *wrong], ""),
         (["orders", *profile], ""),
         (["orders", *profile, "--json"], ""),
         (["fills", *profile], ""),

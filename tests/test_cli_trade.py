@@ -12,22 +12,21 @@ import pytest
 from typer.testing import CliRunner
 
 from okxbot.cli.main import app
-from tests.okx.simkit import hits, new_key, sim_orders
+from tests.okx.simkit import hits, new_key, sim_orders, sim_profile
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def key(sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A funded key of its own, handed to the CLI the container way (environment variables)."""
+    """A funded key of its own, handed to the CLI as a simulator profile named by OKXBOT_PROFILE."""
     found = new_key(sim, balances={"USDT": "1000", "BTC": "0.01"})
     monkeypatch.setenv("OKXBOT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("OKXBOT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("OKX_API_KEY", found["apiKey"])
-    monkeypatch.setenv("OKX_SECRET_KEY", found["secretKey"])
-    monkeypatch.setenv("OKX_PASSPHRASE", found["passphrase"])
-    monkeypatch.delenv("OKXBOT_PROFILE", raising=False)
-    monkeypatch.delenv("OKX_DEMO", raising=False)
+    monkeypatch.setenv("OKXBOT_KEYRING", "off")
+    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKX_DEMO"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OKXBOT_PROFILE", sim_profile(sim, found, "main"))
     return found
 
 
@@ -111,9 +110,7 @@ def test_read_only_key_is_refused_by_the_posture_check(
     sim: Any, key: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reader = new_key(sim, perm="read_only")
-    monkeypatch.setenv("OKX_API_KEY", reader["apiKey"])
-    monkeypatch.setenv("OKX_SECRET_KEY", reader["secretKey"])
-    monkeypatch.setenv("OKX_PASSPHRASE", reader["passphrase"])
+    monkeypatch.setenv("OKXBOT_PROFILE", sim_profile(sim, reader, "reader"))
     before = hits(sim, "/api/v5/trade/order")
     result = okxbot(sim, "buy", "BTC/USDT", "0.001", "--price", "30000")
     assert result.exit_code == 1
@@ -125,13 +122,13 @@ def test_read_only_key_is_refused_by_the_posture_check(
 def test_exchange_errors_carry_the_okx_code_and_hint(
     sim: Any, key: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OKX_PASSPHRASE", "wrong-passphrase")
+    sim_profile(sim, {**key, "passphrase": "wrong-passphrase"}, "main")
     result = okxbot(sim, "balance")
     assert result.exit_code == 1
     assert "error 50105" in result.stderr and "passphrase is wrong" in result.stderr
     assert "wrong-passphrase" not in result.output
 
-    monkeypatch.setenv("OKX_PASSPHRASE", key["passphrase"])
+    sim_profile(sim, key, "main")
     missing = okxbot(sim, "cancel", "123456", "--json")
     assert missing.exit_code == 1 and json.loads(missing.stdout)["code"] == "51400"
 
@@ -155,9 +152,7 @@ def test_withdraw_enabled_key_is_refused_unless_the_risk_is_accepted(
     from okxbot.okx.posture import WITHDRAW_OVERRIDE_FLAG
 
     risky = new_key(sim, perm="read_only,trade,withdraw")
-    monkeypatch.setenv("OKX_API_KEY", risky["apiKey"])
-    monkeypatch.setenv("OKX_SECRET_KEY", risky["secretKey"])
-    monkeypatch.setenv("OKX_PASSPHRASE", risky["passphrase"])
+    monkeypatch.setenv("OKXBOT_PROFILE", sim_profile(sim, risky, "risky"))
     refused = okxbot(sim, "balance")
     assert (
         refused.exit_code == 1 and "WITHDRAW" in refused.stderr and WITHDRAW_OVERRIDE_FLAG in refused.stderr

@@ -169,7 +169,8 @@ def test_cli_json_exit_status_and_last_check_recorded(sim: Any) -> None:
             "OKX_SECRET_KEY": key["secretKey"],
             "OKX_PASSPHRASE": key["passphrase"],
         }
-        assert runner.invoke(app, ["keys", "add", name, "--from-env"], env=env).exit_code == 0
+        added = runner.invoke(app, ["keys", "add", name, "--from-env", "--sim", sim.rest], env=env)
+        assert added.exit_code == 0, added.output
 
     sim.admin("POST", "/__sim__/reset-limits")
     ok = runner.invoke(app, ["doctor", "--profile", "good", "--sim", sim.rest, "--json"])

@@ -89,14 +89,15 @@ def test_no_secret_reaches_logs_output_or_files(sim: Any, home: Path, debug_log:
     profile = ["--profile", "main", "--sim", sim.rest]
 
     commands: list[tuple[list[str], dict[str, str] | None]] = [
-        (["keys", "add", "main", "--from-env"], env),
+        (["keys", "add", "main", "--from-env", "--sim", sim.rest], env),
+        (["keys", "add", "wrong", "--from-env", "--sim", sim.rest], wrong),
         (["keys", "list"], None),
         (["keys", "list", "--json"], None),
         (["keys", "show", "main"], None),
         (["keys", "show", "main", "--json"], None),
         (["doctor", *profile], None),
         (["doctor", *profile, "--json"], None),
-        (["doctor", "--sim", sim.rest, "--json"], wrong),  # fails with 50105: the error path logs too
+        (["doctor", "--profile", "wrong", "--sim", sim.rest, "--json"], None),  # 50105: error path logs too
         (["balance", *profile], None),
         (["balance", *profile, "--json"], None),
         (["buy", "BTC/USDT", "0.001", "--price", "20000", *profile], None),

@@ -45,13 +45,13 @@ def creds(key: dict[str, Any]) -> Credentials:
     return Credentials(Secret(key["apiKey"]), Secret(key["secretKey"]), Secret(key["passphrase"]))
 
 
-def add_profile(runner: CliRunner, name: str, key: dict[str, Any]) -> None:
+def add_profile(runner: CliRunner, name: str, key: dict[str, Any], sim: Any) -> None:
     env = {
         "OKX_API_KEY": key["apiKey"],
         "OKX_SECRET_KEY": key["secretKey"],
         "OKX_PASSPHRASE": key["passphrase"],
     }
-    result = runner.invoke(app, ["keys", "add", name, "--from-env"], env=env)
+    result = runner.invoke(app, ["keys", "add", name, "--from-env", "--sim", sim.rest], env=env)
     assert result.exit_code == 0, result.output
 
 
@@ -103,7 +103,7 @@ def test_panic_cancels_everything_flags_foreign_orders_and_disables_the_profile(
         "/__sim__/keys",
         {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
     )
-    add_profile(runner, "main", key)
+    add_profile(runner, "main", key, sim)
     place_orders(sim, key)
     assert len(live_orders(sim, key["uid"])) == 5
 
@@ -155,7 +155,7 @@ def test_read_only_key_says_what_it_could_not_do(sim: Any) -> None:
     reader = sim.admin(
         "POST", "/__sim__/keys", {"uid": trader["uid"], "perm": "read_only", "ip": "127.0.0.1"}
     )
-    add_profile(runner, "watch", reader)
+    add_profile(runner, "watch", reader, sim)
     place_orders(sim, trader)
 
     result = runner.invoke(app, ["panic", "--profile", "watch", "--sim", sim.rest])
@@ -173,7 +173,7 @@ def test_with_a_journal_an_order_that_merely_looks_like_okxbots_is_flagged(sim: 
         "/__sim__/keys",
         {"balances": {"USDT": "100000"}, "perm": "read_only,trade", "ip": "127.0.0.1"},
     )
-    add_profile(runner, "main", key)
+    add_profile(runner, "main", key, sim)
     bought = runner.invoke(
         app,
         ["buy", "BTC/USDT", "0.001", "--price", "20000", "--profile", "main", "--sim", sim.rest, "--json"],

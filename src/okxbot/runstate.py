@@ -53,7 +53,7 @@ def register_bot(
         config=config,
     )
     path = pid_file(bot, home)
-    write_atomic(path, json.dumps(asdict(record)).encode(), mode=0o600)
+    write_atomic(path, json.dumps(asdict(record)).encode())
     return path
 
 

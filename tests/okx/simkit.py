@@ -41,3 +41,22 @@ def hits(sim: Any, path: str) -> int:
 
 
 D = Decimal
+
+
+def sim_profile(sim: Any, key: dict[str, Any], name: str, *, home: Path | None = None, **fields: Any) -> str:
+    """Store a simulator key as a profile bound to `sim.rest` (how the CLI is handed one) and return
+    its name; an existing profile of that name gets the new key. The OS keyring is never touched."""
+    import os
+    from unittest import mock
+
+    from okxbot.vault.profiles import Profile
+    from okxbot.vault.store import Vault
+
+    with mock.patch.dict(os.environ, {"OKXBOT_KEYRING": "off"}):
+        vault = Vault(home)
+        if vault.profiles.find(name) is None:
+            demo = bool(key.get("demo", False))
+            vault.add(Profile(name, demo=demo, sim_url=sim.rest, **fields), credentials(key))
+        else:
+            vault.rotate(name, credentials(key))
+    return name

@@ -17,6 +17,7 @@ import pytest
 from okxbot.okx.ratelimit import (
     ANSWERED_MARGIN_MS,
     DEFAULT_MARGIN_MS,
+    Headroom,
     MemoryRateLimiter,
     RateLimitConfigError,
     limiter_from_url,
@@ -71,16 +72,18 @@ async def test_a_full_instrument_does_not_hold_up_another_instrument() -> None:
     assert limiter.waiting() == 0
 
 
-async def test_the_sub_account_budget_holds_orders_across_instruments() -> None:
+async def test_the_sub_account_budget_holds_swap_orders_across_instruments() -> None:
     limiter = MemoryRateLimiter()
-    batch = {f"I{i}-USDT": 20 for i in range(50)}  # 1000 orders over 50 instruments: fits exactly
+    batch = {f"I{i}-USDT-SWAP": 20 for i in range(50)}  # 1000 orders over 50 instruments: fits exactly
     await limiter.acquire("POST", "/api/v5/trade/batch-orders", uid="u1", orders_by_inst=batch)
-    nxt = asyncio.create_task(limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"NEW-USDT": 1}))
+    nxt = asyncio.create_task(limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"NEW-USDT-SWAP": 1}))
     cancel = asyncio.create_task(
-        limiter.acquire("POST", "/api/v5/trade/cancel-order", uid="u1", orders_by_inst={"I0-USDT": 1})
+        limiter.acquire("POST", "/api/v5/trade/cancel-order", uid="u1", orders_by_inst={"I0-USDT-SWAP": 1})
     )
+    spot = asyncio.create_task(limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"NEW-USDT": 1}))
     await _settle()
     assert cancel.done()  # cancels do not count toward the order budget
+    assert spot.done()  # nor do spot orders (OKX: "spot/margin orders are exempted")
     assert not nxt.done()
     usage = await limiter.usage(top=1)
     assert (usage[0].name, usage[0].used, usage[0].capacity) == ("sub-account orders", 1000, 1000)
@@ -112,7 +115,7 @@ async def test_a_batch_waits_for_room_for_all_its_orders() -> None:
     usage = {(u.name, u.bucket): u.used for u in await limiter.usage(top=10)}
     assert usage[("POST /api/v5/trade/order", "u1|BTC-USDT")] == 58
     assert usage[("POST /api/v5/trade/batch-orders", "u1|BTC-USDT")] == 3
-    assert usage[("sub-account orders", "u1")] == 61
+    assert ("sub-account orders", "u1") not in usage  # spot orders are exempt
     # a 1-order "batch" is a single order by OKX's rule: the single bucket takes it
     await bound.acquire("POST", "trade/batch-orders", [{"instId": "BTC-USDT"}])
     usage = {(u.name, u.bucket): u.used for u in await limiter.usage(top=10)}
@@ -123,11 +126,11 @@ async def test_usage_reports_the_busiest_buckets_first() -> None:
     limiter = MemoryRateLimiter()
     for _ in range(3):
         await limiter.acquire("GET", "/api/v5/account/balance", uid="u1")
-    await limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"BTC-USDT": 1})
+    await limiter.acquire("POST", PLACE, uid="u1", orders_by_inst={"BTC-USDT-SWAP": 1})
     usage = await limiter.usage()
     assert [(u.name, u.bucket, u.used, u.capacity) for u in usage] == [
         ("GET /api/v5/account/balance", "u1", 3, 10),
-        ("POST /api/v5/trade/order", "u1|BTC-USDT", 1, 60),
+        ("POST /api/v5/trade/order", "u1|BTC-USDT-SWAP", 1, 60),
         ("sub-account orders", "u1", 1, 1000),
     ]
     await limiter.close()
@@ -188,6 +191,61 @@ async def test_a_quick_answer_releases_the_margin() -> None:
             pass
     await account.acquire("GET", "account/config")
     assert time.monotonic() - start < 2.0 + 1.0 - 0.1  # held from the answers, not grant + margin
+
+
+# ---- headroom: which of an instrument's two order buckets has room now ---------------------------
+
+
+async def test_headroom_reports_the_single_and_batch_buckets_of_an_instrument_separately() -> None:
+    limiter = MemoryRateLimiter()
+    account = limiter.bind(uid="u1")
+    room = await account.headroom("trade/order", "BTC-USDT")
+    assert (room.single, room.batch, room.account) == (60, 300, None)  # spot: no sub-account budget
+    assert (room.single_path, room.batch_path) == ("/api/v5/trade/order", "/api/v5/trade/batch-orders")
+    for _ in range(60):
+        await account.acquire("POST", "trade/order", {"instId": "BTC-USDT"})
+    await account.acquire("POST", "trade/batch-orders", [{"instId": "BTC-USDT"}] * 20)
+    room = await account.headroom("/api/v5/trade/batch-orders", "BTC-USDT")  # either path of the pair
+    assert (room.single, room.batch) == (0, 280)
+    assert room.split(50) == (50, 0)  # the single bucket is full: all of it through batches
+    other = await account.headroom("trade/order", "ETH-USDT")
+    assert (other.single, other.batch) == (60, 300)
+    cancels = await account.headroom("trade/cancel-order", "BTC-USDT")
+    assert (cancels.single, cancels.batch, cancels.account) == (60, 300, None)
+    assert cancels.batch_path == "/api/v5/trade/cancel-batch-orders"
+
+
+async def test_headroom_counts_the_sub_account_budget_for_swap_orders_and_queued_waiters() -> None:
+    limiter = MemoryRateLimiter()
+    account = limiter.bind(uid="u1")
+    batch = {f"I{i}-USDT-SWAP": 20 for i in range(49)}  # 980 of the 1000 orders per 2 s
+    await limiter.acquire("POST", "/api/v5/trade/batch-orders", uid="u1", orders_by_inst=batch)
+    room = await account.headroom("trade/amend-order", "BTC-USDT-SWAP")
+    assert (room.single, room.batch, room.account) == (60, 300, 20)
+    assert room.split(30) == (20, 0)  # 20 left in the account, all through one batch
+    for _ in range(60):
+        await account.acquire("POST", "trade/order", {"instId": "ETH-USDT"})
+    waiter = asyncio.create_task(account.acquire("POST", "trade/order", {"instId": "ETH-USDT"}))
+    await _settle()
+    assert (await account.headroom("trade/order", "ETH-USDT")).single == 0  # full, and one queued
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+
+
+def test_headroom_split_never_makes_a_batch_of_one() -> None:
+    room = Headroom("/api/v5/trade/order", "/api/v5/trade/batch-orders", single=5, batch=1, account=None)
+    assert room.split(3) == (0, 3)
+    room = Headroom("/api/v5/trade/order", "/api/v5/trade/batch-orders", single=1, batch=300, account=None)
+    assert room.split(1) == (0, 1)  # one order is a single order by OKX's rule
+    assert room.split(21) == (21, 0)
+    room = Headroom("/api/v5/trade/order", "/api/v5/trade/batch-orders", single=2, batch=300, account=3)
+    assert room.split(10) == (3, 0)
+
+
+async def test_headroom_refuses_an_endpoint_without_a_batch_twin() -> None:
+    limiter = MemoryRateLimiter()
+    with pytest.raises(ValueError, match="no single/batch pair"):
+        await limiter.headroom("trade/fills", "BTC-USDT", uid="u1", method="GET")
 
 
 # ---- against the simulator: the client's table and the simulator's twin must agree --------------

@@ -81,20 +81,25 @@ async def test_a_batch_that_does_not_fit_records_nothing(redis) -> None:
     first = limiter_from_url(f"{redis.url}?prefix={prefix}")
     second = limiter_from_url(f"{redis.url}?prefix={prefix}")  # as another process would
     try:
-        batch = {f"I{i}-USDT": 20 for i in range(49)}  # 980 of the 1000-order sub-account budget
+        batch = {f"I{i}-USDT-SWAP": 20 for i in range(49)}  # 980 of the 1000-order sub-account budget
         await first.acquire("POST", "/api/v5/trade/batch-orders", uid="u", orders_by_inst=batch)
         too_big = asyncio.create_task(
             first.acquire(
-                "POST", "/api/v5/trade/batch-orders", uid="u", orders_by_inst={"X-USDT": 20, "Y-USDT": 5}
+                "POST",
+                "/api/v5/trade/batch-orders",
+                uid="u",
+                orders_by_inst={"X-USDT-SWAP": 20, "Y-USDT-SWAP": 5},
             )
         )
         await asyncio.sleep(0.2)  # long enough for several round trips to Redis
         assert not too_big.done()
         # the refused batch left nothing behind in Redis: 20 more orders still fit, X holds only them
-        await second.acquire("POST", "/api/v5/trade/batch-orders", uid="u", orders_by_inst={"X-USDT": 20})
+        await second.acquire(
+            "POST", "/api/v5/trade/batch-orders", uid="u", orders_by_inst={"X-USDT-SWAP": 20}
+        )
         usage = {(u.name, u.bucket): u.used for u in await second.usage(top=10)}
         assert usage[("sub-account orders", "u")] == 1000
-        assert usage[("POST /api/v5/trade/batch-orders", "u|X-USDT")] == 20
+        assert usage[("POST /api/v5/trade/batch-orders", "u|X-USDT-SWAP")] == 20
         too_big.cancel()
         await asyncio.gather(too_big, return_exceptions=True)
     finally:
@@ -126,3 +131,19 @@ async def test_answered_requests_move_to_their_answer_time_in_redis(redis) -> No
         assert time.time() - answered >= 2.0 + ANSWERED_MARGIN_MS / 1000 - 0.002
     finally:
         await limiter.close()
+
+
+async def test_headroom_reads_the_buckets_other_processes_filled(redis) -> None:
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:8]}"
+    first, second = limiter_from_url(url), limiter_from_url(url)
+    try:
+        for _ in range(7):
+            await first.acquire("POST", "/api/v5/trade/order", uid="a", orders_by_inst={"BTC-USDT-SWAP": 1})
+        await first.acquire(
+            "POST", "/api/v5/trade/batch-orders", uid="a", orders_by_inst={"BTC-USDT-SWAP": 20}
+        )
+        room = await second.bind(uid="a").headroom("trade/order", "BTC-USDT-SWAP")
+        assert (room.single, room.batch, room.account) == (53, 280, 973)
+    finally:
+        await first.close()
+        await second.close()

@@ -11,7 +11,7 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from okxbot.okx.limits import WS_SUBSCRIBE_LOGIN, Limit
-from okxbot.okx.ratelimit import ConnectionBudget
+from okxbot.okx.ws_budget import ConnectionBudget
 from tests.okx.simkit import client
 
 PER_HOUR = WS_SUBSCRIBE_LOGIN.capacity

@@ -123,32 +123,133 @@ def test_batches_count_orders_and_a_batch_of_one_counts_as_a_single_order(
     assert len(sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]) == 301
 
 
-def test_the_account_order_budget_answers_50061(sim: RunningSim, client: httpx.Client) -> None:
+def _prefill(sim: RunningSim, uid: str, rule: str, inst_ids: list[str], times: int = 1) -> None:
+    """Charge the simulator's buckets directly (as if those requests had just arrived), so that an
+    HTTP test reaches a limit in a few requests whatever the machine's speed."""
+
+    def charge() -> None:
+        for _ in range(times):
+            sim.ctx.limiter.charge(rule, uid=uid, inst_ids=inst_ids)
+
+    sim.call(charge)
+
+
+def test_the_sub_account_budget_answers_50061_for_swap_orders(sim: RunningSim, client: httpx.Client) -> None:
     key = funded_key(sim)
-    insts = ["BTC-USDT", "ETH-USDT", "LTC-USDT", "SOL-USDT"]
-    bodies = {}
-    for inst in insts:
-        px = low_px(sim, inst)
-        tick = {"BTC-USDT": 1, "ETH-USDT": 0.01, "LTC-USDT": 0.01, "SOL-USDT": 0.01}[inst]
-        cheap = f"{round(float(px) / 2 / tick) * tick:.2f}" if tick < 1 else str(int(float(px) // 2))
-        sz = {"BTC-USDT": "0.0001", "ETH-USDT": "0.001", "LTC-USDT": "0.01", "SOL-USDT": "0.01"}[inst]
-        bodies[inst] = json.dumps([order(inst, px=cheap, sz=sz) for _ in range(20)]).encode()
+    # 980 swap orders of the 1000 per 2 s, over 49 instruments (20 each, below every per-instrument bucket)
+    for i in range(49):
+        _prefill(sim, key["uid"], "POST /api/v5/trade/batch-orders", [f"S{i}-USDT-SWAP"] * 20)
+    body = json.dumps([order("BTC-USDT-SWAP", sz="1") for _ in range(20)]).encode()
 
-    def batch(inst: str) -> str:
-        return signed(
-            sim.rest, key, "POST", "/api/v5/trade/batch-orders", bodies[inst], client=client
-        ).json()["code"]
+    def batch() -> httpx.Response:
+        return signed(sim.rest, key, "POST", "/api/v5/trade/batch-orders", body, client=client)
 
-    # 1000 orders / 2 s per account across instruments: 15 + 15 + 15 + 5 batches of 20.
-    codes = [batch(inst) for inst in insts[:3] for _ in range(15)] + [batch("SOL-USDT") for _ in range(5)]
-    assert codes == ["0"] * 50
-    refused = signed(sim.rest, key, "POST", "/api/v5/trade/batch-orders", bodies["SOL-USDT"], client=client)
+    assert batch().json()["code"] != "50061"  # the 1000th order fits (the engine answers per order)
+    refused = batch()
     assert refused.status_code == 200
     assert refused.json() == {
         "code": "50061",
         "msg": "You've reached the maximum order rate limit for this account.",
         "data": [],
     }
+    # amending a swap order is an order request too; cancelling is not
+    amend = json.dumps({"instId": "ETH-USDT-SWAP", "ordId": "1", "newSz": "2"}).encode()
+    assert (
+        signed(sim.rest, key, "POST", "/api/v5/trade/amend-order", amend, client=client).json()["code"]
+        == "50061"
+    )
+    cancel = json.dumps({"instId": "ETH-USDT-SWAP", "ordId": "1"}).encode()
+    assert (
+        signed(sim.rest, key, "POST", "/api/v5/trade/cancel-order", cancel, client=client).json()["code"]
+        != "50061"
+    )
+
+
+def test_spot_orders_are_exempt_from_the_sub_account_budget(sim: RunningSim, client: httpx.Client) -> None:
+    # OKX: "Block trading, spread trading, MMP and spot/margin orders are exempted from the sub-account
+    # rate limit." 1,200 spot orders within 2 s, then more: never 50061.
+    key = funded_key(sim)
+    for i in range(60):
+        _prefill(sim, key["uid"], "POST /api/v5/trade/batch-orders", [f"C{i}-USDT"] * 20)
+    px = str(int(float(low_px(sim, "BTC-USDT")) // 2))
+    body = json.dumps([order(px=px) for _ in range(20)]).encode()
+    answer = signed(sim.rest, key, "POST", "/api/v5/trade/batch-orders", body, client=client).json()
+    assert answer["code"] == "0"
+    assert [d["sCode"] for d in answer["data"]] == ["0"] * 20
+    # the same count of swap orders is refused: the budget is real, spot just does not feed it
+    for i in range(50):
+        _prefill(sim, key["uid"], "POST /api/v5/trade/batch-orders", [f"S{i}-USDT-SWAP"] * 20)
+    with pytest.raises(SimError) as refused:
+        sim.call(
+            lambda: sim.ctx.limiter.charge(
+                "POST /api/v5/trade/order", uid=key["uid"], inst_ids=["X-USDT-SWAP"]
+            )
+        )
+    assert refused.value.code == "50061"
+
+
+def test_the_batch_bucket_is_independent_of_the_single_order_bucket(
+    sim: RunningSim, client: httpx.Client
+) -> None:
+    key = funded_key(sim)
+    px = str(int(float(low_px(sim, "BTC-USDT")) // 2))
+    _prefill(sim, key["uid"], "POST /api/v5/trade/order", ["BTC-USDT"], times=59)
+    _prefill(sim, key["uid"], "POST /api/v5/trade/batch-orders", ["BTC-USDT"] * 20, times=14)
+
+    def send(path: str, body: Any) -> str:
+        return signed(sim.rest, key, "POST", path, json.dumps(body).encode(), client=client).json()["code"]
+
+    # the 60th single order and the 281st-300th batch orders both fit: two buckets, one instrument
+    assert send("/api/v5/trade/order", order(px=px)) == "0"
+    assert send("/api/v5/trade/batch-orders", [order(px=px) for _ in range(20)]) == "0"
+    # both are full now: the 61st single order and the 301st batch order are refused with 50011
+    assert send("/api/v5/trade/order", order(px=px)) == "50011"
+    assert send("/api/v5/trade/batch-orders", [order(px=px) for _ in range(2)]) == "50011"
+    # a batch of one is a single order, so it is refused by the full single bucket too
+    assert send("/api/v5/trade/batch-orders", [order(px=px)]) == "50011"
+    # and another instrument's buckets are untouched
+    eth = order("ETH-USDT", px=str(int(float(low_px(sim, "ETH-USDT")) // 2)), sz="0.01")
+    assert send("/api/v5/trade/batch-orders", [eth, eth]) == "0"
+
+
+def test_every_endpoint_the_simulator_serves_has_a_documented_rule(sim: RunningSim) -> None:
+    from okxbot.sim.limits import TABLE, WS_OPS
+    from okxbot.sim.rest import ENDPOINTS
+    from okxbot.sim.ws_ops import OPS
+
+    served = [f"{method} {path}" for path, methods in ENDPOINTS.items() for method in methods]
+    assert len(served) > 25  # the app is assembled: every endpoint module has registered its routes
+    assert [name for name in served if name not in TABLE] == []
+    assert sorted(OPS) == sorted(WS_OPS)
+    assert all(rule in TABLE for rule in WS_OPS.values())
+
+
+def test_an_endpoint_missing_from_the_table_gets_the_strictest_rule() -> None:
+    from okxbot.sim.limits import STRICTEST, TABLE, Limiter
+
+    assert (STRICTEST.capacity, STRICTEST.window_ms) == (1, 5000)  # system/status
+    assert all(STRICTEST.capacity / STRICTEST.window_ms <= r.capacity / r.window_ms for r in TABLE.values())
+    now = [10_000_000]
+    limiter = Limiter(lambda: now[0])
+    limiter.charge("GET /api/v5/asset/not-in-the-table", uid="u")
+    with pytest.raises(SimError) as refused:
+        limiter.charge("GET /api/v5/asset/not-in-the-table", uid="u")
+    assert refused.value.code == "50011"
+    limiter.charge("GET /api/v5/asset/another-one", uid="u")  # its own bucket
+    now[0] += 5_000_000
+    limiter.charge("GET /api/v5/asset/not-in-the-table", uid="u")
+
+
+def test_requests_are_counted_at_their_arrival_time() -> None:
+    # inTime is the arrival stamp: acknowledgements dated by it never show more than the limit
+    from okxbot.sim.limits import Limiter
+
+    limiter = Limiter(lambda: 99_000_000_000)  # "now" is late: the arrival given wins
+    for k in range(60):
+        limiter.charge("POST /api/v5/trade/order", uid="u", inst_ids=["BTC-USDT"], arrival=1_000_000 + k)
+    with pytest.raises(SimError):
+        limiter.charge("POST /api/v5/trade/order", uid="u", inst_ids=["BTC-USDT"], arrival=2_999_999)
+    limiter.charge("POST /api/v5/trade/order", uid="u", inst_ids=["BTC-USDT"], arrival=3_000_000)
 
 
 def test_ws_order_operations_share_the_rest_buckets(sim: RunningSim, client: httpx.Client) -> None:

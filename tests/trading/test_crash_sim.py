@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from okxbot.sim.server import RunningSim
+from tests.okx.simkit import sim_profile
 from tests.trading.botkit import exchange_orders, mid, new_key
 
 
@@ -30,13 +31,9 @@ def write_config(path: Path, px: Decimal, levels: int, step: str = "0.0005", **r
 def start_bot(
     sim: RunningSim, key: dict[str, Any], home: Path, config: Path, seconds: float
 ) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "OKX_API_KEY": key["apiKey"],
-        "OKX_SECRET_KEY": key["secretKey"],
-        "OKX_PASSPHRASE": key["passphrase"],
-        "OKXBOT_KEYRING": "off",
-    }
-    env.pop("OKXBOT_PROFILE", None)
+    env = os.environ | {"OKXBOT_PROFILE": sim_profile(sim, key, "crash", home=home), "OKXBOT_KEYRING": "off"}
+    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE"):
+        env.pop(name, None)
     cmd = [
         sys.executable,
         "-m",

@@ -88,3 +88,30 @@ def test_prompted_values_are_hidden(runner: CliRunner) -> None:
     from okxbot.vault.store import Vault
 
     assert Vault().credentials("typed").values() == (KEY, SECRET, PASSPHRASE)
+
+
+def test_add_a_simulator_key_bound_to_its_url(runner: CliRunner, home: Path) -> None:
+    url = "http://127.0.0.1:8080"
+    added = runner.invoke(app, ["keys", "add", "local", "--sim", url + "/", "--from-env"], env=env())
+    assert added.exit_code == 0, added.output
+    assert f"simulator, bound to {url}" in added.stdout and "sim-vault.bin" in added.stdout
+    shown = runner.invoke(app, ["keys", "show", "local"]).stdout
+    assert f"bound to {url}" in shown and "simulator key file" in shown
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert [(p["name"], p["sim_url"], p["environment"]) for p in listed] == [("local", url, "simulator")]
+
+    region = runner.invoke(
+        app, ["keys", "add", "x", "--sim", url, "--region", "eea", "--from-env"], env=env()
+    )
+    assert region.exit_code == 2 and "drop --region" in region.stderr
+    okx_host = runner.invoke(
+        app, ["keys", "add", "x", "--sim", "https://www.okx.com", "--from-env"], env=env()
+    )
+    assert okx_host.exit_code == 2 and "OKX itself" in okx_host.stderr
+
+    # the key of a stored OKX profile is never accepted as a simulator key
+    other = "1a2b3c4d-0e9f-4a8b-9c7d-6e5f4a3b0000"
+    assert runner.invoke(app, ["keys", "add", "real", "--from-env"], env=env(key=other)).exit_code == 0
+    mistake = runner.invoke(app, ["keys", "add", "oops", "--sim", url, "--from-env"], env=env(key=other))
+    assert mistake.exit_code == 2 and "OKX key of profile 'real'" in mistake.stderr
+    assert "oops" not in runner.invoke(app, ["keys", "list", "--json"]).stdout

@@ -52,7 +52,7 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
     from okxbot.sim.server import start_sim
     from okxbot.trading import eventloop
     from okxbot.trading.logs import bot_json_log
-    from okxbot.vault.profiles import Profile
+    from okxbot.vault.profiles import Profile, check_sim_url
     from okxbot.vault.secret import Credentials, Secret
     from okxbot.vault.store import Vault
 
@@ -73,7 +73,10 @@ def _demo(console: object, home: object, seconds: float, seed: int, live: bool) 
         )
         creds = Credentials(Secret(key["apiKey"]), Secret(key["secretKey"]), Secret(key["passphrase"]))
         with cli_errors():
-            Vault().add(Profile(name="demo", demo=True, purpose="trade", notes="okxbot demo"), creds)
+            demo_profile = Profile(
+                name="demo", demo=True, purpose="trade", notes="okxbot demo", sim_url=check_sim_url(sim.rest)
+            )
+            Vault().add(demo_profile, creds)
             target = resolve_target("demo", sim.rest, need="trade")
         console.print(
             f"2. Demo key {creds.api_key.masked()} (demo trading, Read + Trade, IP-bound to 127.0.0.1) stored in a "

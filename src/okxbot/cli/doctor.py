@@ -8,7 +8,9 @@ import typer
 def doctor(
     profile: str | None = typer.Option(None, "--profile", "-p", help="Vault profile to check."),
     sim: str | None = typer.Option(
-        None, "--sim", help="Check against the simulator at this URL instead of OKX."
+        None,
+        "--sim",
+        help="Check against the okxbot simulator at this URL instead of OKX. With no --profile: a funded simulator account okxbot keeps for that URL (fetched on first use); --profile must then name a simulator key of that URL (`okxbot keys add NAME --sim URL`). An OKX key is never sent to a --sim URL.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:

@@ -24,6 +24,9 @@ okxbot asks for them with hidden input (or reads OKX_API_KEY, OKX_SECRET_KEY, OK
 --from-env) and never accepts them as command-line arguments, which would land in shell history and
 `ps`. Give a key the least permission it needs (Read, or Read + Trade; never Withdraw) and bind it to
 your server's IP address.
+
+Every key is bound to one host: an OKX key to OKX's host for its region, a simulator key (`keys add
+NAME --sim URL`) to that simulator. okxbot never sends a key anywhere else.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
@@ -105,19 +108,38 @@ def add(
     from_env: bool = typer.Option(
         False, "--from-env", help="Read OKX_API_KEY, OKX_SECRET_KEY, OKX_PASSPHRASE."
     ),
+    sim: str | None = typer.Option(
+        None,
+        "--sim",
+        metavar="URL",
+        help="The key belongs to the okxbot simulator at URL (e.g. a key from the `okxbot sim serve` "
+        "ready line): the profile is bound to that URL and its key is sent nowhere else; "
+        "`--profile NAME` then works without --sim. Never store an OKX key this way.",
+    ),
 ) -> None:
-    """Store a new key under NAME (prompts for the three values with hidden input)."""
+    """Store a new key under NAME (prompts for the three values with hidden input).
+
+    An OKX key is only ever sent to OKX's host for its --region; a simulator key (--sim URL) only to
+    that simulator.
+    """
     from okxbot.cli.target import cli_errors
-    from okxbot.vault.profiles import Profile, check_name, check_purpose, check_region
+    from okxbot.vault.errors import VaultError
+    from okxbot.vault.profiles import Profile, check_name, check_purpose, check_region, check_sim_url
     from okxbot.vault.store import Vault
 
     with cli_errors():
+        if sim is not None and region != "www":
+            raise VaultError(
+                "--region applies to OKX keys, and --sim stores a simulator key",
+                "drop --region (a simulator key is bound to its --sim URL)",
+            )
         profile = Profile(
             name=check_name(name),
             demo=demo,
             region=check_region(region),
             purpose=check_purpose(purpose),
             notes=notes,
+            sim_url=check_sim_url(sim) if sim is not None else "",
         )
         vault = Vault()
         if vault.profiles.find(name) is not None:
@@ -125,11 +147,28 @@ def add(
         creds = _read_credentials(from_env)
         for warning in _validate(creds):
             typer.echo(f"warning: {warning}", err=True)
+        if profile.is_sim:
+            _refuse_okx_key_as_sim(vault.profiles.all(), creds)
         where = vault.add(profile, creds)
+        bound = f"bound to {profile.sim_url}" if profile.is_sim else region
         typer.echo(
-            f"Added profile {name!r} ({profile.environment}, {region}, {purpose}), key {profile.key_hint}. {where}"
+            f"Added profile {name!r} ({profile.environment}, {bound}, {purpose}), key {profile.key_hint}. {where}"
         )
         typer.echo(f"Next: `okxbot doctor --profile {name}` checks what this key can do.")
+
+
+def _refuse_okx_key_as_sim(profiles: list[Profile], creds: Credentials) -> None:
+    """A simulator profile holding the API key of a stored OKX profile would send it to the simulator."""
+    from okxbot.vault.errors import VaultError
+
+    hint = creds.api_key.masked()
+    same = [p.name for p in profiles if not p.is_sim and p.key_hint == hint]
+    if same:
+        raise VaultError(
+            f"this key ends like the OKX key of profile {same[0]!r}: a simulator profile must hold a key "
+            "the simulator gave you, never an OKX key (it would be sent to the simulator URL)",
+            "use a key from the `okxbot sim serve` ready line, or drop --sim to store an OKX key",
+        )
 
 
 @app.command("list")
@@ -169,7 +208,7 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Machine-readable 
         table.add_row(
             p.name,
             p.key_hint,
-            p.environment if p.region == "www" else f"{p.environment} ({p.region})",
+            _where(p),
             p.purpose,
             check.get("perm", "not checked"),
             (check.get("ip") or "none") if check else "not checked",
@@ -178,6 +217,15 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Machine-readable 
             "DISABLED" if p.disabled else "ok",
         )
     Console().print(table)
+
+
+def _where(p: Profile) -> str:
+    if p.is_sim:
+        return f"{p.environment} ({p.sim_url})"
+    return p.environment if p.region == "www" else f"{p.environment} ({p.region})"
+
+
+_STORED_IN = {"keyring": "OS keyring", "file": "encrypted vault file", "simfile": "simulator key file"}
 
 
 def _public(p: Profile) -> dict[str, object]:
@@ -206,9 +254,10 @@ def show(
     lines = [
         f"profile      {p.name}",
         f"API key      {p.key_hint}   (secret key and passphrase: stored, never shown)",
-        f"environment  {p.environment}   region {p.region} ({p.base_url})",
+        f"environment  {p.environment}   "
+        + (f"bound to {p.sim_url}" if p.is_sim else f"region {p.region} ({p.base_url})"),
         f"purpose      {p.purpose}",
-        f"stored in    {'OS keyring' if p.backend == 'keyring' else 'encrypted vault file'}",
+        f"stored in    {_STORED_IN[p.backend]}",
         f"permissions  {check.get('perm', 'not checked yet: run okxbot doctor')}",
         f"IP binding   {(check.get('ip') or 'none') if check else 'not checked yet'}",
         f"created      {p.created}   last used {p.last_used or 'never'}",
@@ -261,6 +310,8 @@ def rotate(
         creds = _read_credentials(from_env)
         for warning in _validate(creds):
             typer.echo(f"warning: {warning}", err=True)
+        if old.is_sim:
+            _refuse_okx_key_as_sim(vault.profiles.all(), creds)
         vault.rotate(name, creds)
         new = vault.profiles.get(name)
     typer.echo(

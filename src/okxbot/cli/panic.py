@@ -26,7 +26,11 @@ What to do now:
 
 def panic(
     profile: str | None = typer.Option(None, "--profile", "-p", help="Vault profile of the compromised key."),
-    sim: str | None = typer.Option(None, "--sim", help="Act on the simulator at this URL instead of OKX."),
+    sim: str | None = typer.Option(
+        None,
+        "--sim",
+        help="Act on the okxbot simulator at this URL instead of OKX (a drill). With no --profile: a funded simulator account okxbot keeps for that URL (fetched on first use); --profile must then name a simulator key of that URL (`okxbot keys add NAME --sim URL`). An OKX key is never sent to a --sim URL.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Compromise response: stop okxbot bots here, disable the profile, cancel EVERY open order,

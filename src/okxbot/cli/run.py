@@ -10,7 +10,11 @@ import typer
 def run(
     config: Path = typer.Argument(..., help="The bot's TOML config (see examples/)."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Vault profile whose key trades."),
-    sim: str | None = typer.Option(None, "--sim", help="Trade on the simulator at this URL instead of OKX."),
+    sim: str | None = typer.Option(
+        None,
+        "--sim",
+        help="Trade on the okxbot simulator at this URL instead of OKX. With no --profile: a funded simulator account okxbot keeps for that URL (fetched on first use); --profile must then name a simulator key of that URL (`okxbot keys add NAME --sim URL`). An OKX key is never sent to a --sim URL.",
+    ),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this many seconds."),
     live: bool = typer.Option(True, "--live/--no-live", help="Show the live status view."),
     accept_withdraw: bool = typer.Option(

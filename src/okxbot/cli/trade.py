@@ -19,8 +19,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-PROFILE = typer.Option(None, "--profile", help="Credentials profile to use (default: the default profile).")
-SIM = typer.Option(None, "--sim", help="Aim at an OKX simulator at this URL (e.g. http://127.0.0.1:8080).")
+PROFILE = typer.Option(
+    None,
+    "--profile",
+    help="Vault profile whose key to use (default: OKX_API_KEY/... if set, else the only profile). The key "
+    "goes only to its own host: OKX's for its region, or the simulator a `keys add --sim` profile is bound to.",
+)
+SIM = typer.Option(
+    None,
+    "--sim",
+    help="Talk to the okxbot simulator at this URL (e.g. http://127.0.0.1:8080) instead of OKX. With no --profile: a funded simulator account okxbot keeps for that URL (fetched on first use); --profile must then name a simulator key of that URL (`okxbot keys add NAME --sim URL`). An OKX key is never sent to a --sim URL.",
+)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
 # the flag named by okxbot.okx.posture.WITHDRAW_OVERRIDE_FLAG (not imported: --help stays fast)
 WITHDRAW_RISK = typer.Option(

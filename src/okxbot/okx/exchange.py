@@ -31,7 +31,8 @@ from okxbot.okx.cache import Coalescer, MarketsCache
 from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
 from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
-from okxbot.okx.ratelimit import AccountLimiter, ConnectionBudget
+from okxbot.okx.ratelimit import AccountLimiter
+from okxbot.okx.ws_budget import ConnectionBudget
 
 # POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
 # placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.

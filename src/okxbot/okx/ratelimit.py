@@ -7,6 +7,7 @@
     grant = await account.acquire("POST", "/api/v5/trade/order", {"instId": "BTC-USDT", ...})
     ... send the request, read the answer ...
     await grant.complete()                           # or: async with account.request(...): send
+    room = await account.headroom("/api/v5/trade/order", "BTC-USDT")   # free now: single vs batch
     await limiter.usage()                            # busiest buckets first: used / capacity
     await limiter.close()
 
@@ -38,7 +39,6 @@ server's clock, or returns how long to wait).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -48,13 +48,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from okxbot.okx.limits import Charge, Limit, charges, request_shape
+from okxbot.okx.limits import (
+    BATCH_OF_SINGLE,
+    SINGLE_OF_BATCH,
+    Charge,
+    charges,
+    normalize_path,
+    request_shape,
+)
 
 DEFAULT_MARGIN_MS = 100
 # Once answered, a request is known to have reached OKX: only clock granularity is left to cover.
 ANSWERED_MARGIN_MS = 5
 DEFAULT_IP = "local"  # every process of one host shares its egress IP; the label only has to agree
-log = logging.getLogger(__name__)
 
 
 class RateLimitConfigError(ValueError):
@@ -73,6 +79,34 @@ class BucketUsage:
     @property
     def ratio(self) -> float:  # a display ratio, not money
         return self.used / self.capacity if self.capacity else 0.0
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What one instrument's order buckets can take right now (see `RateLimiter.headroom`).
+
+    `single`: requests the single-order endpoint (e.g. trade/order) can take now; `batch`: orders the
+    batch endpoint (e.g. trade/batch-orders, 20 per request at most) can take now; `account`: orders
+    left in the sub-account budget, shared by both, or None when these orders are not counted there
+    (spot / margin, cancels). Waiters of this process already queued count as used.
+    """
+
+    single_path: str
+    batch_path: str
+    single: int
+    batch: int
+    account: int | None
+
+    def split(self, orders: int) -> tuple[int, int]:
+        """How many of `orders` orders can go now (via_batch, via_single), batch first (one request
+        carries up to 20); a batch of one is a single order by OKX's rule, so via_batch is 0 or >= 2.
+        The rest has to wait (or be sent anyway: `acquire` then waits for room)."""
+        left = self.account if self.account is not None else orders
+        via_batch = min(orders, self.batch, left)
+        if via_batch < 2:
+            via_batch = 0
+        via_single = max(0, min(orders - via_batch, self.single, left - via_batch))
+        return via_batch, via_single
 
 
 def bucket_id(charge: Charge) -> str:
@@ -145,6 +179,10 @@ class _Queues:
     def waiting(self) -> int:
         return len({id(t) for q in self._queues.values() for t in q})
 
+    def reserved(self, bid: str) -> int:
+        """Units reserved in one bucket by this process's waiters."""
+        return sum(self._queues.get(bid, {}).values())
+
 
 class RateLimiter(ABC):
     """Waits until a request fits OKX's buckets, then records it. Subclasses store the windows."""
@@ -165,6 +203,7 @@ class RateLimiter(ABC):
         orders_by_inst: Mapping[str, int] | None = None,
         tag: str = "",
         inst_type: str = "",
+        ccy: str = "",
     ) -> Grant:
         """Return once a request to `method path` fits every bucket it consumes, and record it.
 
@@ -172,7 +211,7 @@ class RateLimiter(ABC):
         (uid-keyed buckets are then shared by all such requests, which is stricter than OKX).
         `ip`: the egress IP label for public endpoints. `orders_by_inst`: orders per instId in the
         request (a single order: {instId: 1}); `tag`: cancel-all-after's tag; `inst_type`:
-        public/instruments' instType. WebSocket order ops pass their REST twin's path
+        public/instruments' instType; `ccy`: asset/transfer's currency. WebSocket order ops pass their REST twin's path
         (`limits.ws_op_path`), since OKX counts them in the same buckets.
 
         The request is recorded as sent now. Call `await grant.complete()` once its answer (or
@@ -180,7 +219,14 @@ class RateLimiter(ABC):
         counted it, so latency jitter can no longer make OKX see more than the limit.
         """
         plan = charges(
-            method, path, uid=uid, ip=ip, orders_by_inst=orders_by_inst, tag=tag, inst_type=inst_type
+            method,
+            path,
+            uid=uid,
+            ip=ip,
+            orders_by_inst=orders_by_inst,
+            tag=tag,
+            inst_type=inst_type,
+            ccy=ccy,
         )
         for c in plan:
             if c.units > c.limit.capacity:
@@ -211,6 +257,42 @@ class RateLimiter(ABC):
         finally:
             self._queues.leave(ticket, granted)
 
+    async def headroom(
+        self, path: str, inst_id: str, *, uid: str | None, ip: str = DEFAULT_IP, method: str = "POST"
+    ) -> Headroom:
+        """What `inst_id`'s single-order and batch buckets for `path`'s operation can take right now.
+
+        `path` names the operation by either of its endpoints (trade/order or trade/batch-orders for
+        placing, cancel-order / cancel-batch-orders, amend-order / amend-batch-orders; WebSocket ops
+        via `limits.ws_op_path`). One read of each bucket (one Redis round trip), nothing recorded:
+        the order manager asks it to choose the endpoint with room; `acquire` still has the last word.
+        """
+        name = f"{method.upper()} {normalize_path(path)}"
+        single_name = SINGLE_OF_BATCH.get(name, name)
+        batch_name = BATCH_OF_SINGLE.get(single_name)
+        if batch_name is None:
+            raise ValueError(
+                f"{method} {path} has no single/batch pair; headroom takes an order endpoint such as"
+                f" /api/v5/trade/order, /api/v5/trade/cancel-order or /api/v5/trade/amend-order"
+            )
+        single_path = single_name.split(" ", 1)[1]
+        batch_path = batch_name.split(" ", 1)[1]
+        single_plan = charges("POST", single_path, uid=uid, ip=ip, orders_by_inst={inst_id: 1})
+        batch_plan = charges("POST", batch_path, uid=uid, ip=ip, orders_by_inst={inst_id: 2})
+        plan = [single_plan[0], batch_plan[0], *single_plan[1:]]  # [+ the sub-account budget]
+        used = await self._used(plan, [bucket_id(c) for c in plan])
+        room = [
+            max(0, c.limit.capacity - n - self._queues.reserved(bucket_id(c)))
+            for c, n in zip(plan, used, strict=True)
+        ]
+        return Headroom(
+            single_path=single_path,
+            batch_path=batch_path,
+            single=room[0],
+            batch=room[1],
+            account=room[2] if len(room) > 2 else None,
+        )
+
     def bind(self, uid: str | None = None, ip: str = DEFAULT_IP) -> AccountLimiter:
         """This limiter for one account, taking requests as ccxt builds them (see `AccountLimiter`)."""
         return AccountLimiter(self, uid=uid, ip=ip)
@@ -223,6 +305,10 @@ class RateLimiter(ABC):
     async def _try_record(self, plan: list[Charge], ids: list[str], ahead: list[int]) -> tuple[float, Any]:
         """Record the request and return (0, receipt) if every bucket has room now for its units on
         top of the `ahead` units reserved by earlier waiters, else (seconds until it will, None)."""
+
+    @abstractmethod
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        """Units recorded in each bucket right now (window + margin), nothing recorded."""
 
     @abstractmethod
     async def _restamp(self, receipt: Any) -> None:
@@ -290,10 +376,22 @@ class AccountLimiter:
         self.ip = ip
 
     async def acquire(self, method: str, path: str, params: Any = None) -> Grant:
-        orders, tag, inst_type = request_shape(params)
+        orders, tag, inst_type, ccy = request_shape(params)
         return await self.limiter.acquire(
-            method, path, uid=self.uid, ip=self.ip, orders_by_inst=orders, tag=tag, inst_type=inst_type
+            method,
+            path,
+            uid=self.uid,
+            ip=self.ip,
+            orders_by_inst=orders,
+            tag=tag,
+            inst_type=inst_type,
+            ccy=ccy,
         )
+
+    async def headroom(self, path: str, inst_id: str) -> Headroom:
+        """`RateLimiter.headroom` for this account: which of `inst_id`'s single / batch buckets of
+        `path`'s operation has room now (e.g. `await account.headroom("trade/order", "BTC-USDT")`)."""
+        return await self.limiter.headroom(path, inst_id, uid=self.uid, ip=self.ip)
 
     @asynccontextmanager
     async def request(self, method: str, path: str, params: Any = None) -> AsyncIterator[Grant]:
@@ -392,6 +490,18 @@ class MemoryRateLimiter(RateLimiter):
             receipt.append((log, entry))
         return 0.0, receipt
 
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        now = time.monotonic()
+        result = []
+        for c, bid in zip(plan, ids, strict=True):
+            entry = self._logs.get(bid)
+            if entry is None:
+                result.append(0)
+                continue
+            entry[1].prune(now, self._window_s(c))
+            result.append(entry[1].total)
+        return result
+
     async def _restamp(self, receipt: Any) -> None:
         t = time.monotonic() - self._answered_shift_s
         for log, entry in receipt:
@@ -454,45 +564,3 @@ def _margin(raw: str | None) -> int:
             " e.g. ?margin_ms=50"
         )
     return value
-
-
-class ConnectionBudget:
-    """A limit OKX keeps per WebSocket connection (480 subscribe/unsubscribe/login per hour).
-
-    Local to one connection, so nothing is shared between processes: `take` waits, first come first
-    served, until the message fits the sliding window. Counted when sent, held for the window plus
-    `margin_ms`, since OKX counts it a little later, when it arrives. `reset()` on a new connection.
-    """
-
-    def __init__(self, limit: Limit, *, margin_ms: int = DEFAULT_MARGIN_MS) -> None:
-        self.limit = limit
-        self.window_s = (limit.window_ms + margin_ms) / 1000
-        self._log = _Log()
-        self._lock = asyncio.Lock()  # asyncio's lock wakes waiters in FIFO order
-
-    def reset(self) -> None:
-        self._log = _Log()
-
-    def used(self) -> int:
-        self._log.prune(time.monotonic(), self.window_s)
-        return self._log.total
-
-    async def take(self, units: int = 1) -> float:
-        """Wait until `units` more messages fit, record them; returns the seconds waited."""
-        waited = 0.0
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                wait_s = self._log.wait(now, self.window_s, units, self.limit.capacity)
-                if wait_s <= 0:
-                    self._log.add(_Entry(now, units))
-                    return waited
-                if waited == 0.0:
-                    log.warning(
-                        "%s: %d used on this connection; the next message waits %.0f s",
-                        self.limit.name,
-                        self._log.total,
-                        wait_s,
-                    )
-                await asyncio.sleep(wait_s)
-                waited += wait_s

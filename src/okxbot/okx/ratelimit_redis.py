@@ -126,6 +126,15 @@ class RedisRateLimiter(RateLimiter):
         shift_us = max(0, self.margin_ms - ANSWERED_MARGIN_MS) * 1000
         return 0.0, (keys, [token, shift_us, *(c.units for c in plan)])
 
+    async def _used(self, plan: list[Charge], ids: list[str]) -> list[int]:
+        try:
+            counts = await self._usage_script(
+                keys=[self._key(b) for b in ids], args=[self._window_us(c) for c in plan]
+            )
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return [int(n) for n in counts]
+
     async def _restamp(self, receipt: Any) -> None:
         keys, args = receipt
         try:

@@ -1,4 +1,5 @@
-"""The test-only admin API under `/__sim__/` (loopback peers only; anyone else gets 403).
+"""The test-only admin API under `/__sim__/` (behind `admin_gate`: loopback peers and loopback Host
+names only, and `Content-Type: application/json` on every POST, with or without a body).
 
     POST /__sim__/accounts      {"balances": {"USDT": "100000"}, "demo": false} -> {"uid"}
     POST /__sim__/keys          {"uid"?, "balances"?, "perm", "ip", "label", "demo"} -> key fields
@@ -13,14 +14,13 @@ Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import REST_KINDS, Fault
 from okxbot.sim.wire import dumps
@@ -49,19 +49,14 @@ def register(router: web.UrlDispatcher) -> None:
 
 def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return _json({"error": "the admin API answers loopback peers only"}, 403)
+        refused = refusal(request)
+        if refused is not None:
+            return refused
         payload: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            raw = await request.read()
-            if raw.strip():
-                try:
-                    decoded = json.loads(raw)
-                except ValueError:
-                    return _json({"error": "body is not valid JSON"}, 400)
-                if not isinstance(decoded, dict):
-                    return _json({"error": "body must be a JSON object"}, 400)
-                payload.update(decoded)
+        try:
+            payload.update(await read_object(request))
+        except AdminInputError as err:
+            return _json({"error": str(err)}, 400)
         try:
             return _json(fn(request.app[CTX], payload, request), 200)
         except AdminError as err:
@@ -72,13 +67,6 @@ def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 def _json(body: Any, status: int) -> web.Response:
     return web.Response(body=dumps(body), status=status, content_type="application/json")
-
-
-def _is_loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
 
 
 def _decimal(value: Any, what: str) -> Decimal:

@@ -121,7 +121,9 @@ async def _execute(ctx: SimContext, request: web.Request, in_time: str) -> web.S
         key = ctx.keystore.verify_rest(request.headers, method, request.raw_path, body, ip)
         require_permission(key, ep.perm)
         ctx.stats.by_uid[key.uid] += 1
-    _charge(ctx, method, request.path, key, ip, params)
+    ctx.limiter.charge_request(
+        method, request.path, ip=ip, uid=key.uid if key else "", params=params, arrival=int(in_time)
+    )
     if ep.honours_exp_time:
         _check_exp_time(ctx, request.headers.get("expTime", ""))
     result = ep.fn(Call(ctx, key, params, ip, in_time))
@@ -156,20 +158,3 @@ def _check_exp_time(ctx: SimContext, exp_time: str) -> None:
         raise SimError("51000", "expTime")
     if int(exp_time) < ctx.clock.now_ms():
         raise SimError("50036")
-
-
-def _charge(ctx: SimContext, method: str, path: str, key: ApiKey | None, ip: str, params: Any) -> None:
-    if isinstance(params, list):
-        inst_ids = [str(item.get("instId") or "") for item in params]
-        tag = ""
-    else:
-        inst_ids = [str(params.get("instId") or "")]
-        tag = str(params.get("tag") or "")
-    ctx.limiter.charge(
-        f"{method} {path}",
-        ip=ip,
-        uid=key.uid if key else "",
-        inst_ids=inst_ids,
-        inst_type=str(params.get("instType") or "") if isinstance(params, dict) else "",
-        tag=tag,
-    )

@@ -31,7 +31,7 @@ from okxbot.sim.context import SimContext
 from okxbot.sim.engine import Exchange
 from okxbot.sim.faults import FaultPlan
 from okxbot.sim.instruments import InstrumentSet
-from okxbot.sim.limits import Limiter, monotonic_ms
+from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
 
 log = logging.getLogger("okxbot.sim")
@@ -151,7 +151,8 @@ class RunningSim:
 def admin_call(base: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method.upper())  # noqa: S310 (loopback URL)
-    if data is not None:
+    if data is not None or method.upper() not in ("GET", "HEAD"):
+        # the admin API takes state changes only as JSON, bodiless ones included (sim.admin_gate)
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -173,7 +174,7 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
         clock=clock,
         exchange=exchange,
         keystore=KeyStore(clock.now_ms, config.timestamp_window_ms),
-        limiter=Limiter(monotonic_ms),
+        limiter=Limiter(),
         faults=FaultPlan(),
         market=market,
         seed=seed,

@@ -1,4 +1,4 @@
-"""Admin routes for the WebSocket side (loopback peers only, like the rest of `/__sim__/`).
+"""Admin routes for the WebSocket side (behind `admin_gate`, like the rest of `/__sim__/`).
 
     POST /__sim__/ws-faults  {"kind": "drop", "path"?: "/ws/v5/public"}          cut connections now
                              {"kind": "stall", "durationMs": 3000, "path"?: ...}   stop writing for a while
@@ -12,13 +12,12 @@ Answers are JSON objects; bad input answers HTTP 400 `{"error": "..."}` saying w
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections import Counter
 from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim.admin_gate import AdminInputError, read_object, refusal, reply
 from okxbot.sim.ws import HUB, WsHub
 
 FAULT_KINDS = ("drop", "stall", "bad-checksum", "skip-seq")
@@ -35,30 +34,6 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/__sim__/ws-stats", _stats)
 
 
-def _reply(body: Any, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
-
-
-async def _payload(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        decoded = json.loads(raw)
-    except ValueError:
-        raise _BadInput("body is not valid JSON") from None
-    if not isinstance(decoded, dict):
-        raise _BadInput("body must be a JSON object")
-    return decoded
-
-
-def _loopback(request: web.Request) -> bool:
-    try:
-        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
-    except ValueError:
-        return False
-
-
 def _positive_int(body: dict[str, Any], name: str) -> int | None:
     if name not in body:
         return None
@@ -69,12 +44,13 @@ def _positive_int(body: dict[str, Any], name: str) -> int | None:
 
 
 async def _guarded(request: web.Request, action: Any) -> web.Response:
-    if not _loopback(request):
-        return _reply({"error": "the admin API answers loopback peers only"}, 403)
+    refused = refusal(request)
+    if refused is not None:
+        return refused
     try:
-        return _reply(action(request.app[HUB], await _payload(request)))
-    except _BadInput as err:
-        return _reply({"error": str(err)}, 400)
+        return reply(action(request.app[HUB], await read_object(request)))
+    except (_BadInput, AdminInputError) as err:
+        return reply({"error": str(err)}, 400)
 
 
 async def _faults(request: web.Request) -> web.Response:

@@ -79,7 +79,8 @@ def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str
             return _answer(req_id, op, "1", "", data, in_time)
     args = [_with_inst_id(ctx, a) for a in args]
     try:
-        ctx.limiter.charge_ws(key.uid, op, [str(a.get("instId") or "") for a in args])
+        inst_ids = [str(a.get("instId") or "") for a in args]
+        ctx.limiter.charge_ws(key.uid, op, inst_ids, arrival=int(in_time))
     except SimError as err:
         return _answer(req_id, op, err.code, err.msg, [], in_time)
     exchange = ctx.exchange

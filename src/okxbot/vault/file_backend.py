@@ -77,9 +77,16 @@ class VaultFile:
 
     FILE = "vault.bin"
 
-    def __init__(self, home: Path, password: PasswordSource, *, log2_n: int = DEFAULT_LOG2_N) -> None:
-        self.path = home / self.FILE
-        self._lock = home / ".vault.lock"
+    def __init__(
+        self,
+        home: Path,
+        password: PasswordSource,
+        *,
+        log2_n: int = DEFAULT_LOG2_N,
+        file_name: str = FILE,
+    ) -> None:
+        self.path = home / file_name
+        self._lock = home / f".{self.path.stem}.lock"
         self._password = password
         self._log2_n = log2_n
         self._kdf: _Kdf | None = None

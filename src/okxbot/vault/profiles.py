@@ -1,5 +1,9 @@
 """Profile metadata: which key is which, where it lives, what it is for, and what the last check saw.
 
+A profile is bound to ONE host: an OKX key to OKX's host for its region (`REGION_HOSTS`), a simulator
+key to the simulator URL it was stored for (`sim_url`, from `okxbot keys add NAME --sim URL`, or
+kept by okxbot for `--sim URL` itself: `auto`). `base_url` is that host; nothing else is.
+
 Secrets are never stored here (see `store`); the list lives in OKXBOT_HOME/profiles.json, mode 0600,
 replaced atomically under a lock so that two okxbot processes never lose each other's changes.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -20,7 +25,7 @@ from okxbot.vault.home import okxbot_home
 
 Region = Literal["www", "eea", "us"]
 Purpose = Literal["data", "trade"]
-Backend = Literal["keyring", "file"]
+Backend = Literal["keyring", "file", "simfile"]
 
 REGION_HOSTS: dict[str, str] = {
     "www": "https://www.okx.com",
@@ -60,13 +65,53 @@ def check_purpose(purpose: str) -> Purpose:
     return purpose  # type: ignore[return-value]
 
 
+def is_okx_host(host: str) -> bool:
+    """True for OKX's own hosts (okx.com and its subdomains): never a simulator."""
+    host = host.lower().rstrip(".")
+    return host == "okx.com" or host.endswith(".okx.com")
+
+
+def check_sim_url(url: str) -> str:
+    """A simulator's REST URL in one canonical form (so one simulator is one URL), or a VaultError.
+
+    http(s) only, a host, no user:password, query or fragment; scheme and host lower-cased, the
+    default port and a trailing "/" dropped. OKX's own hosts are refused: they are not a simulator.
+    """
+    fix = "pass the simulator's REST URL as printed by `okxbot sim serve`, e.g. http://127.0.0.1:8080"
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise VaultError(f"--sim {url!r} is not a URL", fix) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise VaultError(f"--sim {url!r} is not an http(s) URL", fix)
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise VaultError(f"--sim {url!r} has a user name, password, query or fragment", fix)
+    if is_okx_host(parts.hostname):
+        raise VaultError(
+            f"--sim {url!r} is OKX itself, not a simulator",
+            "drop --sim to talk to OKX (okxbot picks the host from the key's region)",
+        )
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
 class Profile:
-    """One stored key. `key_hint` is the masked API key (last 4 characters), safe to show."""
+    """One stored key. `key_hint` is the masked API key (last 4 characters), safe to show.
+
+    `sim_url` is set for a simulator key (bound to that URL; `region` is then unused); `auto` marks
+    the simulator key okxbot fetched itself for `--sim URL` with no profile named.
+    """
 
     name: str
     demo: bool = False
@@ -81,14 +126,23 @@ class Profile:
     disabled_reason: str = ""
     # What the last `okxbot doctor` (or pre-trade check) saw: perm, ip, checked_at.
     last_check: dict[str, str] = field(default_factory=dict)
+    sim_url: str = ""
+    auto: bool = False
+
+    @property
+    def is_sim(self) -> bool:
+        return bool(self.sim_url)
 
     @property
     def environment(self) -> str:
+        if self.is_sim:
+            return "simulator demo" if self.demo else "simulator"
         return "demo" if self.demo else "live"
 
     @property
     def base_url(self) -> str:
-        return REGION_HOSTS[self.region]
+        """The only host this profile's key is ever sent to."""
+        return self.sim_url or REGION_HOSTS[self.region]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

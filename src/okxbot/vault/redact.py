@@ -9,6 +9,7 @@ logger's filters do not see records propagated from child loggers such as `ccxt.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -32,8 +33,31 @@ _FIELD = re.compile(
 )
 
 
+def forms(value: str) -> set[str]:
+    """Every way `value` can appear in a log line: as is, URL-encoded, JSON-escaped, repr-escaped.
+
+    A value holding a quote, a backslash or a non-ASCII character is written differently by
+    `json.dumps` (ensure_ascii on or off), by `repr` (how ccxt's DEBUG log shows request headers, and
+    how a dict holding a JSON body shows it: escapes on escapes) and by URL encoding; each form is
+    scrubbed, so none of them prints the secret.
+    """
+    plain = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+    }
+    found = set(plain)
+    for form in plain:
+        found.add(repr(form)[1:-1])  # also what f"{x!r}" and a dict's or list's repr show
+        found.add(ascii(form)[1:-1])
+        found.add(repr(form.encode("utf-8"))[2:-1])  # bytes, as a log of a raw body shows them
+    return {f for f in found if f}
+
+
 def register(values: Iterable[str]) -> None:
-    """Remember secret values to scrub (with their URL-encoded forms); short values are ignored."""
+    """Remember secret values to scrub, in all their `forms`; short values are ignored."""
     global _pattern
     added = False
     with _lock:
@@ -41,7 +65,7 @@ def register(values: Iterable[str]) -> None:
             # Very short strings would scrub ordinary words; real OKX secrets are long.
             if not value or len(value) < 6:
                 continue
-            for form in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}:
+            for form in forms(value):
                 if form not in _values:
                     _values.add(form)
                     added = True

@@ -1,6 +1,8 @@
-"""The vault: profiles plus their credentials, in the OS keyring or the encrypted file.
+"""The vault: profiles plus their credentials, in the OS keyring or an encrypted file.
 
-`Vault.add` chooses the backend (keyring where a real one exists, else the file) and says which;
+`Vault.add` chooses the backend and says which: a trusted OS keyring where there is one
+(`keyring_backend.choose`), else the encrypted vault file `vault.bin` (master password) for OKX keys
+and `sim-vault.bin` (random password kept beside it, `sim_file`) for simulator keys.
 `Vault.credentials` loads a profile's values and registers them for log scrubbing.
 """
 
@@ -18,6 +20,7 @@ from okxbot.vault.file_backend import DEFAULT_LOG2_N, MIN_PASSWORD_LEN, VaultFil
 from okxbot.vault.home import okxbot_home
 from okxbot.vault.profiles import Profile, ProfileStore, now_iso
 from okxbot.vault.secret import Credentials, Secret
+from okxbot.vault.sim_file import sim_vault_file
 
 PASSWORD_FILE_ENV = "OKXBOT_VAULT_PASSWORD_FILE"  # noqa: S105 - a variable name
 PASSWORD_ENV = "OKXBOT_VAULT_PASSWORD"  # noqa: S105 - a variable name
@@ -120,18 +123,30 @@ class Vault:
         self.home = home or okxbot_home()
         self.profiles = ProfileStore(self.home)
         self.file = VaultFile(self.home, password or MasterPassword(warn), log2_n=kdf_log2_n)
+        self.sim_file = sim_vault_file(self.home)
         self._warn = warn
 
-    def choose_backend(self) -> tuple[str, str]:
-        """(backend, sentence saying why) for a new profile."""
-        usable, what = keyring_backend.keyring_available()
-        if usable:
-            return "keyring", f"Stored in the {what}."
-        return "file", f"Stored in the encrypted vault file {self.file.path} ({what})."
+    def choose_backend(self, profile: Profile | None = None) -> tuple[str, str]:
+        """(backend, sentence saying where and why) for a new profile.
+
+        When a keyring backend exists but is not trusted (plain text, fixed key, priority <= 0), one
+        line saying so goes to the warning sink (stderr) as well.
+        """
+        choice = keyring_backend.choose()
+        if choice.backend is not None:
+            return "keyring", f"Stored in the {choice.description}."
+        if choice.refused:
+            self._warn(f"okxbot: not using the keyring: {choice.refused}; using an encrypted file instead")
+        if profile is not None and profile.is_sim:
+            return "simfile", (
+                f"Stored in {self.sim_file.path}, encrypted with a random password kept beside it "
+                f"(a simulator key opens nothing outside the simulator; {choice.description})."
+            )
+        return "file", f"Stored in the encrypted vault file {self.file.path} ({choice.description})."
 
     def add(self, profile: Profile, credentials: Credentials) -> str:
         """Store a new profile; returns the sentence saying where the secrets went."""
-        backend, message = self.choose_backend()
+        backend, message = self.choose_backend(profile)
         profile.backend = backend  # type: ignore[assignment]
         profile.key_hint = credentials.api_key.masked()
         redact.register(credentials.values())
@@ -147,7 +162,7 @@ class Vault:
 
     def credentials(self, name: str) -> Credentials:
         profile = self.profiles.get(name)
-        creds = keyring_backend.get(name) if profile.backend == "keyring" else self.file.get(name)
+        creds = self._get(profile)
         if creds is None:
             raise VaultError(
                 f"the secrets of profile {name!r} are missing from the {profile.backend}",
@@ -195,14 +210,22 @@ class Vault:
 
         self.profiles.update(name, change)
 
+    def _get(self, profile: Profile) -> Credentials | None:
+        if profile.backend == "keyring":
+            return keyring_backend.get(profile.name)
+        return self._file_of(profile).get(profile.name)
+
     def _put(self, profile: Profile, credentials: Credentials) -> None:
         if profile.backend == "keyring":
             keyring_backend.put(profile.name, credentials)
         else:
-            self.file.put(profile.name, credentials)
+            self._file_of(profile).put(profile.name, credentials)
 
     def _delete(self, profile: Profile) -> None:
         if profile.backend == "keyring":
             keyring_backend.delete(profile.name)
         else:
-            self.file.delete(profile.name)
+            self._file_of(profile).delete(profile.name)
+
+    def _file_of(self, profile: Profile) -> VaultFile:
+        return self.sim_file if profile.backend == "simfile" else self.file
