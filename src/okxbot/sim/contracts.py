@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
 from okxbot.sim.instruments import DEFAULT_INSTRUMENTS, ZERO, Instrument, fmt
 
@@ -85,7 +86,8 @@ class Tier:
         }  # fmt: skip
 
 
-def tiers(inst: Instrument) -> list[Tier]:
+@cache
+def tiers(inst: Instrument) -> tuple[Tier, ...]:
     """The instrument's position tiers, smallest first (the first tier allows the most leverage)."""
     first = FIRST_TIER.get(inst.uly, inst.max_mkt_sz)
     out: list[Tier] = []
@@ -97,7 +99,7 @@ def tiers(inst: Instrument) -> list[Tier]:
         high = first * multiple
         out.append(Tier(len(out) + 1, low, high, imr / 2, imr, Decimal(lever)))
         low = high
-    return out
+    return tuple(out)
 
 
 def tier_for(inst: Instrument, size: Decimal) -> Tier:

@@ -237,6 +237,30 @@ class Derivatives:
             self.bus.flush()
         return [{"acctLv": level}]
 
+    def switch_precheck(self, uid: str, level: str) -> list[dict[str, Any]]:
+        """GET account/set-account-switch-precheck: what stands in the way of `set_account_level`."""
+        acct = self.ledger.account(uid)
+        if level not in ("1", "2", "3", "4"):
+            raise ParamError("51000", "Parameter acctLv error")
+        if level not in acct.levels or level in ("3", "4"):
+            raise ParamError(
+                "51070",
+                "You do not meet the requirements for switching to this account mode. Please upgrade the "
+                "account mode on the OKX website or App",
+            )
+        unmatched: list[dict[str, Any]] = []
+        if level != acct.acct_lv:
+            if acct.pending:
+                unmatched.append({"type": "pending_orders", "totalAsset": "", "posList": []})
+            open_ids = [p.pos_id for p in acct.positions.values() if p.pos]
+            if open_ids:
+                unmatched.append({"type": "all_positions", "totalAsset": "", "posList": open_ids})
+        return [{
+            "acctLv": level, "curAcctLv": acct.acct_lv, "mgnAft": None, "mgnBf": None, "posList": [],
+            "posTierCheck": [], "riskOffsetType": "", "sCode": "1" if unmatched else "0",
+            "unmatchedInfoCheck": unmatched,
+        }]  # fmt: skip
+
     def set_position_mode(self, uid: str, mode: str) -> list[dict[str, str]]:
         acct = self.ledger.account(uid)
         if mode not in ("long_short_mode", "net_mode"):
@@ -244,9 +268,9 @@ class Derivatives:
         if acct.acct_lv == "1":
             raise _mode_error()
         if mode != acct.pos_mode:
-            if any(o.inst.is_swap for o in acct.pending.values()) or any(
-                p.pos for p in acct.positions.values()
-            ):
+            any_order = self.margin.rules.position_mode_blocked_by_spot_orders
+            blocking = [o for o in acct.pending.values() if any_order or o.inst.is_swap]
+            if blocking or any(p.pos for p in acct.positions.values()):
                 raise ParamError("59000", SETTINGS_BLOCKED)
             acct.pos_mode = mode
         return [{"posMode": mode}]
@@ -295,7 +319,8 @@ class Derivatives:
         biggest = max((p.size for p in held), default=ZERO)
         if lever > inst.max_lever or lever > tier_for(inst, biggest).max_lever:
             raise ParamError("59102", "Leverage exceeds the maximum limit. Please lower the leverage.")
-        if self.pending_on(acct, inst.inst_id):
+        any_mode = None if self.margin.rules.leverage_blocked_by_any_order else mgn_mode
+        if self.pending_on(acct, inst.inst_id, any_mode):
             raise ParamError("59000", SETTINGS_BLOCKED)
         self._check_margin_for(acct, inst, held, lever)
         for s in ("net", "long", "short") if (mgn_mode == "cross" or not long_short) else (pos_side,):

@@ -1,5 +1,5 @@
 """The `/api/v5/...` endpoints of perpetual swaps (reference: okx-v5-derivatives-algo-data.md §2),
-registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints`, with their rate limits.
+registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits: `okxbot.sim.limits`).
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
 candles, index tickers. Private: positions, positions history, leverage (set / info), position mode,
@@ -13,32 +13,8 @@ from typing import Any
 from okxbot.sim.endpoints import _int, _ms, _opt, _req
 from okxbot.sim.filters import param_str
 from okxbot.sim.instruments import fmt
-from okxbot.sim.limits import TABLE, Rule
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError
-
-# OKX's limits for these endpoints (§2.9). Rules keyed "IP + instId" by OKX are keyed by IP here:
-# the harsher reading, since the simulator's table has no IP + instrument key.
-TABLE.update({
-    "GET /api/v5/public/mark-price": Rule(10, 2000, "ip"),
-    "GET /api/v5/public/funding-rate": Rule(10, 2000, "ip"),
-    "GET /api/v5/public/funding-rate-history": Rule(10, 2000, "ip"),
-    "GET /api/v5/public/position-tiers": Rule(10, 2000, "ip"),
-    "GET /api/v5/public/price-limit": Rule(20, 2000, "ip"),
-    "GET /api/v5/market/mark-price-candles": Rule(20, 2000, "ip"),
-    "GET /api/v5/market/history-mark-price-candles": Rule(20, 2000, "ip"),
-    "GET /api/v5/market/index-candles": Rule(20, 2000, "ip"),
-    "GET /api/v5/market/history-index-candles": Rule(10, 2000, "ip"),
-    "GET /api/v5/market/index-tickers": Rule(20, 2000, "ip"),
-    "GET /api/v5/account/positions": Rule(10, 2000, "uid"),
-    "GET /api/v5/account/positions-history": Rule(10, 2000, "uid"),
-    "GET /api/v5/account/leverage-info": Rule(20, 2000, "uid"),
-    "GET /api/v5/account/max-size": Rule(20, 2000, "uid"),
-    "GET /api/v5/account/max-avail-size": Rule(20, 2000, "uid"),
-    "POST /api/v5/account/set-leverage": Rule(20, 2000, "uid"),
-    "POST /api/v5/account/set-position-mode": Rule(5, 2000, "uid"),
-    "POST /api/v5/account/set-account-level": Rule(5, 2000, "uid"),
-})  # fmt: skip
 
 
 def _swap_id(call: Call) -> str:
@@ -240,3 +216,8 @@ def account_set_account_level(call: Call) -> list[Any]:
     if not level:
         raise SimError("50014", "acctLv")
     return call.ctx.exchange.set_account_level(call.uid, level)
+
+
+@endpoint("GET", "/api/v5/account/set-account-switch-precheck", perm="read_only")
+def account_switch_precheck(call: Call) -> list[Any]:
+    return call.ctx.exchange.derivs.switch_precheck(call.uid, _req(call.params, "acctLv"))

@@ -111,7 +111,9 @@ class Liquidator:
         now = self.clock.now_ms()
         size, direction = p.size, p.direction
         realised = pnl + penalty
-        bk_px = money(price_for_pnl(inst, size, p.avg_px, realised, direction))
+        bankruptcy = price_for_pnl(inst, size, p.avg_px, realised, direction)
+        # An inverse short can lose more than any price makes up for: no finite bankruptcy price.
+        bk_px = money(bankruptcy) if bankruptcy.is_finite() and bankruptcy > 0 else r.mark
         lever = r.lever
         p.pnl += pnl
         p.liq_penalty += penalty
