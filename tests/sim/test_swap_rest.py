@@ -97,10 +97,10 @@ def test_public_swap_parameter_errors(swap_sim: RunningSim) -> None:
     assert error(get(swap_sim, "/api/v5/public/funding-rate"))[:2] == (400, "50014")
     assert error(get(swap_sim, "/api/v5/public/funding-rate?instId=NOPE-SWAP"))[:2] == (200, "51001")
     assert error(get(swap_sim, "/api/v5/public/funding-rate?instId=BTC-USDT"))[:2] == (400, "51000")
-    assert (
-        error(get(swap_sim, "/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP&limit=401"))[1]
-        == "51000"
-    )
+    history = "/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP"
+    assert error(get(swap_sim, history + "&limit=0"))[1] == "51000"
+    # Above its maximum a limit is answered with the maximum, as OKX does.
+    assert len(data(get(swap_sim, "/api/v5/market/mark-price-candles?instId=BTC-USDT-SWAP&limit=500"))) == 100
     assert error(get(swap_sim, "/api/v5/public/position-tiers?instType=SWAP&tdMode=cross"))[1] == "50014"
     assert (
         error(get(swap_sim, "/api/v5/market/mark-price-candles?instId=BTC-USDT-SWAP&bar=1h"))[2]
