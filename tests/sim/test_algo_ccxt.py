@@ -107,6 +107,18 @@ def test_stop_loss_and_take_profit_params_attach_to_the_entry(okx: ccxt.okx) -> 
     )
 
 
+def test_a_take_profit_with_a_price_rests_as_a_tp_limit_order(okx: ccxt.okx) -> None:
+    sl, tp_trigger, tp_px = price(okx, "0.97"), price(okx, "1.04"), price(okx, "1.05")
+    okx.create_order(SYMBOL, "market", "buy", 3, None,
+                     {"stopLoss": {"triggerPrice": sl}, "takeProfit": {"triggerPrice": tp_trigger, "price": tp_px}})  # fmt: skip
+    resting = [o for o in okx.fetch_open_orders(SYMBOL) if o["info"]["isTpLimit"] == "true"]
+    assert [(o["price"], o["amount"], o["side"], o["reduceOnly"]) for o in resting] == [
+        (tp_px, 3, "sell", True)
+    ]
+    (stop,) = okx.fetch_open_orders(SYMBOL, params={"trigger": True, "ordType": "oco"})
+    assert (stop["stopLossPrice"], stop["info"]["linkedOrd"]["ordId"]) == (sl, resting[0]["id"])
+
+
 def test_trailing_percent_is_a_trailing_stop(okx: ccxt.okx) -> None:
     order = okx.create_order(SYMBOL, "market", "sell", 10, None, {"trailingPercent": 2, "reduceOnly": True})
     (listed,) = okx.fetch_open_orders(SYMBOL, params={"trailing": True})

@@ -880,6 +880,22 @@ class AlgoBook:
             and (not inst_id or a.inst.inst_id == inst_id)
         )
 
+    def show_close_orders(self, uid: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fill positions rows' `closeOrderAlgo` with their live close-all TP/SL (closeFraction 1)."""
+        book = self.accounts.get(uid)
+        closing = [a for a in book.live.values() if a.close_fraction] if book is not None else []
+        for row in rows:
+            if not closing or row.get("pos") in ("0", ""):
+                continue
+            row["closeOrderAlgo"] = [
+                {"algoId": a.algo_id, "closeFraction": "1",
+                 "slTriggerPx": fmt(a.sl.trigger_px) if a.sl else "", "slTriggerPxType": a.sl.px_type if a.sl else "",
+                 "tpTriggerPx": fmt(a.tp.trigger_px) if a.tp else "", "tpTriggerPxType": a.tp.px_type if a.tp else ""}
+                for a in closing
+                if (a.inst.inst_id, a.td_mode, a.pos_side) == (row["instId"], row["mgnMode"], row["posSide"])
+            ]  # fmt: skip
+        return rows
+
     def every(self, uid: str) -> list[dict[str, Any]]:
         """Every algo the account still has on record, any state, oldest first (admin)."""
         return [a.to_wire() for a in self.of(uid).known.values()]
