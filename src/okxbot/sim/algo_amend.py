@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from okxbot.sim.algo_checks import AlgoChecks, decimal_param, leg, order_price, price_param, px_type
+from okxbot.sim.algo_checks import AlgoChecks
 from okxbot.sim.algo_model import Algo, AttachSpec, Leg
+from okxbot.sim.algo_params import decimal_param, leg, order_price, price_param, px_type
 from okxbot.sim.bus import Ids
 from okxbot.sim.filters import param_str
 from okxbot.sim.swap_orders import Refused
@@ -136,5 +137,5 @@ class Amendments:
             return []
         assert algo.trigger is not None
         ref = algo.trigger.ord_px if algo.trigger.ord_px is not None else algo.trigger.trigger_px
-        self.checks.check_against_order(new, algo.side, ref, "limit")
+        self.checks.attach.check_against_order(new, algo.side, ref, "limit")
         return [new]

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from okxbot.sim.accounts import Account
-from okxbot.sim.algo_checks import leg
 from okxbot.sim.algo_model import CANCELED, EFFECTIVE, Algo, AttachSpec, Leg
+from okxbot.sim.algo_params import leg
 from okxbot.sim.filters import param_str
 from okxbot.sim.instruments import floor_to, fmt
 from okxbot.sim.order import Order
@@ -65,10 +65,10 @@ class Attachments:
                     "The current function is not supported. Please use the attachAlgoOrds array to place orders "
                     "via Open API.",
                 )
-        specs = self.checks.attach_list(params.get("attachAlgoOrds"), order.inst)
+        specs = self.checks.attach.attach_list(params.get("attachAlgoOrds"), order.inst)
         if not specs:
             return
-        self.checks.check_attach_on_order(order, specs)
+        self.checks.attach.check_attach_on_order(order, specs)
         for spec in specs:
             self.book.check_identity(acct.uid, spec.attach_algo_cl_ord_id)
         seen = [s.attach_algo_cl_ord_id for s in specs if s.attach_algo_cl_ord_id]
@@ -150,7 +150,7 @@ class Attachments:
         new = AttachSpec(spec.attach_algo_id, spec.attach_algo_cl_ord_id, legs["tp"], legs["sl"], kind, spec.sz,
                          spec.amend_px_on_trigger_type)  # fmt: skip
         mkt = order.ord_type in ("market", "optimal_limit_ioc")
-        self.checks.check_against_order(new, order.side, order.px, "market" if mkt else "limit")
+        self.checks.attach.check_against_order(new, order.side, order.px, "market" if mkt else "limit")
         return new
 
     def adopt_filled_parents(self) -> None:
