@@ -164,3 +164,16 @@ def test_python_okx_algo_calls(sim: RunningSim) -> None:
     assert api.cancel_algo_order([{"instId": SWAP, "algoId": algo_id}])["code"] == "0"
     history = api.order_algos_history(ordType="conditional", state="canceled")
     assert [(a["algoId"], a["sz"]) for a in history["data"]] == [(algo_id, "1")]
+
+
+def test_admin_lists_every_algo_and_switches_the_partial_parent_rule(sim: RunningSim, rest: Rest) -> None:
+    placed = rest.post("trade/order-algo", stop(rest))["data"][0]["algoId"]
+    rest.post("trade/cancel-algos", [{"instId": SWAP, "algoId": placed}])
+    listed = sim.admin("GET", f"/__sim__/algos?uid={rest.key['uid']}")["algos"]
+    assert [(a["algoId"], a["state"]) for a in listed] == [(placed, "canceled")]
+    assert sim.admin("POST", "/__sim__/algo-config", {"partialParent": "filled"}) == {
+        "partialParent": "filled"
+    }
+    assert sim.admin("POST", "/__sim__/algo-config", {"partialParent": "none"}) == {"partialParent": "none"}
+    with pytest.raises(RuntimeError, match="partialParent must be one of none, filled"):
+        sim.admin("POST", "/__sim__/algo-config", {"partialParent": "half"})
