@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from okxbot.sim.endpoints import _count, _ms, _opt, _req
-from okxbot.sim.filters import param_str
+from okxbot.sim.endpoints import _count, _opt, _req
+from okxbot.sim.filters import is_digits, param_str
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError
@@ -25,6 +25,16 @@ def _swap_id(call: Call) -> str:
     if not inst.is_swap:
         raise SimError("51000", "instId")
     return inst_id
+
+
+def _ms(params: dict[str, Any], name: str) -> int | None:
+    """A timestamp (or fundingTime) parameter in milliseconds."""
+    raw = _opt(params, name)
+    if not raw:
+        return None
+    if not is_digits(raw):
+        raise SimError("51000", name)
+    return int(raw)
 
 
 def _ids(raw: str, most: int, name: str) -> list[str]:
