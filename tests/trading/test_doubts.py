@@ -23,5 +23,8 @@ async def test_close_stops_the_task_even_when_a_doubt_was_just_added() -> None:
     doubts.add("a", "amend", None, first_check_s=3600)
     await asyncio.sleep(0)  # the task starts and waits for its next check, an hour away
     await asyncio.sleep(0)
+    task = doubts._task
+    assert task is not None and not task.done()
     doubts.add("b", "amend", None, first_check_s=3600)  # wakes it: the wait is done, not yet resumed
-    await asyncio.wait_for(doubts.close(), 5)
+    await asyncio.wait_for(doubts.close(), 5)  # hung forever before
+    assert task.done()
