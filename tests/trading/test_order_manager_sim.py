@@ -116,6 +116,29 @@ async def test_a_cancel_acknowledged_then_filled_ends_filled_with_its_fills(
         )
 
 
+async def test_a_cancel_acknowledged_then_partly_filled_ends_canceled_with_the_partial_fill(
+    quiet: RunningSim, tmp_path: Path
+) -> None:
+    key = new_key(quiet)
+    quiet.admin("POST", "/__sim__/realism", {"cancelLagMs": 1500, "fixedLags": True})
+    async with manager(quiet, key, tmp_path) as m:
+        placed = await m.place("buy", D("0.01"), D("60000"))
+        assert placed is not None
+        cid = placed.client_order_id
+        assert await m.cancel(cid)
+        taker = post(quiet, new_key(quiet), ORDER, order("sell", "0.004")).json()  # before the cancel runs
+        assert taker["code"] == "0", taker
+        assert await m.settle(20)
+        drained(quiet)
+        final = m.journal.order(cid)
+        assert final is not None and (final.state, final.filled) == ("canceled", D("0.004"))
+        assert [(o["state"], o["accFillSz"]) for o in orders_of(quiet, key["uid"], cid)] == [
+            ("canceled", "0.004")
+        ]
+        assert journal_fills(m) == exchange_fills(quiet, key["uid"])
+        assert sum(journal_fills(m).values()) == D("0.004")
+
+
 async def test_an_amendment_is_pending_until_the_order_shows_it(quiet: RunningSim, tmp_path: Path) -> None:
     key = new_key(quiet)
     quiet.admin("POST", "/__sim__/realism", {"amendLagMs": 1000, "fixedLags": True})
