@@ -287,3 +287,22 @@ async def test_websocket_batch_orders_execute_late_and_amends_lag_over_websocket
         assert lookup(quiet, key, ordId=ord_id)["data"][0]["px"] == "50010"
     finally:
         await conn.close()
+
+
+def test_a_page_lacking_hidden_rows_is_filled_with_older_ones(quiet: RunningSim) -> None:
+    """A lagging read side simply has fewer rows: `limit=1` answers the newest row it shows, not an
+    empty page (a client paging until a short page would stop there and miss the older rows)."""
+    maker, taker = new_key(quiet), new_key(quiet)
+    older = post(quiet, maker, ORDER, order("sell", "0.001", "61000", cl="older")).json()["data"][0]
+    assert post(quiet, taker, ORDER, order("buy", "0.001")).json()["data"][0]["sCode"] == "0"
+    quiet.admin("POST", "/__sim__/realism", {"readLagMs": 20_000, "fixedLags": True})
+    newer = post(quiet, maker, ORDER, order("sell", "0.001", "61000", cl="newer")).json()["data"][0]
+    assert post(quiet, taker, ORDER, order("buy", "0.001")).json()["data"][0]["sCode"] == "0"
+    assert lookup(quiet, maker, ordId=newer["ordId"])["code"] == "51603"  # hidden
+
+    history = f"/api/v5/trade/orders-history?instType=SPOT&instId={INST}&limit=1"
+    assert [o["ordId"] for o in get(quiet, maker, history)["data"]] == [older["ordId"]]
+    for path in ("/api/v5/trade/fills?limit=1", "/api/v5/trade/fills-history?instType=SPOT&limit=1"):
+        assert [f["ordId"] for f in get(quiet, maker, path)["data"]] == [older["ordId"]], path
+    quiet.admin("POST", "/__sim__/clock", {"offsetMs": 20_001})
+    assert [o["ordId"] for o in get(quiet, maker, history)["data"]] == [newer["ordId"]]
