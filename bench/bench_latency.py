@@ -10,13 +10,16 @@ check, the journal's write-ahead commit (SQLite, WAL), the rate limiter, signing
 timestamps are the ones `okxbot run`'s status view shows (okxbot.okx.wire, okxbot.trading.latency);
 this benchmark only reads them. Goal: p99 < 2 ms, median < 1 ms. A control row times a fixed CPU
 task in the same process between rounds: a tail the stages share with it is the machine's.
-OKXBOT_BENCH_LATENCY_ROUNDS (default 1000; ~8 rounds/s, paced by the simulator's ticker pushes).
+`--rounds N` (or OKXBOT_BENCH_LATENCY_ROUNDS; default 1000, ~8 rounds/s, paced by the simulator's
+ticker pushes; 60 checks the benchmark in ~20 s).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 import timeit
@@ -65,7 +68,9 @@ def _fixed_work() -> int:
     return time.perf_counter_ns() - t0
 
 
-async def _measure(sim: SimProcess, data_dir: Path, progress: Progress) -> tuple[LatencyLog, list[int]]:
+async def _measure(
+    sim: SimProcess, data_dir: Path, progress: Progress, rounds: int
+) -> tuple[LatencyLog, list[int]]:
     key = sim.admin(
         "POST",
         "/__sim__/keys",
@@ -96,9 +101,9 @@ async def _measure(sim: SimProcess, data_dir: Path, progress: Progress) -> tuple
     await _wait(lambda: runner.manager is not None and _resting(runner.manager) >= 10, 30)
     assert runner.manager is not None and runner.strategy is not None
     manager = runner.manager
-    bar = progress.add_task("orders refilled by a ticker frame", total=ROUNDS)
+    bar = progress.add_task("orders refilled by a ticker frame", total=rounds)
     control: list[int] = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         # the outermost level: far from the mid, so the grid always quotes it again
         resting = [o for o in manager.open_orders() if o.state in ("live", "partially_filled")]
         victim = min(resting, key=lambda o: o.price or px)
@@ -154,7 +159,22 @@ def _probe_overhead_us() -> tuple[float, float]:
     return per_frame / n * 1e6, per_write / n * 1e6
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_latency",
+        description="Grid tick-to-order latency, wire to wire: from a tickers frame coming out of the "
+        "WebSocket to the bytes of the POST it caused being written, through okxbot run's real path, "
+        "against the simulator in its own process; prints each stage and a CPU-noise control.",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"orders to time (default {ROUNDS}, OKXBOT_BENCH_LATENCY_ROUNDS; ~8/s; p99 needs >= 100)",
+    )
+    args = parser.parse_args([] if argv is None else argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     console = Console()
     # The simulator runs in its own process: in-process, its market steps would hold the GIL and
     # show up as the bot's latency.
@@ -163,7 +183,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Progress(console=console, transient=True) as progress,
     ):
-        log, control = eventloop.run(_measure(sim, Path(tmp), progress))  # as `okxbot run` does
+        log, control = eventloop.run(_measure(sim, Path(tmp), progress, args.rounds))  # as `okxbot run` does
     table = Table(
         title=f"Grid tick-to-order latency, wire to wire ({len(log)} orders; goal: p99 < 2 ms, median < 1 ms)"
     )
@@ -204,4 +224,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

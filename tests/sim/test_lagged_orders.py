@@ -260,3 +260,49 @@ async def test_websocket_order_ops_execute_late_after_an_ambiguous_answer(quiet:
         assert orders_of(quiet, key["uid"], "wsexp") == []
     finally:
         await conn.close()
+
+
+async def test_websocket_batch_orders_execute_late_and_amends_lag_over_websocket_too(
+    quiet: RunningSim,
+) -> None:
+    key = new_key(quiet)
+    conn = await private(quiet, key)
+    try:
+        fault = {"path": "/ws/v5/private", "op": "batch-orders", "kind": "50001", "lateMs": 300}
+        quiet.admin("POST", "/__sim__/faults", fault)
+        batch = [order("buy", "0.001", "50000", cl="wsb1"), order("buy", "0.001", "50001", cl="wsb2")]
+        await conn.send({"id": "b1", "op": "batch-orders", "args": batch})
+        assert (await conn.expect(id="b1"))["code"] == "50001"
+        drained(quiet)
+        assert [len(orders_of(quiet, key["uid"], cl)) for cl in ("wsb1", "wsb2")] == [1, 1]
+
+        quiet.admin("POST", "/__sim__/realism", {"amendLagMs": 800, "fixedLags": True})
+        ord_id = orders_of(quiet, key["uid"], "wsb1")[0]["ordId"]
+        amend = {"instId": INST, "ordId": ord_id, "newPx": "50010", "reqId": "r9"}
+        await conn.send({"id": "a1", "op": "amend-order", "args": [amend]})
+        answer = await conn.expect(id="a1")
+        assert (answer["code"], answer["data"][0]["sCode"]) == ("0", "0")
+        assert lookup(quiet, key, ordId=ord_id)["data"][0]["px"] == "50000"  # accepted, not applied yet
+        drained(quiet)
+        assert lookup(quiet, key, ordId=ord_id)["data"][0]["px"] == "50010"
+    finally:
+        await conn.close()
+
+
+def test_a_page_lacking_hidden_rows_is_filled_with_older_ones(quiet: RunningSim) -> None:
+    """A lagging read side simply has fewer rows: `limit=1` answers the newest row it shows, not an
+    empty page (a client paging until a short page would stop there and miss the older rows)."""
+    maker, taker = new_key(quiet), new_key(quiet)
+    older = post(quiet, maker, ORDER, order("sell", "0.001", "61000", cl="older")).json()["data"][0]
+    assert post(quiet, taker, ORDER, order("buy", "0.001")).json()["data"][0]["sCode"] == "0"
+    quiet.admin("POST", "/__sim__/realism", {"readLagMs": 20_000, "fixedLags": True})
+    newer = post(quiet, maker, ORDER, order("sell", "0.001", "61000", cl="newer")).json()["data"][0]
+    assert post(quiet, taker, ORDER, order("buy", "0.001")).json()["data"][0]["sCode"] == "0"
+    assert lookup(quiet, maker, ordId=newer["ordId"])["code"] == "51603"  # hidden
+
+    history = f"/api/v5/trade/orders-history?instType=SPOT&instId={INST}&limit=1"
+    assert [o["ordId"] for o in get(quiet, maker, history)["data"]] == [older["ordId"]]
+    for path in ("/api/v5/trade/fills?limit=1", "/api/v5/trade/fills-history?instType=SPOT&limit=1"):
+        assert [f["ordId"] for f in get(quiet, maker, path)["data"]] == [older["ordId"]], path
+    quiet.admin("POST", "/__sim__/clock", {"offsetMs": 20_001})
+    assert [o["ordId"] for o in get(quiet, maker, history)["data"]] == [newer["ordId"]]

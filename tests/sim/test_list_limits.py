@@ -23,6 +23,12 @@ PUBLIC = [
     ("/api/v5/market/history-candles?instId=BTC-USDT", "limit", 300),
     ("/api/v5/market/books?instId=BTC-USDT", "sz", 400),
     ("/api/v5/market/books-full?instId=BTC-USDT", "sz", 5000),
+    ("/api/v5/market/history-trades?instId=BTC-USDT", "limit", 100),
+    ("/api/v5/market/mark-price-candles?instId=BTC-USDT-SWAP", "limit", 100),
+    ("/api/v5/market/history-mark-price-candles?instId=BTC-USDT-SWAP", "limit", 100),
+    ("/api/v5/market/index-candles?instId=BTC-USDT", "limit", 100),
+    ("/api/v5/market/history-index-candles?instId=BTC-USDT", "limit", 100),
+    ("/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP", "limit", 400),
 ]
 PRIVATE = [
     "/api/v5/trade/orders-pending?instType=SPOT",

@@ -123,3 +123,19 @@ def test_finished_orders_are_forgotten_once_the_reports_reflect_them() -> None:
         f.seen(cid, replace(seen("canceled", 1000 + i, u_time=1001 + i), client_order_id=cid))
     f.snapshot([Balance("USDT", D("100"), D("100"), D("0"), 2000)], full=False)  # BTC never reported
     assert f._held == {} and f.available("USDT") == D("100")
+
+
+def test_a_pending_amendment_holds_the_larger_reserve_until_it_is_shown_or_settled() -> None:
+    f = funds()
+    f.sent("c1", "buy", D("1"), D("30"))
+    f.seen("c1", seen("live", 1500))
+    f.amending("c1", D("2"), D("30"))  # asked for 60: it may apply at any moment
+    assert f.available("USDT") == D("40")
+    with pytest.raises(InsufficientFunds):
+        f.check("buy", D("1"), D("50"))
+    f.amend_done("c1")  # refused: back to the old reserve
+    assert f.available("USDT") == D("70")
+    f.amending("c1", D("0.5"), D("30"))  # a smaller one holds the old reserve until it shows
+    assert f.available("USDT") == D("70")
+    f.amended("c1", D("0.5"), D("30"))
+    assert f.available("USDT") == D("85")  # shown: the new, smaller reserve counts

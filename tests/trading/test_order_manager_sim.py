@@ -116,6 +116,29 @@ async def test_a_cancel_acknowledged_then_filled_ends_filled_with_its_fills(
         )
 
 
+async def test_a_cancel_acknowledged_then_partly_filled_ends_canceled_with_the_partial_fill(
+    quiet: RunningSim, tmp_path: Path
+) -> None:
+    key = new_key(quiet)
+    quiet.admin("POST", "/__sim__/realism", {"cancelLagMs": 1500, "fixedLags": True})
+    async with manager(quiet, key, tmp_path) as m:
+        placed = await m.place("buy", D("0.01"), D("60000"))
+        assert placed is not None
+        cid = placed.client_order_id
+        assert await m.cancel(cid)
+        taker = post(quiet, new_key(quiet), ORDER, order("sell", "0.004")).json()  # before the cancel runs
+        assert taker["code"] == "0", taker
+        assert await m.settle(20)
+        drained(quiet)
+        final = m.journal.order(cid)
+        assert final is not None and (final.state, final.filled) == ("canceled", D("0.004"))
+        assert [(o["state"], o["accFillSz"]) for o in orders_of(quiet, key["uid"], cid)] == [
+            ("canceled", "0.004")
+        ]
+        assert journal_fills(m) == exchange_fills(quiet, key["uid"])
+        assert sum(journal_fills(m).values()) == D("0.004")
+
+
 async def test_an_amendment_is_pending_until_the_order_shows_it(quiet: RunningSim, tmp_path: Path) -> None:
     key = new_key(quiet)
     quiet.admin("POST", "/__sim__/realism", {"amendLagMs": 1000, "fixedLags": True})
@@ -132,6 +155,22 @@ async def test_an_amendment_is_pending_until_the_order_shows_it(quiet: RunningSi
         done = m.journal.order(cid)
         assert done is not None and (done.state, done.price) == ("live", D("50001"))
         assert [o["px"] for o in orders_of(quiet, key["uid"], cid)] == ["50001"]
+
+
+async def test_an_order_cannot_spend_what_a_pending_amendment_already_promised(
+    quiet: RunningSim, tmp_path: Path
+) -> None:
+    key = quiet.admin("POST", "/__sim__/keys", {"balances": {"USDT": "1000"}})
+    quiet.admin("POST", "/__sim__/realism", {"amendLagMs": 3000, "fixedLags": True})
+    async with manager(quiet, key, tmp_path) as m:
+        m.funds.snapshot((await m.client.fetch_balance()).values(), full=True)  # type: ignore[attr-defined]
+        first = await m.place("buy", D("0.01"), D("50000"))  # 500 of 1000 USDT
+        assert first is not None
+        assert await m.amend(first.client_order_id, amount=D("0.019"))  # 950 once OKX applies it
+        before = hits(quiet, ORDER)
+        assert await m.place("buy", D("0.01"), D("50000")) is None  # another 500: not there
+        assert hits(quiet, ORDER) == before and m.stats.no_funds == 1
+        assert "950 USDT held by this bot's open orders" in m.stats.errors[-1]
 
 
 async def test_a_market_order_answered_50013_and_executed_late_is_settled_not_doubled(

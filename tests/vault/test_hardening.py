@@ -239,7 +239,17 @@ def test_secrets_with_quotes_backslashes_and_non_ascii_are_scrubbed_in_every_for
     text = stream.getvalue()
     assert "Request:" in text and "OK-ACCESS-PASSPHRASE" in text  # ccxt really logged the request
     for value in TRICKY.values():
-        for form in redact.forms(value):
+        # the forms written out here, not taken from `redact.forms` (the code under test)
+        written = {
+            value,
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            repr(value)[1:-1],
+            ascii(value)[1:-1],
+            repr(json.dumps(value)[1:-1])[1:-1],
+            repr(value.encode())[2:-1],
+        }
+        for form in written | redact.forms(value):
             assert form not in text, f"{form!r} of a secret is in the log"
     # the escaped forms really occur in such logs: the scan above would have caught them
     assert json.dumps(passphrase)[1:-1] != passphrase and repr(passphrase)[1:-1] != passphrase

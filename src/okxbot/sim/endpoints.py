@@ -292,14 +292,16 @@ def _known_inst_filter(call: Call) -> None:
 def trade_orders_pending(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.pending_orders(call.uid, call.params))
+    lag = call.ctx.asynchrony.read_lag
+    return call.ctx.exchange.pending_orders(call.uid, call.params, visible=lag.order_visible)
 
 
 @endpoint("GET", "/api/v5/trade/orders-history", perm="read_only")
 def trade_orders_history(call: Call) -> list[Any]:
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.order_history(call.uid, call.params))
+    lag = call.ctx.asynchrony.read_lag
+    return call.ctx.exchange.order_history(call.uid, call.params, visible=lag.order_visible)
 
 
 @endpoint("GET", "/api/v5/trade/orders-history-archive", perm="read_only")
@@ -312,7 +314,8 @@ def trade_orders_history_archive(call: Call) -> list[Any]:
 def trade_fills(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
+    lag = call.ctx.asynchrony.read_lag
+    return call.ctx.exchange.fills(call.uid, call.params, visible=lag.fill_visible)
 
 
 @endpoint("GET", "/api/v5/trade/fills-history", perm="read_only")
@@ -320,7 +323,8 @@ def trade_fills_history(call: Call) -> list[Any]:
     # OKX keeps 3 months here; the simulator's engine keeps fills 3 days, so both views agree.
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
+    lag = call.ctx.asynchrony.read_lag
+    return call.ctx.exchange.fills(call.uid, call.params, visible=lag.fill_visible)
 
 
 @endpoint("POST", "/api/v5/trade/mass-cancel", perm="trade")

@@ -85,7 +85,7 @@ Perpetual swaps (SWAP instruments; see okxbot.sim.contracts, margin, funding, li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import MappingProxyType
@@ -115,6 +115,9 @@ from okxbot.sim.swap_orders import SwapOrders
 from okxbot.sim.swap_queries import SwapQueries
 from okxbot.sim.swap_rules import SwapRules
 from okxbot.sim.tape import Tape
+
+# What the read side shows of a listed row (an order's or a fill's wire form): read lag hides some.
+Visible = Callable[[dict[str, Any]], bool]
 
 __all__ = [
     "BalanceEvent", "BookEvent", "Event", "Exchange", "Listener", "OrderEvent", "ParamError", "TradeEvent",
@@ -315,7 +318,9 @@ class Exchange:
     def all_orders(self, uid: str) -> list[dict[str, Any]]:
         return [o.to_wire() for o in self.ledger.account(uid).every]
 
-    def pending_orders(self, uid: str, filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def pending_orders(
+        self, uid: str, filters: Mapping[str, str] | None = None, visible: Visible | None = None
+    ) -> list[dict[str, Any]]:
         f = ListFilters(filters or {})
         state = f.choice("state", ("live", "partially_filled"))
         acct = self.ledger.account(uid)
@@ -327,9 +332,12 @@ class Exchange:
             ),
             key=lambda o: int(o.ord_id),
             render=Order.to_wire,
+            visible=visible,
         )
 
-    def order_history(self, uid: str, filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def order_history(
+        self, uid: str, filters: Mapping[str, str] | None = None, visible: Visible | None = None
+    ) -> list[dict[str, Any]]:
         f = ListFilters(filters or {})
         if not f.get("instType"):
             raise ParamError("50014", "Parameter instType can not be empty.")
@@ -349,9 +357,12 @@ class Exchange:
             ),
             key=lambda o: int(o.ord_id),
             render=Order.to_wire,
+            visible=visible,
         )
 
-    def fills(self, uid: str, filters: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    def fills(
+        self, uid: str, filters: Mapping[str, str] | None = None, visible: Visible | None = None
+    ) -> list[dict[str, str]]:
         f = ListFilters(filters or {})
         acct = self.ledger.account(uid)
         acct.prune_records(self.clock.now_ms())
@@ -365,6 +376,7 @@ class Exchange:
                 and (not sub_type or r["subType"] == sub_type)
             ),
             key=lambda r: int(r["billId"]),
+            visible=visible,
         )
 
     def bills(self, uid: str, filters: Mapping[str, str] | None = None) -> list[dict[str, str]]:

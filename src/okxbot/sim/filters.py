@@ -98,9 +98,15 @@ class ListFilters:
         )
 
     def page(
-        self, items: Iterable[Any], key: Callable[[Any], int], render: Callable[[Any], Any] | None = None
+        self,
+        items: Iterable[Any],
+        key: Callable[[Any], int],
+        render: Callable[[Any], Any] | None = None,
+        visible: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
-        """Newest-first items, cut by after/before (ids) and limit."""
+        """Newest-first items, cut by after/before (ids) and limit. `visible` (on the rendered row)
+        leaves out what the read side does not show yet (read lag) before the limit counts, as a
+        lagging replica simply has fewer rows: the page is then filled with older ones."""
         out: list[Any] = []
         for item in items:
             k = key(item)
@@ -108,7 +114,10 @@ class ListFilters:
                 continue
             if self.before is not None and k <= self.before:
                 continue
-            out.append(render(item) if render else item)
+            row = render(item) if render else item
+            if visible is not None and not visible(row):
+                continue
+            out.append(row)
             if len(out) >= self.limit:
                 break
         return out

@@ -11,7 +11,7 @@ admin clock past the longest lag instead of waiting for it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from okxbot.sim.clock import Clock
@@ -75,24 +75,20 @@ class ReadLag:
         now = self._prune()
         return self._until.get(ord_id, 0) > now
 
-    def orders(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        rows = list(rows)
+    def order_visible(self, row: dict[str, Any]) -> bool:
+        """Whether the GET endpoints show this order (its wire form) yet; for the engine's lists,
+        which leave hidden rows out before their limit counts."""
         if not self._until:
-            return rows
-        now = self._prune()
-        return [row for row in rows if self._until.get(row["ordId"], 0) <= now]
+            return True
+        return self._until.get(row["ordId"], 0) <= self._prune()
 
-    def fills(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        rows = list(rows)
+    def fill_visible(self, row: dict[str, Any]) -> bool:
+        """Whether the GET endpoints show this fill (its order too) yet."""
         if not self._until:
-            return rows
+            return True
         now = self._prune()
-        return [
-            row
-            for row in rows
-            if self._until.get(row["ordId"], 0) <= now
-            and self._until.get((row["ordId"], row["tradeId"]), 0) <= now
-        ]
+        until = self._until
+        return until.get(row["ordId"], 0) <= now and until.get((row["ordId"], row["tradeId"]), 0) <= now
 
     def clear(self) -> None:
         """Show everything at once (read lag turned off)."""

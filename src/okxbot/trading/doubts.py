@@ -68,6 +68,7 @@ class Doubts:
         self._empty = asyncio.Event()
         self._empty.set()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.settled = 0  # doubts settled so far (for tests and the status view)
 
     # ---- registry -----------------------------------------------------------------------------
@@ -134,13 +135,20 @@ class Doubts:
         self._task = loop.create_task(self._run(), name="okxbot-doubts")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        task = self._task
+        if task is None:
+            return
+        # The flag, not only the cancel: on Python 3.11 a cancel arriving as the task's wait_for
+        # completes (a doubt was just added) is swallowed, and the task would run on forever.
+        self._closing = True
+        self._wake.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self._task = None
+        self._closing = False
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             now = time.monotonic()
             due = [d for d in self._doubts.values() if d.next_at <= now]
             if not due:

@@ -59,10 +59,22 @@ class _Held:
     open: bool = True
     amended: bool = False
     fills: list[JournalFill] = field(default_factory=list)
+    # (amount, price) of an amendment OKX was asked for and the order does not show yet
+    pending: tuple[Decimal, Decimal] | None = None
 
     def reserve(self, filled: Decimal) -> Decimal:
         left = max(self.amount - filled, ZERO)
         return left * self.price if self.side == "buy" else left
+
+    def holding(self, filled: Decimal) -> Decimal:
+        """Its reserve now: while an amendment is pending, the larger of before and after (it may
+        apply at any moment, or be refused)."""
+        now = self.reserve(filled)
+        if self.pending is None:
+            return now
+        amount, price = self.pending
+        left = max(amount - filled, ZERO)
+        return max(now, left * price if self.side == "buy" else left)
 
     def frozen_at(self, u: int | None) -> Decimal:
         """Its reserve as OKX's balance at time `u` froze it (0 when that cannot be shown)."""
@@ -133,13 +145,27 @@ class Funds:
         """The order was never placed (rejected): it never froze anything."""
         self._held.pop(cid, None)
 
+    def amending(self, cid: str, amount: Decimal, price: Decimal) -> None:
+        """An amendment about to leave: until the order shows it (`amended`) or it is settled
+        (`amend_done`), the order holds the larger of its old and new reserves, so that an order or
+        amendment checked meanwhile cannot promise the same money."""
+        held = self._held.get(cid)
+        if held is not None:
+            held.pending = (amount, price)
+
+    def amend_done(self, cid: str) -> None:
+        """The pending amendment is no longer pending (applied, refused, or the order is done)."""
+        held = self._held.get(cid)
+        if held is not None:
+            held.pending = None
+
     def amended(self, cid: str, amount: Decimal, price: Decimal) -> None:
-        """An acknowledged amend: the new reserve counts, and OKX's balances show it only from the
-        amend's own time on (the next report of the order gives it)."""
+        """An amendment the order shows: the new reserve counts, and OKX's balances show it only from
+        the amend's own time on (the next report of the order gives it)."""
         held = self._held.get(cid)
         if held is not None:
             held.amount, held.price = amount, price
-            held.since_ms, held.amended = None, True
+            held.since_ms, held.amended, held.pending = None, True, None
 
     def fill(self, fill: JournalFill) -> None:
         held = self._held.get(fill.client_order_id)
@@ -156,7 +182,7 @@ class Funds:
     def held(self, ccy: str) -> Decimal:
         """What the bot's open orders reserve in `ccy` now."""
         return sum(
-            (h.reserve(h.filled) for h in self._held.values() if h.open and _ccy(self, h) == ccy), ZERO
+            (h.holding(h.filled) for h in self._held.values() if h.open and _ccy(self, h) == ccy), ZERO
         )
 
     def available(self, ccy: str) -> Decimal | None:
@@ -190,7 +216,7 @@ class Funds:
 
     def reserved_for(self, cid: str) -> Decimal:
         held = self._held.get(cid)
-        return ZERO if held is None or not held.open else held.reserve(held.filled)
+        return ZERO if held is None or not held.open else held.holding(held.filled)
 
     def balances(self) -> dict[str, Balance]:
         """The bot's base and quote as a strategy sees them: `available` net of its own orders."""

@@ -196,6 +196,8 @@ class OrderChanges:
                 if new_price is not None:  # only what the amendment adds to the reserve must fit
                     already = self.funds.reserved_for(record.client_order_id)
                     self.funds.check(record.side, new_amount - record.filled, new_price, already=already)
+                    # no await since the check: what is checked next sees this amendment's reserve
+                    self.funds.amending(record.client_order_id, new_amount, new_price)
             except (RiskRefused, InsufficientFunds) as refused:
                 self.stats.refused += 1
                 self.stats.error(str(refused))

@@ -506,6 +506,8 @@ class OrderManager(OrderChanges):
             self._by_ord_id[record.order_id] = cid
         if amended and changed and record.price is not None:
             self.funds.amended(cid, record.amount, record.price)
+        elif record.state != "amend_pending":
+            self.funds.amend_done(cid)
         if record.state in FINAL:
             self._open.pop(cid, None)
             if record.state == "rejected":
