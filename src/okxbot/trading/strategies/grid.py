@@ -16,7 +16,6 @@ their price; a second one on an adopted level is canceled.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from okxbot.okx.models import Ticker
@@ -39,9 +38,9 @@ class GridStrategy(Strategy):
         self.size = grid.size
         self.level_of: dict[str, int] = {}  # clOrdId -> grid level, for every order not yet final
         self.order_at: dict[int, str] = {}  # grid level -> its one order (the invariant's index)
-        self.retry_after = 0.0  # monotonic time before which a failed refill is not retried
+        self.retry_after = 0.0  # clock time (s) before which a failed refill is not retried
         self.started = False
-        self.clock = time.monotonic  # tests drive time
+        self.clock = lambda: ctx.now_ms() / 1000  # the context's clock (tests drive it)
 
     def _level(self, price: Decimal | None) -> int | None:
         if price is None:
