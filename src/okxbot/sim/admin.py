@@ -331,21 +331,24 @@ def _step(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[s
 
 
 def _record(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    from okxbot.sim.recorder import Recorder, RecordingRefused
+    from okxbot.sim.recorder import RecordingRefused, recording_of, start_recording, stop_recording
 
-    exchange = ctx.exchange
+    market = ctx.market
+    if market is None:
+        raise AdminError(
+            "this simulator runs without its synthetic market (market = false): nothing to record"
+        )
     if request.method == "POST":
         inst_ids = body.get("instIds")
         if not isinstance(inst_ids, list) or not inst_ids or not all(isinstance(i, str) for i in inst_ids):
             raise AdminError('instIds must be a list of instruments, e.g. {"instIds": ["BTC-USDT"]}')
+        stop_recording(market)
         try:
-            exchange.recorder = Recorder(exchange, inst_ids, ctx.seed)
+            recorder = start_recording(market, ctx.exchange, inst_ids, ctx.seed)
         except RecordingRefused as err:
             raise AdminError(str(err)) from None
-        return {"startMs": exchange.recorder.start_ms, "instIds": exchange.recorder.inst_ids}
-    recorder = exchange.recorder
+        return {"startMs": recorder.start_ms, "instIds": recorder.inst_ids}
+    recorder = stop_recording(market) if request.method == "DELETE" else recording_of(market)
     if recorder is None:
         raise AdminError("no recording is running: start one with POST /__sim__/record")
-    if request.method == "DELETE":
-        exchange.recorder = None
     return dict(recorder.wire(ctx.clock.now_ms()))

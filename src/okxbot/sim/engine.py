@@ -49,7 +49,6 @@ Market data
   Unknown instId raises UnknownInstrument; a bad bar raises ParamError("51000", "Parameter bar error").
 
     ex.batch() -> context manager: BalanceEvent / BookEvent of everything inside go out once, at the end
-    ex.recorder = okxbot.sim.recorder.Recorder(...)   # records the market's own order flow (admin)
     ex.tape_snapshot(inst_id) -> dict;  ex.restore_tape(inst_id, snapshot)   # 1m candles, trades, last
     ex.is_pending(uid, ord_id) -> bool;  ex.pending_ids(uid) -> read-only live Mapping of ordIds
 
@@ -144,9 +143,6 @@ class Exchange:
         self._dirty_bal: dict[str, set[str]] = {}
         self._dirty_books: set[str] = set()
         self._batch_depth = 0
-        # okxbot.sim.recorder.Recorder while a recording runs: told every operation of the market's
-        # own (internal) accounts, so that a backtest can replay the market around a bot exactly
-        self.recorder: Any = None
 
     # ------------------------------------------------------------------ listeners and flushing
 
@@ -169,14 +165,9 @@ class Exchange:
     def batch(self) -> Iterator[None]:
         """Group many operations (a market step) so balance and book events go out once, at the end."""
         self._batch_depth += 1
-        recorder = self.recorder
-        if recorder is not None:
-            recorder.begin(self.clock.now_ms())
         try:
             yield
         finally:
-            if recorder is not None:
-                recorder.end()
             self._batch_depth -= 1
             self._flush()
 
@@ -320,8 +311,6 @@ class Exchange:
     def set_reference_price(self, inst_id: str, px: Decimal) -> None:
         self._inst(inst_id)
         self._ref_px[inst_id] = px
-        if self.recorder is not None:
-            self.recorder.reference(inst_id, px, self.clock.now_ms())
 
     def _price_limits(self, inst: Instrument) -> tuple[Decimal, Decimal]:
         ref = self._ref_px[inst.inst_id]
@@ -338,8 +327,6 @@ class Exchange:
             order = self._validate(acct, params, cl, tag, now)
         except _Reject as r:
             return {"clOrdId": cl, "ordId": "", "tag": tag, "ts": str(now), "sCode": r.code, "sMsg": r.msg}
-        if self.recorder is not None and acct.internal:
-            self.recorder.place(uid, order.inst.inst_id, order.ord_id, params, now)
         self._accept(acct, order)
         self._flush()
         return {
@@ -721,8 +708,6 @@ class Exchange:
                 "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."
             )
         ord_id, cl = order.ord_id, order.cl_ord_id
-        if self.recorder is not None and acct.internal:
-            self.recorder.cancel(uid, order.inst.inst_id, ord_id, int(now))
         self._remove_resting(order, "1")
         self._flush()
         return result("0", "")
@@ -778,8 +763,6 @@ class Exchange:
         ord_id, cl = order.ord_id, order.cl_ord_id
         if order.ord_type == "market":
             return result("51506", "Order modification unavailable for the order type.")
-        if self.recorder is not None and acct.internal:
-            self.recorder.amend(uid, inst_id, ord_id, params, now)
         try:
             new_sz = _dec(new_sz_text, "newSz") if new_sz_text else order.sz
             new_px = _dec(new_px_text, "newPx") if new_px_text else order.px
@@ -991,11 +974,10 @@ class Exchange:
             raise ParamError("51000", "Parameter bar error") from None
 
     def seed_candle(self, inst_id: str, minute_ms: int, o: Decimal, h: Decimal, low: Decimal, c: Decimal,
-                    vol: Decimal, vol_quote: Decimal | None = None) -> None:  # fmt: skip
+                    vol: Decimal) -> None:  # fmt: skip
         """Backfill one minute of synthetic history (the market does this at start)."""
         self._inst(inst_id)
-        quote = vol * (o + c) / 2 if vol_quote is None else vol_quote
-        self._tapes[inst_id].seed_minute(minute_ms, Candle(o, h, low, c, vol, quote))
+        self._tapes[inst_id].seed_minute(minute_ms, Candle(o, h, low, c, vol, vol * (o + c) / 2))
 
     def tape_snapshot(self, inst_id: str) -> dict[str, Any]:
         """What the tape holds (1m candles, recent trades, last trade), in wire strings, so that

@@ -8,10 +8,11 @@ market itself did, which the bot never decides:
 
 * at the start: each instrument's resting market orders level by level in queue order, its tape
   (1m candles, recent trades, last trade) and its reference price;
-* then every operation of the market's own accounts (`create_account(internal=True)`): orders
-  placed (the request as sent), canceled, amended, and reference-price moves, stamped with the
-  simulator's clock and grouped as they happened: one market step (or admin move) is one batch,
-  applied at once, with nobody else's request in between.
+* then every operation the synthetic market makes through its accounts: orders placed (the
+  request as sent), canceled, amended, and reference-price moves, stamped with the simulator's
+  clock and grouped as they happened: one market step (or admin price move) is one batch, applied
+  at once, with nobody else's request in between. The recorder sees them by standing between the
+  market and the engine (`MarketTap`), so the engine itself is not touched.
 
 The bot's own requests are not recorded: the backtest makes them. Other users must not trade the
 recorded instruments meanwhile (their orders would be missing from the replay); a recording does
@@ -21,7 +22,8 @@ not start while any non-market order rests on them. Admin API: `POST /__sim__/re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +103,7 @@ class Recorder:
             "tape": exchange.tape_snapshot(inst_id),
         }
 
-    # ---- the engine's hooks ---------------------------------------------------------------------
+    # ---- what the market does ------------------------------------------------------------------
     def begin(self, now_ms: int) -> None:
         if self._depth == 0:
             self._batch, self._batch_at = [], now_ms
@@ -169,3 +171,70 @@ def _instrument(exchange: Exchange, inst_id: str) -> dict[str, str]:
         "lotSz": fmt(inst.lot_sz),
         "minSz": fmt(inst.min_sz),
     }
+
+
+class MarketTap:
+    """The engine as the synthetic market sees it while a recording runs: every call goes through,
+    and the ones that change the market are told to the recorder, in the order they were made."""
+
+    def __init__(self, exchange: Exchange, recorder: Recorder) -> None:
+        self.exchange = exchange
+        self.recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.exchange, name)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self.recorder.begin(self.exchange.clock.now_ms())
+        try:
+            with self.exchange.batch():
+                yield
+        finally:
+            self.recorder.end()
+
+    def place_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        result = self.exchange.place_order(uid, params)
+        if result.get("sCode") == "0":
+            self.recorder.place(uid, str(params.get("instId")), result["ordId"], params, _now(self))
+        return result
+
+    def cancel_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        result = self.exchange.cancel_order(uid, params)
+        if result.get("sCode") == "0":
+            self.recorder.cancel(uid, str(params.get("instId")), result["ordId"], _now(self))
+        return result
+
+    def amend_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        # recorded whatever the answer: a refused amendment may still cancel (cxlOnFail)
+        result = self.exchange.amend_order(uid, params)
+        self.recorder.amend(uid, str(params.get("instId")), result.get("ordId", ""), params, _now(self))
+        return result
+
+    def set_reference_price(self, inst_id: str, px: Decimal) -> None:
+        self.exchange.set_reference_price(inst_id, px)
+        self.recorder.reference(inst_id, px, _now(self))
+
+
+def _now(tap: MarketTap) -> int:
+    return tap.exchange.clock.now_ms()
+
+
+def start_recording(market: Any, exchange: Exchange, inst_ids: Iterable[str], seed: int) -> Recorder:
+    """Record `market`'s flow on `inst_ids` from now (replacing a recording already running)."""
+    recorder = Recorder(exchange, inst_ids, seed)
+    market.exchange = MarketTap(exchange, recorder)
+    return recorder
+
+
+def recording_of(market: Any) -> Recorder | None:
+    tap = getattr(market, "exchange", None)
+    return tap.recorder if isinstance(tap, MarketTap) else None
+
+
+def stop_recording(market: Any) -> Recorder | None:
+    tap = market.exchange
+    if not isinstance(tap, MarketTap):
+        return None
+    market.exchange = tap.exchange
+    return tap.recorder
