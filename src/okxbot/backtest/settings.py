@@ -62,12 +62,14 @@ class BacktestSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> BacktestSettings:
         if self.fee_tier not in SPOT_FEE_TIERS:
-            raise ValueError(f"fee_tier {self.fee_tier!r} is not an OKX spot tier; use one of {', '.join(SPOT_FEE_TIERS)}")
+            raise ValueError(
+                f"fee_tier {self.fee_tier!r} is not an OKX spot tier; use one of {', '.join(SPOT_FEE_TIERS)}"
+            )
         for ccy, amount in self.balances.items():
             if amount < 0:
                 raise ValueError(f"balances.{ccy} must be >= 0 (got {amount})")
         if isinstance(self.level_size, Decimal) and self.level_size <= 0:
-            raise ValueError(f"level_size must be \"point\" or a positive amount (got {self.level_size})")
+            raise ValueError(f'level_size must be "point" or a positive amount (got {self.level_size})')
         return self
 
     def fee_rates(self) -> tuple[Decimal, Decimal]:
@@ -99,7 +101,11 @@ class BacktestSettings(BaseModel):
 
 
 def settings_for(
-    config: BotConfig, overrides: dict[str, Any] | None = None, *, path: str = "<config>", text: str | None = None
+    config: BotConfig,
+    overrides: dict[str, Any] | None = None,
+    *,
+    path: str = "<config>",
+    text: str | None = None,
 ) -> BacktestSettings:
     """The config's `[backtest]` table with `overrides` (CLI flags) on top, validated."""
     raw = dict(config.backtest)
@@ -114,9 +120,13 @@ def settings_for(
         from_flag = bool(first["loc"]) and str(first["loc"][0]) in (overrides or {})
         if first["type"] == "extra_forbidden":
             known = ", ".join(BacktestSettings.model_fields)
-            raise ConfigError(path, key_line(text, loc), f"unknown key {name!r}", f"known keys: {known}") from None
+            raise ConfigError(
+                path, key_line(text, loc), f"unknown key {name!r}", f"known keys: {known}"
+            ) from None
         value = first.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         where = "the command line" if from_flag else path
         line = None if from_flag else key_line(text, loc)
-        raise ConfigError(where, line, f"{name}: {msg}{shown}", "see `okxbot backtest --help` and the README") from None
+        raise ConfigError(
+            where, line, f"{name}: {msg}{shown}", "see `okxbot backtest --help` and the README"
+        ) from None

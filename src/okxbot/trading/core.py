@@ -103,6 +103,7 @@ class BotCore:
         self._book_tick = NO_TICK
         self._trade_ids: OrderedDict[str, None] = OrderedDict()
         self._halted_before = False
+        self.hooks_run = 0  # hooks dispatched so far (a strategy's state may have changed)
 
     # ---- setting up -------------------------------------------------------------------------------
     def load_strategy(self) -> Strategy:
@@ -124,12 +125,13 @@ class BotCore:
         elif ticker.last is not None:
             self.manager.mid = ticker.last
 
-    def on_ticker(self, ticker: Ticker, tick: Tick = NO_TICK) -> None:
-        """A ticker: the mid moves now; on_ticker is queued once (a burst is coalesced)."""
+    def on_ticker(self, ticker: Ticker, tick: Tick = NO_TICK, *, quiet: bool = False) -> None:
+        """A ticker: the mid moves now; on_ticker is queued once (a burst is coalesced). `quiet`:
+        the strategy promised this one changes nothing (`Strategy.quiet_ticker_band`): not queued."""
         self._ticker_tick = tick
         self.set_mid(ticker)
         self._latest_ticker = ticker
-        if not self._ticker_pending:
+        if not quiet and not self._ticker_pending:
             self._ticker_pending = True
             self._queue.put_nowait(("ticker", None))
 
@@ -209,6 +211,7 @@ class BotCore:
             kind, payload = await self._queue.get()
             try:
                 if not self.stopping:
+                    self.hooks_run += 1
                     await self.call_hook(kind, payload)
             except asyncio.CancelledError:
                 raise

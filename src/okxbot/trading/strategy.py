@@ -105,6 +105,14 @@ class Strategy:
     async def on_timer(self) -> None: ...
     async def on_stop(self) -> None: ...
 
+    def quiet_ticker_band(self) -> tuple[Decimal, Decimal] | None:
+        """Optional promise for backtests: while the mid stays strictly between the two prices,
+        `on_ticker` does nothing at all (no order, no change of state), so a backtest may skip
+        those calls (`okxbot backtest`'s fast-forward; its results are checked identical to a run
+        that makes every call). Asked again after every hook. None (the default): no promise,
+        every ticker is delivered. Never called live."""
+        return None
+
 
 def round_price(rules: InstrumentRules, price: Decimal) -> Decimal:
     tick = rules.tick_size or Decimal("0.00000001")

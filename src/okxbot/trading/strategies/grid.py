@@ -137,6 +137,20 @@ class GridStrategy(Strategy):
             self._hold(level, order.client_order_id)
         return True
 
+    def quiet_ticker_band(self) -> tuple[Decimal, Decimal] | None:
+        """Where on_ticker is a no-op: it quotes a free level once the mid is half a step or more
+        away from it, so while the mid stays within half a step of every free level (no retry
+        pending) it does nothing."""
+        mid = self.ctx.mid()
+        if not self.started or mid is None or self.clock() < self.retry_after:
+            return None
+        half = self.step / 2
+        free = [px for i, px in enumerate(self.prices) if i not in self.order_at]
+        if not free:
+            return Decimal("-Infinity"), Decimal("Infinity")
+        low, high = max(px - half for px in free), min(px + half for px in free)
+        return (low, high) if low < mid < high else None
+
     def _hold(self, level: int, cid: str) -> None:
         self.level_of[cid] = level
         self.order_at[level] = cid
