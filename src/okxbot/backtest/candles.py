@@ -133,15 +133,11 @@ class CandleReplay(Replay):
         self._wakeup: Wakeup | None = None
         self._wakeup_at: tuple[int, int] | None = None  # (next_bar, hooks run) it was asked at
         self._wake_bar: int | None = None
-        self._wants_book = self._wants_trades = False
         book.exchange.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, TradeEvent) and self._wants_trades:
             self._trades.append(event.trade)
-
-    async def run(self) -> None:
-        await super().run()
 
     # ---- start ---------------------------------------------------------------------------------------
     def start_ticker(self) -> dict[str, Any] | None:
@@ -157,8 +153,6 @@ class CandleReplay(Replay):
     def start_history(self) -> list[Candle]:
         strategy = self.core.strategy
         assert strategy is not None
-        self._wants_book = self.core.wants("on_book")
-        self._wants_trades = self.core.wants("on_trade")
         if self.bars is not None and self.fast:
             closes = self.bars.close
             self._wakeup = candle_wakeups(strategy, closes)

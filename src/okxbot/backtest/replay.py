@@ -49,7 +49,9 @@ class Replay:
         self._timer_ms = END
         self._timer_period_ms = 0
         self._last_ticker: dict[str, Any] | None = None
+        self._wants_book = self._wants_trades = False
         self.events = 0  # market events applied (for progress)
+        self.progress: Any = None  # called now and then with the replay's time (ms)
 
     # ---- what subclasses give --------------------------------------------------------------------------
     def market_ms(self) -> int:
@@ -104,6 +106,10 @@ class Replay:
             self._last_ticker = _content(ticker)
         await core.manager.reconcile()
         strategy = core.load_strategy()
+        self._wants_book = core.wants("on_book")
+        self._wants_trades = core.wants("on_trade")
+        if ticker is not None:  # the ticker channel's first push, as a live bot subscribes
+            core.on_ticker(Ticker.from_okx(ticker, core.config.symbol, "ws"))
         dispatcher = asyncio.get_running_loop().create_task(core.dispatch())
         if strategy.timer_seconds:
             self._timer_period_ms = max(1, round(strategy.timer_seconds * 1000))
@@ -123,7 +129,11 @@ class Replay:
 
     async def _loop(self) -> None:
         clock, core = self.clock, self.core
+        turns = 0
         while True:
+            turns += 1
+            if self.progress is not None and turns % 1024 == 0:
+                self.progress(clock.now_ms())
             if self.core.idle() and self.venue.idle():
                 self.skip_quiet(min(self.bar_close_ms(), self._timer_ms, self.end_ms))
             bar_ms, timer_ms, sample_ms = self.bar_close_ms(), self._timer_ms, self.sample_ms()

@@ -23,7 +23,7 @@ from okxbot.backtest.history import HISTORY_BARS, CandleSeries, load_series, loa
 from okxbot.backtest.loop import VirtualClock, run
 from okxbot.backtest.outcome import build_result, price_bars
 from okxbot.backtest.replay import Replay
-from okxbot.backtest.result import BacktestResult
+from okxbot.backtest.result import BacktestResult, PriceBar
 from okxbot.backtest.settings import BacktestSettings
 from okxbot.backtest.venue import BacktestVenue
 from okxbot.data.bars import fixed_ms
@@ -50,6 +50,7 @@ class BacktestRequest:
     data_dir: Path | None = None  # the history store (default OKXBOT_HOME/history)
     bar: str = "1m"  # the stored candles replayed
     trades: bool = False  # replay stored trades instead of candles
+    recording: Path | None = None  # replay a recorded simulator session instead (okxbot.sim.recorder)
     fast: bool = True  # fast-forward through quiet stretches (results identical to fast=False)
     progress: Progress | None = None
 
@@ -102,11 +103,10 @@ def run_backtest(request: BacktestRequest) -> BacktestResult:
     if request.end_ms <= request.start_ms:
         raise BacktestError("the range is empty: --to must be after --from", "give --from before --to")
     check_honoured(config, request.config_path, settings)
+    if request.recording is not None:
+        return _run_recorded(request)
     inst = instrument_for(config, settings)
-    rules = InstrumentRules(
-        config.symbol, inst.inst_id, inst.base_ccy, inst.quote_ccy, inst.tick_sz, inst.lot_sz, inst.min_sz,
-        inst.max_lmt_sz, inst.max_mkt_sz,
-    )  # fmt: skip
+    rules = _rules(config, inst)
     text = _read(request.config_path)
     check_instrument(config, rules.min_size, str(request.config_path), text)
     store = Store(request.data_dir)
@@ -152,12 +152,62 @@ def run_backtest(request: BacktestRequest) -> BacktestResult:
     )  # fmt: skip
 
 
+def _rules(config: BotConfig, inst: Instrument) -> InstrumentRules:
+    return InstrumentRules(
+        config.symbol, inst.inst_id, inst.base_ccy, inst.quote_ccy, inst.tick_sz, inst.lot_sz, inst.min_sz,
+        inst.max_lmt_sz, inst.max_mkt_sz,
+    )  # fmt: skip
+
+
+def _run_recorded(request: BacktestRequest) -> BacktestResult:
+    """The bot against a recorded simulator session (okxbot.backtest.recorded)."""
+    from okxbot.backtest.recorded import RecordedMarket, RecordedReplay, instrument_of, load_recording
+
+    config, settings = request.config, request.settings
+    assert request.recording is not None
+    recording = load_recording(request.recording)
+    inst = instrument_of(recording, config.symbol.replace("/", "-"))
+    rules = _rules(config, inst)
+    check_instrument(config, rules.min_size, str(request.config_path), _read(request.config_path))
+    first, last = int(recording["startMs"]), int(recording["endMs"])
+    if request.start_ms < first or request.end_ms > last:
+        raise BacktestError(
+            f"the recording covers {first} to {last} (ms); the backtest asks for {request.start_ms} to {request.end_ms}",
+            "give --from and --to inside the recording (or leave them out)",
+        )
+    clock = VirtualClock(first)
+    exchange = Exchange(clock, InstrumentSet([inst]), seed=int(recording.get("seed", 0)))  # type: ignore[arg-type]
+    market = RecordedMarket(exchange, recording, inst.inst_id)
+    initial = settings.start_balances(inst.quote_ccy)
+    uid = exchange.create_account(initial, fee_rates=settings.fee_rates())
+    venue = BacktestVenue(exchange, uid, rules, clock, settings.latency_ms)
+    journal = MemoryJournal(config.name, clock.now_ms)
+    core = BotCore(config, venue, journal, rules, clock=clock, config_dir=request.config_path.parent)
+    equity = EquityCurve(max(0, -int(inst.tick_sz.as_tuple().exponent)))
+    replay = RecordedReplay(core, venue, clock, request.start_ms, request.end_ms, market, equity)
+    replay.catch_up()
+    _play(replay, clock, request.progress)
+    rows = [
+        r
+        for r in exchange.candles(inst.inst_id, "1m", limit=100_000)
+        if request.start_ms <= int(r[0]) < request.end_ms
+    ]
+    prices = [
+        PriceBar(int(r[0]), Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5]))
+        for r in reversed(rows)
+    ]
+    shown = {"latency_ms": settings.latency_ms, "maker_fee": str(settings.fee_rates()[0]),
+             "taker_fee": str(settings.fee_rates()[1]), "fee_tier": settings.fee_tier, "source": "recorded",
+             "recording": str(request.recording)}  # fmt: skip
+    return build_result(
+        core, venue, start_ms=request.start_ms, end_ms=request.end_ms, bar="1m", source="recorded",
+        settings=shown, initial=initial, equity=equity, prices=prices,
+    )  # fmt: skip
+
+
 def _play(replay: Replay, clock: VirtualClock, progress: Progress | None) -> None:
     async def main() -> None:
         with visible_until(clock.now_ms):
-            if progress is None:
-                await replay.run()
-                return
             replay.progress = progress
             await replay.run()
 
