@@ -82,3 +82,65 @@ def test_grid_backtest_matches_the_live_session(tmp_path: Path) -> None:
     assert len(result.fills) >= 3, "the session must fill orders for the comparison to mean anything"
     assert len(result.orders) >= 10
     assert result.parity_hash() == session.live_hash
+
+
+def test_dca_backtest_matches_the_live_session(tmp_path: Path) -> None:
+    period_ms = 1000
+
+    def config(sim: RunningSim) -> dict[str, Any]:
+        return {
+            "name": "dca-parity",
+            "symbol": "BTC/USDT",
+            "strategy": "dca",
+            "dca": {"quote_amount": "150", "interval_seconds": period_ms / 1000},
+            "risk": RISK,
+            "run": RUN,
+        }
+
+    async def script(session: kit.Session) -> None:
+        # the backtest starts when the live bot's timer did (its first mark is then the same)
+        await kit.wait_quiet(session, also=lambda: session.runner.next_timer_ms is not None)
+        first = session.runner.next_timer_ms
+        assert first is not None
+        session.start_ms = max(session.start_ms, first - period_ms + 1)
+        strategy: Any = session.runner.strategy
+        for n in range(1, 7):
+            # the timer's buy first (handled and settled), then the market moves between two marks
+            await kit.wait_quiet(session, also=lambda n=n: strategy.buys >= n)
+            for i in range(3):
+                now = kit.now_ms(session.sim)
+                if period_ms - now % period_ms < 250:
+                    break  # too near the next mark: the market waits for the timer
+                await kit.step(session, move_pct="0.03" if i == 2 else None)
+
+    session, cfg = record(tmp_path, config, script)
+    result = backtest(session, cfg, tmp_path)
+    assert len(result.fills) >= 6 and {o.order_type for o in result.orders} == {"market"}
+    assert len({f.price for f in result.fills}) > 1, "the market must move between the buys"
+    assert result.parity_hash() == session.live_hash
+
+
+def test_ma_cross_backtest_matches_the_live_session(tmp_path: Path) -> None:
+    def config(sim: RunningSim) -> dict[str, Any]:
+        return {
+            "name": "ma-parity",
+            "symbol": "BTC/USDT",
+            "strategy": "ma_cross",
+            "ma_cross": {"fast": 1, "slow": 2, "bar": "1m", "size": "0.002"},
+            "risk": RISK,
+            "run": RUN,
+        }
+
+    async def script(session: kit.Session) -> None:
+        # a minute in a few seconds: the market trades, then the clock jumps past the minute's end
+        # and the bot polls the candle that closed (its on_candle may buy or sell)
+        for minute in range(10):
+            up = minute % 4 < 2  # two minutes up, two down: the averages cross every other minute
+            for i in range(4):
+                await kit.step(session, move_pct=("0.08" if up else "-0.08") if i == 1 else None)
+            await kit.jump_clock(session)
+
+    session, cfg = record(tmp_path, config, script)
+    result = backtest(session, cfg, tmp_path)
+    assert len(result.orders) >= 3 and {o.side for o in result.orders} == {"buy", "sell"}
+    assert result.parity_hash() == session.live_hash

@@ -105,6 +105,8 @@ class Replay:
             core.set_mid(Ticker.from_okx(ticker, core.config.symbol, "ws"))
             self._last_ticker = _content(ticker)
         await core.manager.reconcile()
+        # the venue's orders channel is up from the start: no read-back GET after a placement
+        core.manager.confirm_placements = False
         strategy = core.load_strategy()
         self._wants_book = core.wants("on_book")
         self._wants_trades = core.wants("on_trade")

@@ -415,7 +415,10 @@ class OrderManager(OrderChanges):
             await self._transition(cid, state, order_id=order.order_id, filled=filled)
         trade_id = str(raw.get("tradeId") or "")
         fill_size = dec(raw.get("fillSz"))
-        if trade_id and fill_size:
+        # Only the orders channel says what one fill cost (fillFee). A REST order object names its
+        # last fill too, without its fee: that fill is read from the fills endpoint (`_owe_fills`
+        # below), so that the journal never holds a fill with a fee it was not told.
+        if trade_id and fill_size and "fillFee" in raw:
             await self.record_fill(
                 JournalFill(
                     self.symbol,

@@ -71,6 +71,7 @@ class Runner:
         self.ws_orders_up = False
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
+        self.next_timer_ms: int | None = None  # when the strategy's timer fires next (clock ms)
         self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -379,13 +380,13 @@ class Runner:
         assert self.core is not None
         clock = self.core.clock
         period_ms = max(1, round(period * 1000))
-        due = next_multiple_ms(clock.now_ms(), period_ms)
+        due = self.next_timer_ms = next_multiple_ms(clock.now_ms(), period_ms)
         while True:
             await asyncio.sleep(max(0, due - clock.now_ms()) / 1000)
             if clock.now_ms() < due:
                 continue  # woke a little early (the loop's clock is not the exchange's): not due yet
             self.core.on_timer()
-            due = next_multiple_ms(max(due, clock.now_ms()), period_ms)
+            due = self.next_timer_ms = next_multiple_ms(max(due, clock.now_ms()), period_ms)
 
     async def _candle_loop(self, bar: str) -> None:
         assert self.client is not None and self.core is not None
