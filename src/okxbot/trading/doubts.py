@@ -119,11 +119,16 @@ class Doubts:
         return counts
 
     async def wait_empty(self, timeout_s: float) -> bool:
-        """Wait until no doubt is left (True) or `timeout_s` passed (False)."""
-        try:
-            await asyncio.wait_for(self._empty.wait(), max(0.0, timeout_s))
-        except TimeoutError:
-            return False
+        """Wait until no doubt is left (True) or `timeout_s` passed (False). Empty means empty
+        when this returns: a doubt added right after the last one went counts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout_s)
+        while self._doubts:
+            try:
+                await asyncio.wait_for(self._empty.wait(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return False
+            await asyncio.sleep(0)  # let whoever emptied it finish what it was doing
         return True
 
     # ---- the background checks --------------------------------------------------------------------

@@ -434,10 +434,11 @@ class OrderManager(OrderChanges):
                 )
             )
         now = self._open.get(cid)
+        # fills owed first: the doubts never look empty in between (someone may be settling)
+        self._owe_fills(cid, now or self.journal.order(cid))
         if now is None:
             self.doubts.discard(cid, "cancel")
             self.doubts.discard(cid, "amend")
-        self._owe_fills(cid, now or self.journal.order(cid))
 
     def _owe_fills(self, cid: str, record: JournalOrder | None) -> None:
         """The order's filled amount is ahead of its journaled fills: read them (in the background)."""
