@@ -99,8 +99,8 @@ def test_dca_backtest_matches_the_live_session(tmp_path: Path) -> None:
 
     async def script(session: kit.Session) -> None:
         # the backtest starts when the live bot's timer did (its first mark is then the same)
-        await kit.wait_quiet(session, also=lambda: session.runner.next_timer_ms is not None)
-        first = session.runner.next_timer_ms
+        await kit.wait_quiet(session, also=lambda: session.runner.first_timer_ms is not None)
+        first = session.runner.first_timer_ms
         assert first is not None
         session.start_ms = max(session.start_ms, first - period_ms + 1)
         strategy: Any = session.runner.strategy

@@ -72,6 +72,7 @@ class Runner:
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
         self.next_timer_ms: int | None = None  # when the strategy's timer fires next (clock ms)
+        self.first_timer_ms: int | None = None  # its first mark after the start
         self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -380,7 +381,7 @@ class Runner:
         assert self.core is not None
         clock = self.core.clock
         period_ms = max(1, round(period * 1000))
-        due = self.next_timer_ms = next_multiple_ms(clock.now_ms(), period_ms)
+        due = self.next_timer_ms = self.first_timer_ms = next_multiple_ms(clock.now_ms(), period_ms)
         while True:
             await asyncio.sleep(max(0, due - clock.now_ms()) / 1000)
             if clock.now_ms() < due:
