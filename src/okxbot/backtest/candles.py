@@ -2,8 +2,9 @@
 
 A candle becomes four price points, in this order: the open, then whichever of the high and the low
 is nearer to the open (the low when both are as near), then the other, then the close; they fall at
-1/8, 3/8, 5/8 and 7/8 of the bar, so none coincides with a bar's close. The candle's volume is
-spread over them: a quarter each (rounded down to the lot), the remainder with the close. A stored
+0, 1/4, 1/2 and 3/4 of the bar (the open at the bar's opening time, just after anything due then:
+an order decided at a bar's close acts on the next bar's prices). The candle's volume is spread
+over them: a quarter each (rounded down to the lot), the remainder with the close. A stored
 trade is one point of its own, at its time, price and size. What a point does to the bot's orders
 and what the strategy sees there: `okxbot.backtest.book`.
 
@@ -42,7 +43,7 @@ from okxbot.trading.strategy import Candle, Trade
 ZERO = Decimal(0)
 WINDOW = 64  # candles scanned at once by the fast-forward (doubling up to MAX_WINDOW)
 MAX_WINDOW = 65_536
-POINT_EIGHTHS = (1, 3, 5, 7)
+POINT_QUARTERS = (0, 1, 2, 3)
 
 
 class _Points:
@@ -61,7 +62,7 @@ class _Points:
         if self.i >= len(self):
             return END
         if self.candles is not None:
-            return int(self.candles.ts[self.i]) + self.candles.bar_ms * POINT_EIGHTHS[self.k] // 8
+            return int(self.candles.ts[self.i]) + self.candles.bar_ms * POINT_QUARTERS[self.k] // 4
         assert self.trades is not None
         return int(self.trades.ts[self.i])
 
@@ -278,7 +279,7 @@ class CandleReplay(Replay):
         self.book.px, self.book.volume = px, vol
         self.book.exchange.set_reference_price(self.book.inst_id, px)
         self._last_trade = (px, vol, side)
-        ticker = self.book.ticker(int(c.ts[last]) + c.bar_ms * 7 // 8)
+        ticker = self.book.ticker(int(c.ts[last]) + c.bar_ms * 3 // 4)
         content = {k: v for k, v in ticker.items() if k != "ts"}
         if content != self._last_ticker:
             self._last_ticker = content

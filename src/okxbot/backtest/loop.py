@@ -100,6 +100,13 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self.clock.monotonic()
 
+    def idle_until(self, at_us: int) -> bool:
+        """Nothing is ready to run and no timer is due before `at_us`: time may jump there."""
+        if self._ready:  # type: ignore[attr-defined]
+            return False
+        scheduled = self._scheduled  # type: ignore[attr-defined]
+        return not scheduled or scheduled[0].when() > (at_us - self.clock.origin_us) / 1e6
+
 
 def run(main: Coroutine[Any, Any, T], clock: VirtualClock) -> T:
     """`asyncio.run(main)` in virtual time on `clock`."""
@@ -110,8 +117,13 @@ def run(main: Coroutine[Any, Any, T], clock: VirtualClock) -> T:
 async def sleep_until_us(clock: VirtualClock, at_us: int) -> None:
     """Sleep (virtually) until the clock reads `at_us` microseconds; at once if it already does."""
     delay = clock.seconds_until_us(at_us)
-    if delay > 0:
-        await asyncio.sleep(delay)
+    if delay <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, VirtualLoop) and loop.idle_until(at_us):
+        clock.us = at_us  # nothing else would run before then: the same as sleeping, without a timer
+        return
+    await asyncio.sleep(delay)
     # a float round trip may leave the clock a hair short of an exact microsecond: set it there
     if clock.us < at_us:
         clock.us = at_us

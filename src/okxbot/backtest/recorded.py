@@ -224,7 +224,7 @@ class RecordedReplay(Replay):
 
     def sample(self) -> None:
         self._next_sample += MINUTE
-        cash = {d["ccy"]: Decimal(d["cashBal"]) for d in self.exchange.balances(self.venue.uid)["details"]}
+        cash = self.venue.cash()
         rules = self.venue.rules
         last = Decimal(self.exchange.ticker(self.inst_id)["last"])
         self.equity.add_one(

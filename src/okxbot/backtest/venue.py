@@ -67,6 +67,7 @@ class BacktestVenue:
         self.arrived_ms: dict[str, int] = {}  # clOrdId -> when it reached the engine (virtual)
         self.fill_liquidity: dict[str, str] = {}  # tradeId -> "maker" | "taker"
         self.book_changed = False  # an order of the bot was added, changed or removed
+        self._cash: dict[str, Decimal] | None = None  # cash per currency, until a balance changes
         exchange.add_listener(self._on_event)
 
     # ---- engine events ------------------------------------------------------------------------
@@ -82,6 +83,14 @@ class BacktestVenue:
                 self.fill_liquidity[trade_id] = "maker" if order.get("execType") == "M" else "taker"
         elif isinstance(event, BalanceEvent) and event.uid == self.uid:
             self._ccys.update(event.ccys)
+            self._cash = None
+
+    def cash(self) -> dict[str, Decimal]:
+        """The account's cash per currency (what equity is made of), read once per change."""
+        if self._cash is None:
+            details = self.exchange.balances(self.uid)["details"]
+            self._cash = {d["ccy"]: Decimal(d["cashBal"]) for d in details}
+        return self._cash
 
     def idle(self) -> bool:
         """No request on its way and nothing left to deliver."""
