@@ -147,12 +147,14 @@ class Replay:
                 await sleep_until_us(clock, hook_ms * 1000)
                 if sample_ms == hook_ms:
                     self.sample()
+                # at the end itself only the equity is sampled: nothing decided then could act
                 if bar_ms == hook_ms:
                     history = self.close_bar()
-                    if history:
+                    if history and bar_ms < self.end_ms:
                         core.on_candles(history)
                 if timer_ms == hook_ms:
-                    core.on_timer()
+                    if timer_ms < self.end_ms:
+                        core.on_timer()
                     self._timer_ms = next_multiple_ms(timer_ms, self._timer_period_ms)
                 continue
             await sleep_until_us(clock, market_ms * 1000 + MARKET_US)
