@@ -67,8 +67,11 @@ def instrument_of(recording: dict[str, Any], inst_id: str) -> Instrument:
 class RecordedMarket:
     """The recorded market's accounts and operations on an engine (ids mapped as it goes)."""
 
-    def __init__(self, exchange: Exchange, recording: dict[str, Any], inst_id: str) -> None:
+    def __init__(
+        self, exchange: Exchange, recording: dict[str, Any], inst_id: str, clock: VirtualClock
+    ) -> None:
         self.exchange = exchange
+        self.clock = clock
         self.inst_id = inst_id
         self.accounts = {label: exchange.create_account({}, internal=True) for label in recording["accounts"]}
         self.ids: dict[str, str] = {}  # recorded ordId -> this engine's
@@ -103,31 +106,38 @@ class RecordedMarket:
         _, ops = self.events[self.next]
         self.next += 1
         ex = self.exchange
+        clock = self.clock
         with ex.batch():
-            for op in ops:
-                kind = op[0]
+            for kind, at, *rest in ops:
+                # a batch is applied at once; each operation keeps the time it had (its trades too)
+                clock.us = max(clock.us, int(at) * 1000 + clock.us % 1000)
                 if kind == "place":
-                    self._place(op[1], dict(op[3]), op[2])
+                    label, ord_id, params = rest
+                    self._place(label, dict(params), ord_id)
                 elif kind == "cancel":
-                    mine = self.ids.get(op[2])
+                    label, ord_id, inst = rest
+                    mine = self.ids.get(ord_id)
                     if mine is not None:
-                        ex.cancel_order(self._account(op[1]), {"instId": op[3], "ordId": mine})
+                        ex.cancel_order(self._account(label), {"instId": inst, "ordId": mine})
                 elif kind == "amend":
-                    mine = self.ids.get(op[2])
+                    label, ord_id, params = rest
+                    mine = self.ids.get(ord_id)
                     if mine is not None:
-                        params = {k: v for k, v in op[3].items() if k not in ("ordId", "clOrdId")}
-                        ex.amend_order(self._account(op[1]), {**params, "ordId": mine})
+                        body = {k: v for k, v in params.items() if k not in ("ordId", "clOrdId")}
+                        ex.amend_order(self._account(label), {**body, "ordId": mine})
                 elif kind == "ref":
-                    ex.set_reference_price(op[1], Decimal(op[2]))
+                    inst, px = rest
+                    ex.set_reference_price(inst, Decimal(px))
 
 
 def _touches(event: list[Any], inst_id: str) -> bool:
     for op in event[1]:
-        if op[0] == "ref" and op[1] == inst_id:
+        kind, rest = op[0], op[2:]
+        if kind == "ref" and rest[0] == inst_id:
             return True
-        if op[0] in ("place", "amend") and op[3].get("instId") == inst_id:
+        if kind in ("place", "amend") and rest[2].get("instId") == inst_id:
             return True
-        if op[0] == "cancel" and op[3] == inst_id:
+        if kind == "cancel" and rest[2] == inst_id:
             return True
     return False
 

@@ -177,7 +177,7 @@ def _run_recorded(request: BacktestRequest) -> BacktestResult:
         )
     clock = VirtualClock(first)
     exchange = Exchange(clock, InstrumentSet([inst]), seed=int(recording.get("seed", 0)))  # type: ignore[arg-type]
-    market = RecordedMarket(exchange, recording, inst.inst_id)
+    market = RecordedMarket(exchange, recording, inst.inst_id, clock)
     initial = settings.start_balances(inst.quote_ccy)
     uid = exchange.create_account(initial, fee_rates=settings.fee_rates())
     venue = BacktestVenue(exchange, uid, rules, clock, settings.latency_ms)

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
 
 FORMAT = "okxbot-sim-recording/1"
+# events: [[t_ms, [op, ...]], ...], op one of
+#   ["place", t_ms, account, ordId, params]   ["cancel", t_ms, account, ordId, instId]
+#   ["amend", t_ms, account, ordId, params]   ["ref", t_ms, instId, px]
 PARAMS = (
     "instId",
     "tdMode",
@@ -120,6 +123,9 @@ class Recorder:
         self._batch = None
 
     def _add(self, op: list[Any], now_ms: int) -> None:
+        """Each operation keeps its own time (`[kind, t_ms, ...]`): a step can span milliseconds,
+        and its trades are stamped with the time they happened."""
+        op.insert(1, now_ms)
         if self._batch is None:  # an operation on its own: a batch of one
             self.events.append([now_ms, [op]])
         else:
@@ -193,27 +199,32 @@ class MarketTap:
         finally:
             self.recorder.end()
 
+    # each operation is stamped with the time it started (its trades are stamped from there)
     def place_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        at = _now(self)
         result = self.exchange.place_order(uid, params)
         if result.get("sCode") == "0":
-            self.recorder.place(uid, str(params.get("instId")), result["ordId"], params, _now(self))
+            self.recorder.place(uid, str(params.get("instId")), result["ordId"], params, at)
         return result
 
     def cancel_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        at = _now(self)
         result = self.exchange.cancel_order(uid, params)
         if result.get("sCode") == "0":
-            self.recorder.cancel(uid, str(params.get("instId")), result["ordId"], _now(self))
+            self.recorder.cancel(uid, str(params.get("instId")), result["ordId"], at)
         return result
 
     def amend_order(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
         # recorded whatever the answer: a refused amendment may still cancel (cxlOnFail)
+        at = _now(self)
         result = self.exchange.amend_order(uid, params)
-        self.recorder.amend(uid, str(params.get("instId")), result.get("ordId", ""), params, _now(self))
+        self.recorder.amend(uid, str(params.get("instId")), result.get("ordId", ""), params, at)
         return result
 
     def set_reference_price(self, inst_id: str, px: Decimal) -> None:
+        at = _now(self)
         self.exchange.set_reference_price(inst_id, px)
-        self.recorder.reference(inst_id, px, _now(self))
+        self.recorder.reference(inst_id, px, at)
 
 
 def _now(tap: MarketTap) -> int:
