@@ -36,9 +36,13 @@ def write_candles(
     columns: dict[str, np.ndarray],
     start_ms: int = T0,
     inst_id: str = "BTC-USDT",
-    bar_ms: int = MINUTE,
+    bar: str = "1m",
 ) -> Store:
+    from okxbot.data.bars import fixed_ms
+
     n = len(columns["close"])
+    bar_ms = fixed_ms(bar)
+    assert bar_ms is not None
     ts = start_ms + np.arange(n, dtype=np.int64) * bar_ms
     vol = columns["vol"]
     table = pa.table(
@@ -54,5 +58,5 @@ def write_candles(
         }
     )
     store = Store(root)
-    store.candles(inst_id, "1m").merge(table)
+    store.candles(inst_id, bar).merge(table)
     return store
