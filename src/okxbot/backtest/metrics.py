@@ -103,6 +103,15 @@ METRICS: tuple[MetricInfo, ...] = (
     _M("turnover_ratio", "Turnover / start equity", "ratio", None, "turnover / E_start"),
     _M("days", "Days", "ratio", None, "length of the run in days"),
 )
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Returns and risk": ("start_equity", "end_equity", "net_profit", "total_return", "buy_and_hold_return",
+                         "cagr", "sharpe", "sortino", "calmar", "volatility", "days"),
+    "Drawdown": ("max_drawdown", "max_drawdown_amount", "max_drawdown_start_ms", "max_drawdown_end_ms",
+                 "max_drawdown_duration_ms", "max_drawdown_recovery_ms", "max_drawdown_underwater_ms"),
+    "Trades": ("trades", "open_trades", "win_rate", "profit_factor", "expectancy", "avg_win", "avg_loss",
+               "best_trade", "worst_trade", "avg_trade_duration_ms"),
+    "Activity": ("exposure", "fees_paid", "orders", "fills", "refused", "turnover", "turnover_ratio"),
+}  # fmt: skip
 BY_KEY = {m.key: m for m in METRICS}
 
 

@@ -23,18 +23,18 @@ class ResultFileError(Exception):
     """A result file that cannot be read; str() says which file and what to do."""
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def _record(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
 
 
 def to_dict(result: BacktestResult) -> dict[str, Any]:
@@ -50,10 +50,10 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "end_ms": result.end_ms,
         "bar": result.bar,
         "source": result.source,
-        "params": _plain(result.params),
-        "settings": _plain(result.settings),
-        "initial_balances": _plain(result.initial_balances),
-        "final_balances": _plain(result.final_balances),
+        "params": plain(result.params),
+        "settings": plain(result.settings),
+        "initial_balances": plain(result.initial_balances),
+        "final_balances": plain(result.final_balances),
         "refused": result.refused,
         "halted": result.halted,
         "parity_hash": result.parity_hash(),
@@ -65,7 +65,7 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
 
 
 def _columns(rows: list[Any], kind: type) -> dict[str, list[Any]]:
-    return {f.name: [_plain(getattr(r, f.name)) for r in rows] for f in fields(kind)}
+    return {f.name: [plain(getattr(r, f.name)) for r in rows] for f in fields(kind)}
 
 
 def save(result: BacktestResult, path: str | Path) -> Path:
