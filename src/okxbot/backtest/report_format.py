@@ -81,3 +81,15 @@ def metric(key: str, value: Any, quote: str = "") -> str:
     if kind == "time":
         return when(value) if value is not None else ("not recovered" if key.endswith("recovery_ms") else NA)
     return ratio(value)
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested settings as rows: {"grid": {"levels": 10}} -> [("grid.levels", "10")]."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, sub in value.items():
+            rows.extend(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(value, list | tuple):
+        return [(prefix, ", ".join(str(v) for v in value))]
+    return [(prefix, NA if value is None else str(value))]

@@ -85,17 +85,6 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        rows: list[tuple[str, str]] = []
-        for key, sub in value.items():
-            rows.extend(_flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
-        return rows
-    if isinstance(value, list | tuple):
-        return [(prefix, ", ".join(str(v) for v in value))]
-    return [(prefix, "n/a" if value is None else str(value))]
-
-
 def _tone(value: Any) -> str:
     try:
         return " pos" if value > 0 else " neg" if value < 0 else ""
@@ -220,8 +209,8 @@ def render(result: BacktestResult, values: dict[str, Any], trades: list[Trade]) 
     balances = [
         (f"{ccy} at start", fmt.money(amount)) for ccy, amount in sorted(result.initial_balances.items())
     ] + [(f"{ccy} at end", fmt.money(amount)) for ccy, amount in sorted(result.final_balances.items())]
-    settings = _flatten(result.settings)
-    params = _flatten(result.params)
+    settings = fmt.flatten(result.settings)
+    params = fmt.flatten(result.params)
     left, right = _metrics_cards(values, quote)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>

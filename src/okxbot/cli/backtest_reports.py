@@ -1,0 +1,210 @@
+"""`okxbot backtest report` and `okxbot backtest compare`: read result files, print or write reports.
+
+Thin: load (okxbot.backtest.result_file), compute (okxbot.backtest.report / metrics), render (Rich
+tables, --json). Only typer is imported at module level.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from okxbot.backtest.result import BacktestResult
+
+JSON = typer.Option(False, "--json", help="Print JSON for scripts (stable keys, money as Decimal strings).")
+
+
+@contextmanager
+def result_errors() -> Iterator[None]:
+    """A result file that cannot be read: its message on stderr, exit status 2."""
+    from okxbot.backtest.result_file import ResultFileError
+
+    try:
+        yield
+    except ResultFileError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def print_summary(console: Console, result: BacktestResult, values: dict[str, Any]) -> None:
+    """The headline figures of one backtest as a Rich table (after a run, and by `report`)."""
+    from rich.table import Table
+
+    from okxbot.backtest import report_format as fmt
+    from okxbot.backtest.metrics import BY_KEY
+
+    title = (
+        f"{result.bot}: {result.strategy} on {result.symbol}, "
+        f"{fmt.when(result.start_ms)} -> {fmt.when(result.end_ms)} UTC"
+    )
+    table = Table(title=title, show_header=False, min_width=72)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "net_profit", "total_return", "buy_and_hold_return", "cagr", "sharpe", "sortino", "calmar",
+        "max_drawdown", "max_drawdown_duration_ms", "trades", "win_rate", "profit_factor", "expectancy",
+        "exposure", "fees_paid", "orders", "fills", "turnover",
+    ):  # fmt: skip
+        table.add_row(BY_KEY[key].label, fmt.metric(key, values.get(key), result.quote_ccy))
+    console.print(table)
+    console.print(f"parity hash {result.parity_hash()}")
+    if result.halted:
+        console.print(f"[yellow]The risk guard halted the bot: {result.halted}[/]")
+
+
+def report(
+    path: Path = typer.Argument(
+        ..., help="A result.json, or the directory `okxbot backtest --out DIR` wrote."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write report.html (and a copy of result.json) here; default: beside the result."
+    ),
+    as_json: bool = JSON,
+    no_trades: bool = typer.Option(
+        False, "--no-trades", help="With --json: metrics only, no per-trade list."
+    ),
+) -> None:
+    """Show a saved backtest: its metrics in the terminal, report.html written again, or --json.
+
+    --json prints {"metrics": {...}, "trades": [...]} with the bot, range, settings and parity hash;
+    nothing is written then.
+    """
+    from okxbot.backtest import result_file
+    from okxbot.backtest.report import metrics, report_json, write_report
+
+    with result_errors():
+        result = result_file.load(path)
+    if as_json:
+        print(json.dumps(report_json(result, trades=not no_trades), indent=1))
+        return
+    from rich.console import Console
+
+    console = Console()
+    print_summary(console, result, metrics(result))
+    target = out if out is not None else result_file.locate(path).parent
+    paths = write_report(result, target)
+    console.print(f"report: {paths.html}")
+
+
+def _diff(kind: str, a: Any, b: Any) -> Any:
+    if a is None or b is None or kind == "time":
+        return None
+    return b - a
+
+
+def _diff_text(key: str, kind: str, delta: Any, quote: str) -> str:
+    from okxbot.backtest import report_format as fmt
+
+    if delta is None:
+        return ""
+    if kind == "pct":
+        return f"{delta * 100:+,.2f} pp"
+    if kind == "money":
+        return ("+" if delta > 0 else "") + fmt.money(delta, quote, digits=4)
+    if kind == "count":
+        return f"{delta:+,}"
+    if kind == "duration":
+        return ("-" if delta < 0 else "+") + fmt.duration(abs(delta))
+    return f"{delta:+,.2f}"
+
+
+def _better(better: str | None, delta: Any) -> str:
+    if better is None or not delta:
+        return ""
+    return "green" if (delta > 0) == (better == "higher") else "red"
+
+
+def compare(
+    a: Path = typer.Argument(..., help="First result: result.json or its directory."),
+    b: Path = typer.Argument(..., help="Second result: result.json or its directory."),
+    as_json: bool = JSON,
+) -> None:
+    """Two backtests side by side: every metric, B minus A, the better side in green.
+
+    Also says whether the two runs placed the same orders and got the same fills (parity hash).
+    """
+    from okxbot.backtest import report_format as fmt
+    from okxbot.backtest import result_file
+    from okxbot.backtest.metrics import METRICS, dec_str, to_json
+    from okxbot.backtest.report import metrics, summary_json
+
+    with result_errors():
+        first, second = result_file.load(a), result_file.load(b)
+    ma, mb = metrics(first), metrics(second)
+    if as_json:
+        diff = {}
+        for m in METRICS:
+            delta = _diff(m.kind, ma.get(m.key), mb.get(m.key))
+            diff[m.key] = dec_str(delta) if isinstance(delta, Decimal) else delta
+        out = {
+            "format": "okxbot-backtest-compare/1",
+            "a": {**summary_json(first), "metrics": to_json(ma)},
+            "b": {**summary_json(second), "metrics": to_json(mb)},
+            "diff": diff,
+            "same_orders_and_fills": first.parity_hash() == second.parity_hash(),
+        }
+        print(json.dumps(out, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    quote = first.quote_ccy
+    console = Console()
+    table = Table(title="Backtests compared")
+    table.add_column("")
+    table.add_column(f"A: {a}", justify="right", overflow="fold")
+    table.add_column(f"B: {b}", justify="right", overflow="fold")
+    table.add_column("B - A", justify="right")
+    for label, va, vb in (
+        ("bot", first.bot, second.bot),
+        ("strategy", first.strategy, second.strategy),
+        ("symbol", first.symbol, second.symbol),
+        ("from", fmt.when(first.start_ms), fmt.when(second.start_ms)),
+        ("to", fmt.when(first.end_ms), fmt.when(second.end_ms)),
+        ("params", _params(first.params), _params(second.params)),
+        ("parity hash", first.parity_hash()[:16], second.parity_hash()[:16]),
+    ):
+        table.add_row(label, _plain_text(va), _plain_text(vb), "" if va != vb else "same")
+    table.add_section()
+    for m in METRICS:
+        va, vb = ma.get(m.key), mb.get(m.key)
+        delta = _diff(m.kind, va, vb)
+        style = _better(m.better, delta)
+        text = _diff_text(m.key, m.kind, delta, quote)
+        table.add_row(
+            m.label,
+            fmt.metric(m.key, va, first.quote_ccy),
+            fmt.metric(m.key, vb, second.quote_ccy),
+            f"[{style}]{text}[/]" if style else text,
+        )
+    console.print(table)
+    if first.quote_ccy != second.quote_ccy:
+        console.print(f"[yellow]Different quote currencies ({first.quote_ccy} / {second.quote_ccy}).[/]")
+    same = first.parity_hash() == second.parity_hash()
+    console.print(
+        "Same orders and fills (equal parity hashes)."
+        if same
+        else "Different orders or fills (parity hashes differ)."
+    )
+
+
+def _params(params: dict[str, Any]) -> str:
+    from okxbot.backtest.report_format import flatten
+
+    return ", ".join(f"{k}={v}" for k, v in flatten(params))
+
+
+def _plain_text(value: str) -> str:
+    """Text from a result file shown by Rich as it is (no [markup] interpreted)."""
+    from rich.markup import escape
+
+    return escape(value)
