@@ -14,6 +14,7 @@ from okxbot.cli import data as data_cli
 from okxbot.cli import demo as demo_cli
 from okxbot.cli import doctor as doctor_cli
 from okxbot.cli import keys as keys_cli
+from okxbot.cli import optimize as optimize_cli
 from okxbot.cli import panic as panic_cli
 from okxbot.cli import run as run_cli
 from okxbot.cli import serve as serve_cli
@@ -65,6 +66,7 @@ trade_cli.register(app)
 app.command(name="run")(run_cli.run)
 app.command(name="stop")(run_cli.stop)
 app.command(name="demo")(demo_cli.demo)
+app.command(name="optimize", help=optimize_cli.HELP)(optimize_cli.optimize)
 
 
 def run() -> None:
