@@ -279,10 +279,11 @@ def drawdown(curve: list[tuple[int, Decimal]], end_ms: int) -> dict[str, Any]:
 def drawdown_series(curve: list[tuple[int, Decimal]]) -> list[float]:
     """At each point, the fall below the running peak as a fraction (0 at a peak); for the chart."""
     out = []
-    peak = curve[0][1] if curve else ZERO
-    for _, equity in curve:
-        peak = max(peak, equity)
-        out.append(float((peak - equity) / peak) if peak > 0 else 0.0)
+    peak = float(curve[0][1]) if curve else 0.0
+    for equity in map(float, (e for _, e in curve)):  # floats: it only draws the chart
+        if equity > peak:
+            peak = equity
+        out.append((peak - equity) / peak if peak > 0 else 0.0)
     return out
 
 

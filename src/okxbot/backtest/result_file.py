@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from operator import attrgetter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,11 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
 
 
 def _columns(rows: list[Any], kind: type) -> dict[str, list[Any]]:
-    return {f.name: [plain(getattr(r, f.name)) for r in rows] for f in fields(kind)}
+    out = {}
+    for f in fields(kind):  # a year of 1m points: map() over a column, not plain() per value
+        column = list(map(attrgetter(f.name), rows))
+        out[f.name] = list(map(str, column)) if column and isinstance(column[0], Decimal) else column
+    return out
 
 
 def save(result: BacktestResult, path: str | Path) -> Path:
