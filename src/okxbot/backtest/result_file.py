@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from operator import attrgetter
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
