@@ -148,3 +148,31 @@ def test_a_report_without_trades_or_equity_still_opens(tmp_path: Path) -> None:
         assert "No trades" in page.inner_text("body")
         assert page.inner_text("tr[data-metric=sharpe] td >> nth=1") == "n/a"
         assert errors == []
+
+
+def test_compare_page_opens_offline_with_both_runs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from okxbot.cli.main import app
+
+    write_report(synthetic_grid(seed=3), tmp_path / "a")
+    write_report(synthetic_grid(seed=4, bot=XSS_BOT), tmp_path / "b")
+    page_path = tmp_path / "compare.html"
+    out = CliRunner().invoke(
+        app, ["backtest", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--html", str(page_path)]
+    )
+    assert out.exit_code == 0, out.output
+    with offline_page("light") as (page, errors, requests):
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("body[data-charts='2']")
+        for chart in ("return-chart", "drawdown-chart"):
+            _, a_line = page.evaluate(PIXELS, [f"#{chart}", "--accent"])
+            _, b_line = page.evaluate(PIXELS, [f"#{chart}", "--hold"])
+            assert a_line > 200 and b_line > 200, (chart, a_line, b_line)
+        assert XSS_BOT in page.inner_text("[data-testid=runs]")
+        assert page.evaluate("window.__xss") is None
+        assert page.locator("tr[data-metric=sharpe] td.best").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "backtest-compare-light.png"))
+        assert errors == []
+        assert [u for u in requests if not u.startswith("file://")] == []

@@ -175,18 +175,53 @@ def _trades_table(trades: list[Trade], quote: str) -> str:
     )
 
 
-def render(result: BacktestResult, values: dict[str, Any], trades: list[Trade]) -> str:
-    """The whole page. `values`: `metrics(result)`; `trades`: `round_trips(result)`."""
+def page(title: str, body: str, payload: dict[str, Any], page_script: str) -> str:
+    """A whole self-contained page: inline styles, uPlot, charts.js + `page_script`, the data as JSON."""
     uplot_js, uplot_css = _uplot()
     style = uplot_css + "\n" + _asset("report.css")
-    script = uplot_js + _asset("report.js")
-    quote = result.quote_ccy
-    charts = chart_data(result)
-    payload = {"symbol": result.symbol, "quote": quote, "charts": charts}
+    script = uplot_js + _asset("charts.js") + _asset(page_script)
     csp = (
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">
+<meta name="generator" content="okxbot {_e(__version__)}">
+<title>{_e(title)}</title>
+<style>{style}</style>
+</head>
+<body>
+{body}
+<script type="application/json" id="report-data">{script_json(payload)}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+def header(title: str, subtitle_html: str) -> str:
+    return (
+        f'<header class="top"><div class="brand">{LOGO}<div><h1 data-testid="bot-name">{_e(title)}</h1>'
+        f'<p class="subtitle">{subtitle_html}</p></div></div>'
+        '<button id="theme" type="button" title="Switch between the dark and the light theme">Theme</button>'
+        "</header>"
+    )
+
+
+def footer(text: str) -> str:
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<footer>okxbot {_e(__version__)} · generated {generated} · {text}</footer>"
+
+
+def render(result: BacktestResult, values: dict[str, Any], trades: list[Trade]) -> str:
+    """The whole report. `values`: `metrics(result)`; `trades`: `round_trips(result)`."""
+    quote = result.quote_ccy
+    charts = chart_data(result)
+    payload = {"symbol": result.symbol, "quote": quote, "charts": charts}
     days = fmt.ratio(values.get("days"))
     subtitle = (
         f"<b>{_e(result.strategy)}</b> on <b>{_e(result.symbol)}</b> · "
@@ -212,23 +247,7 @@ def render(result: BacktestResult, values: dict[str, Any], trades: list[Trade]) 
     settings = fmt.flatten(result.settings)
     params = fmt.flatten(result.params)
     left, right = _metrics_cards(values, quote)
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">
-<meta name="generator" content="okxbot {_e(__version__)}">
-<title>Backtest: {_e(result.bot)} · okxbot</title>
-<style>{style}</style>
-</head>
-<body>
-<header class="top">
-  <div class="brand">{LOGO}<div><h1 data-testid="bot-name">{_e(result.bot)}</h1>
-  <p class="subtitle">{subtitle}</p></div></div>
-  <button id="theme" type="button" title="Switch between the dark and the light theme">Theme</button>
-</header>
+    body = f"""{header(result.bot, subtitle)}
 <main>
 {halted}
 {_kpis(values, quote)}
@@ -254,10 +273,5 @@ def render(result: BacktestResult, values: dict[str, Any], trades: list[Trade]) 
 </div>
 <section class="card"><h2>Trades (FIFO round trips)</h2>{_trades_table(trades, quote)}</section>
 </main>
-<footer>okxbot {_e(__version__)} · report generated {generated} · {len(result.orders):,} orders,
-{len(result.fills):,} fills · bot {_e(result.bot)}</footer>
-<script type="application/json" id="report-data">{script_json(payload)}</script>
-<script>{script}</script>
-</body>
-</html>
-"""
+{footer(f"{len(result.orders):,} orders, {len(result.fills):,} fills · bot {_e(result.bot)}")}"""
+    return page(f"Backtest: {result.bot} · okxbot", body, payload, "report.js")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,69 +94,37 @@ def report(
     console.print(f"report: {paths.html}")
 
 
-def _diff(kind: str, a: Any, b: Any) -> Any:
-    if a is None or b is None or kind == "time":
-        return None
-    return b - a
-
-
-def _diff_text(key: str, kind: str, delta: Any, quote: str) -> str:
-    from okxbot.backtest import report_format as fmt
-
-    if delta is None:
-        return ""
-    if kind == "pct":
-        return f"{delta * 100:+,.2f} pp"
-    if kind == "money":
-        return ("+" if delta > 0 else "") + fmt.money(delta, quote, digits=4)
-    if kind == "count":
-        return f"{delta:+,}"
-    if kind == "duration":
-        return ("-" if delta < 0 else "+") + fmt.duration(abs(delta))
-    return f"{delta:+,.2f}"
-
-
-def _better(better: str | None, delta: Any) -> str:
-    if better is None or not delta:
-        return ""
-    return "green" if (delta > 0) == (better == "higher") else "red"
-
-
 def compare(
     a: Path = typer.Argument(..., help="First result: result.json or its directory."),
     b: Path = typer.Argument(..., help="Second result: result.json or its directory."),
     as_json: bool = JSON,
+    html: Path | None = typer.Option(
+        None,
+        "--html",
+        help="Also write the comparison as a self-contained HTML page (both curves, every metric).",
+    ),
 ) -> None:
     """Two backtests side by side: every metric, B minus A, the better side in green.
 
     Also says whether the two runs placed the same orders and got the same fills (parity hash).
     """
+    from okxbot.backtest import compare as comparison
     from okxbot.backtest import report_format as fmt
     from okxbot.backtest import result_file
-    from okxbot.backtest.metrics import METRICS, dec_str, to_json
-    from okxbot.backtest.report import metrics, summary_json
+    from okxbot.backtest.report import metrics
 
     with result_errors():
         first, second = result_file.load(a), result_file.load(b)
     ma, mb = metrics(first), metrics(second)
+    if html is not None:
+        page = comparison.render_html(first, second, ma, mb, (str(a), str(b)))
+        html.write_text(page, encoding="utf-8")
     if as_json:
-        diff = {}
-        for m in METRICS:
-            delta = _diff(m.kind, ma.get(m.key), mb.get(m.key))
-            diff[m.key] = dec_str(delta) if isinstance(delta, Decimal) else delta
-        out = {
-            "format": "okxbot-backtest-compare/1",
-            "a": {**summary_json(first), "metrics": to_json(ma)},
-            "b": {**summary_json(second), "metrics": to_json(mb)},
-            "diff": diff,
-            "same_orders_and_fills": first.parity_hash() == second.parity_hash(),
-        }
-        print(json.dumps(out, indent=1))
+        print(json.dumps(comparison.compare_json(first, second, ma, mb), indent=1))
         return
     from rich.console import Console
     from rich.table import Table
 
-    quote = first.quote_ccy
     console = Console()
     table = Table(title="Backtests compared")
     table.add_column("")
@@ -175,17 +142,10 @@ def compare(
     ):
         table.add_row(label, _plain_text(va), _plain_text(vb), "" if va != vb else "same")
     table.add_section()
-    for m in METRICS:
-        va, vb = ma.get(m.key), mb.get(m.key)
-        delta = _diff(m.kind, va, vb)
-        style = _better(m.better, delta)
-        text = _diff_text(m.key, m.kind, delta, quote)
-        table.add_row(
-            m.label,
-            fmt.metric(m.key, va, first.quote_ccy),
-            fmt.metric(m.key, vb, second.quote_ccy),
-            f"[{style}]{text}[/]" if style else text,
-        )
+    for row in comparison.rows(first, second, ma, mb):
+        a_text = f"[green]{row.a}[/]" if row.better == "a" else row.a
+        b_text = f"[green]{row.b}[/]" if row.better == "b" else row.b
+        table.add_row(row.label, a_text, b_text, row.diff)
     console.print(table)
     if first.quote_ccy != second.quote_ccy:
         console.print(f"[yellow]Different quote currencies ({first.quote_ccy} / {second.quote_ccy}).[/]")
@@ -195,6 +155,8 @@ def compare(
         if same
         else "Different orders or fills (parity hashes differ)."
     )
+    if html is not None:
+        console.print(f"comparison page: {html}")
 
 
 def _params(params: dict[str, Any]) -> str:
