@@ -180,6 +180,17 @@ class _RichProgress:
         self._progress.update(self._task, completed=result.trials)
 
 
+def _span(start: int | None, end: int | None) -> str:
+    """A range as short as it reads: dates alone when both ends are midnights."""
+    from okxbot.backtest import report_format as fmt
+
+    if start is None or end is None:
+        return "-"
+    if start % 86_400_000 == 0 and end % 86_400_000 == 0:
+        return f"{fmt.when(start)[:10]}\n{fmt.when(end)[:10]}"
+    return f"{fmt.when(start)}\n{fmt.when(end)}"
+
+
 def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.4g}"
 
@@ -189,28 +200,31 @@ def render(console: Console, outcome: Outcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from okxbot.backtest import report_format as fmt
     from okxbot.backtest.optimize import summary
 
     plan = outcome.plan
     table = Table(title=f"okxbot optimize {plan.bot}: {plan.direction} {plan.objective}")
-    for name, justify in (
-        ("window", "right"), ("train (UTC)", "left"), ("test (UTC)", "left"), ("trials ok/pruned/failed", "right"),
-        ("best settings", "left"), ("in-sample", "right"), ("out-of-sample", "right"),
-    ):  # fmt: skip
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("#", justify="right")
+    table.add_column("train (UTC)", no_wrap=True)
+    table.add_column("test (UTC)", no_wrap=True)
+    table.add_column("trials", justify="right")
+    table.add_column("best settings", overflow="fold", ratio=1)
+    table.add_column("in-sample", justify="right", no_wrap=True)
+    table.add_column("out-of-sample", justify="right", no_wrap=True)
     for w in outcome.windows:
-        span = lambda a, b: "-" if a is None else f"{fmt.when(a)} .. {fmt.when(b)}"  # noqa: E731
         best = (
-            "\n".join(f"{k} = {v}" for k, v in w.best_params.items())
+            "\n".join(f"{k}={v}" for k, v in w.best_params.items())
             if w.best_params
             else f"[yellow]{escape(w.problem or '')}[/]"
         )
+        trials = str(w.complete)
+        if w.pruned or w.failed:
+            trials += f" ({w.pruned} pruned, {w.failed} failed)"
         table.add_row(
             str(w.index + 1),
-            span(w.window.train_start, w.window.train_end),
-            span(w.window.test_start, w.window.test_end),
-            f"{w.complete}/{w.pruned}/{w.failed}",
+            _span(w.window.train_start, w.window.train_end),
+            _span(w.window.test_start, w.window.test_end),
+            trials,
             best,
             _score(w.in_sample),
             _score(w.out_of_sample),
