@@ -37,6 +37,7 @@ class Account:
     done_unfilled: deque[Order] = field(default_factory=deque)  # canceled without fill: kept 2 h
     fills: deque[dict[str, str]] = field(default_factory=deque)  # oldest first
     bills: deque[dict[str, str]] = field(default_factory=deque)
+    fee_rates: tuple[Decimal, Decimal] | None = None  # (maker, taker); None: the exchange's default
 
     def bal(self, ccy: str) -> Balance:
         b = self.balances.get(ccy)

@@ -9,7 +9,9 @@ Public API (used by sim.rest, sim.ws, sim.admin, sim.market)
     ex = Exchange(clock: Clock | None = None, instruments: InstrumentSet | None = None, seed: int = 7)
 
 Accounts
-    ex.create_account(balances: Mapping[str, Decimal | str], demo: bool = False) -> uid: str
+    ex.create_account(balances: Mapping[str, Decimal | str], demo: bool = False,
+                      fee_rates: (maker, taker) | None = None) -> uid: str
+            # fee_rates: positive fractions charged (negative maker = rebate); default MAKER / TAKER_FEE
     ex.has_account(uid) -> bool;  ex.is_demo(uid) -> bool
     ex.deposit(uid, ccy, amount: Decimal | str) -> None        # admin top-up
     ex.balances(uid, ccys: Iterable[str] | None = None) -> dict  # GET /account/balance data[0]
@@ -47,6 +49,7 @@ Market data
   Unknown instId raises UnknownInstrument; a bad bar raises ParamError("51000", "Parameter bar error").
 
     ex.batch() -> context manager: BalanceEvent / BookEvent of everything inside go out once, at the end
+    ex.tape_snapshot(inst_id) -> dict;  ex.restore_tape(inst_id, snapshot)   # 1m candles, trades, last
     ex.is_pending(uid, ord_id) -> bool;  ex.pending_ids(uid) -> read-only live Mapping of ordIds
 
 Events: ex.add_listener(fn) / ex.remove_listener(fn); fn(event) is called synchronously, in order:
@@ -182,10 +185,14 @@ class Exchange:
     # ------------------------------------------------------------------ accounts and balances
 
     def create_account(
-        self, balances: Mapping[str, Decimal | str] | None = None, demo: bool = False, internal: bool = False
+        self,
+        balances: Mapping[str, Decimal | str] | None = None,
+        demo: bool = False,
+        internal: bool = False,
+        fee_rates: tuple[Decimal, Decimal] | None = None,
     ) -> str:
         uid = str(next(self._uids))
-        acct = self._accounts[uid] = Account(uid, demo, internal)
+        acct = self._accounts[uid] = Account(uid, demo, internal, fee_rates=fee_rates)
         now = self.clock.now_ms()
         for ccy, amount in (balances or {}).items():
             try:
@@ -562,7 +569,11 @@ class Exchange:
         self, order: Order, qty: Decimal, px: Decimal, px_str: str, exec_type: str, trade_id: str, now: int
     ) -> None:
         cost = qty * px
-        rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
+        rates = self._accounts[order.uid].fee_rates
+        if rates is None:
+            rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
+        else:
+            rate = rates[1] if exec_type == "T" else rates[0]
         fee = -(qty * rate if order.side == "buy" else cost * rate)
         order.acc_fill_sz += qty
         order.notional += cost
@@ -967,6 +978,16 @@ class Exchange:
         """Backfill one minute of synthetic history (the market does this at start)."""
         self._inst(inst_id)
         self._tapes[inst_id].seed_minute(minute_ms, Candle(o, h, low, c, vol, vol * (o + c) / 2))
+
+    def tape_snapshot(self, inst_id: str) -> dict[str, Any]:
+        """What the tape holds (1m candles, recent trades, last trade), in wire strings, so that
+        `restore_tape` on another exchange serves the same candles, trades and tickers."""
+        self._inst(inst_id)
+        return self._tapes[inst_id].snapshot()
+
+    def restore_tape(self, inst_id: str, snapshot: Mapping[str, Any]) -> None:
+        self._inst(inst_id)
+        self._tapes[inst_id].restore(snapshot)
 
     def seed_trade(self, inst_id: str, px: Decimal, sz: Decimal, side: str, ts: int) -> None:
         """Backfill one historical trade (oldest first); like a live one, it builds its minute's candle."""
