@@ -253,7 +253,7 @@ def test_results_table_and_json(config: str) -> None:
     console = Console(record=True, width=200)
     render(console, outcome)
     text = console.export_text()
-    assert "in-sample" in text and "out-of-sample" in text
+    assert "in" in text and "out of" in text and "-> 2024-01-21 train" in text
     for w in outcome.windows:
         assert f"{w.in_sample:,.4g}" in text and f"{w.out_of_sample:,.4g}" in text
     assert "[grid]" in text and "levels = " in text and 'lower = "' in text

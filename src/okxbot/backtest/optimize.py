@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import os
 import socket
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -231,6 +233,19 @@ def values_of(specs: tuple[ParamSpec, ...], params: dict[str, Any]) -> dict[str,
     return out
 
 
+@contextmanager
+def quiet_bot_logs() -> Iterator[None]:
+    """A trial is a whole bot session: its per-order warnings (refusals, ...) would flood the terminal
+    hundreds of times per trial. Only errors pass while trials run; the metrics say the rest."""
+    logger = logging.getLogger("okxbot.trading")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -337,12 +352,13 @@ def run_trials(plan: Plan, index: int, worker: int, storage: Any, progress: Prog
     callbacks: list[Any] = [optuna.study.MaxTrialsCallback(plan.trials, states=None)]
     if progress is not None:
         callbacks.append(lambda s, _t: progress.update(_finished(s), _best(s)))
-    study.optimize(
-        _objective(plan, index, study, evaluate),
-        n_trials=plan.trials,
-        callbacks=callbacks,
-        catch=(Exception,),
-    )
+    with quiet_bot_logs():
+        study.optimize(
+            _objective(plan, index, study, evaluate),
+            n_trials=plan.trials,
+            callbacks=callbacks,
+            catch=(Exception,),
+        )
 
 
 def _worker_main(plan: Plan, index: int, worker: int, spec: str) -> None:
@@ -401,7 +417,8 @@ def _window_result(plan: Plan, index: int, study: Any, evaluate: Evaluator) -> W
     result.in_sample_metrics = best.user_attrs.get("metrics")
     if window.test_start is not None and window.test_end is not None:
         config = apply(plan.config_text, result.best_params, plan.config_path)
-        found = evaluate(config, window.test_start, window.test_end, plan.config_path)
+        with quiet_bot_logs():
+            found = evaluate(config, window.test_start, window.test_end, plan.config_path)
         result.out_of_sample_metrics = to_json(found)
         value = found.get(plan.objective)
         result.out_of_sample = None if value is None else float(value)
@@ -413,7 +430,8 @@ def baseline(plan: Plan, evaluate: Evaluator) -> float | None:
     window = plan.windows[0]
     config = parse_config(plan.config_text, plan.config_path)
     try:
-        found = evaluate(config, window.train_start, window.train_end, plan.config_path)
+        with quiet_bot_logs():
+            found = evaluate(config, window.train_start, window.train_end, plan.config_path)
     except Exception as err:
         raise OptimizeError(f"the config's own backtest fails, so no trial could run: {err}") from err
     value = found.get(plan.objective)

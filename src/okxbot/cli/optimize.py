@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from okxbot.backtest.optimize import Outcome, Plan, WindowResult
+    from okxbot.backtest.walk_forward import Window
 
 HELP = (
     "Search a bot's settings on history: each trial is one backtest; the best settings are then scored on "
@@ -180,15 +181,17 @@ class _RichProgress:
         self._progress.update(self._task, completed=result.trials)
 
 
-def _span(start: int | None, end: int | None) -> str:
-    """A range as short as it reads: dates alone when both ends are midnights."""
+def _windows(window: Window) -> str:
+    """Train start, train end (= test start), test end: dates alone when all are midnights."""
     from okxbot.backtest import report_format as fmt
 
-    if start is None or end is None:
-        return "-"
-    if start % 86_400_000 == 0 and end % 86_400_000 == 0:
-        return f"{fmt.when(start)[:10]}\n{fmt.when(end)[:10]}"
-    return f"{fmt.when(start)}\n{fmt.when(end)}"
+    ends = [window.train_start, window.train_end] + ([window.test_end] if window.test_end is not None else [])
+    short = all(t % 86_400_000 == 0 for t in ends)
+    text = [fmt.when(t)[:10] if short else fmt.when(t) for t in ends]
+    lines = [text[0], f"-> {text[1]} train"]
+    if len(text) == 3:
+        lines.append(f"-> {text[2]} test")
+    return "\n".join(lines)
 
 
 def _score(value: float | None) -> str:
@@ -205,12 +208,11 @@ def render(console: Console, outcome: Outcome) -> None:
     plan = outcome.plan
     table = Table(title=f"okxbot optimize {plan.bot}: {plan.direction} {plan.objective}")
     table.add_column("#", justify="right")
-    table.add_column("train (UTC)", no_wrap=True)
-    table.add_column("test (UTC)", no_wrap=True)
+    table.add_column("train -> test (UTC)", no_wrap=True)
     table.add_column("trials", justify="right")
     table.add_column("best settings", overflow="fold", ratio=1)
-    table.add_column("in-sample", justify="right", no_wrap=True)
-    table.add_column("out-of-sample", justify="right", no_wrap=True)
+    table.add_column("in\nsample", justify="right", no_wrap=True)
+    table.add_column("out of\nsample", justify="right", no_wrap=True)
     for w in outcome.windows:
         best = (
             "\n".join(f"{k}={v}" for k, v in w.best_params.items())
@@ -222,8 +224,7 @@ def render(console: Console, outcome: Outcome) -> None:
             trials += f" ({w.pruned} pruned, {w.failed} failed)"
         table.add_row(
             str(w.index + 1),
-            _span(w.window.train_start, w.window.train_end),
-            _span(w.window.test_start, w.window.test_end),
+            _windows(w.window),
             trials,
             best,
             _score(w.in_sample),
@@ -236,6 +237,11 @@ def render(console: Console, outcome: Outcome) -> None:
         f"{_score(means['out_of_sample_mean'])}; the config as written scored {_score(outcome.baseline)} "
         "in-sample (first window)."
     )
+    if any(w.best_params and w.window.has_test and w.out_of_sample is None for w in outcome.windows):
+        console.print(
+            f"n/a out of sample: {plan.objective} is not defined on that test range with those settings "
+            "(no trade, no variance, or fewer than 2 days for a daily ratio)."
+        )
     if len(outcome.windows) > 1 or outcome.windows[0].window.has_test:
         console.print(
             "Out-of-sample is what to expect; a much lower out-of-sample than in-sample score means the search "
