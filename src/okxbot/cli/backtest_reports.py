@@ -60,6 +60,27 @@ def print_summary(console: Console, result: BacktestResult, values: dict[str, An
         console.print(f"[yellow]The risk guard halted the bot: {result.halted}[/]")
 
 
+def show_run(result: BacktestResult, out: Path | None, as_json: bool, trades: bool = True) -> Path | None:
+    """What `okxbot backtest CONFIG ...` does with its result: result.json + report.html into `out`
+    (when given), then --json (metrics + trades) on stdout, or the summary table and the report's path."""
+    from okxbot.backtest.report import metrics, report_json, write_report
+
+    paths = write_report(result, out) if out is not None else None
+    if as_json:
+        data = report_json(result, trades=trades)
+        if paths is not None:
+            data["report"] = str(paths.html)
+        print(json.dumps(data, indent=1))
+        return paths.html if paths else None
+    from rich.console import Console
+
+    console = Console()
+    print_summary(console, result, metrics(result))
+    if paths is not None:
+        console.print(f"report: {paths.html}  (result: {paths.result})")
+    return paths.html if paths else None
+
+
 def report(
     path: Path = typer.Argument(
         ..., help="A result.json, or the directory `okxbot backtest --out DIR` wrote."
