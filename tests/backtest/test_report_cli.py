@@ -100,3 +100,13 @@ def test_compare_side_by_side(tmp_path: Path) -> None:
         runner.invoke(app, ["backtest", "compare", str(tmp_path / "a"), str(tmp_path / "a"), "--json"]).stdout
     )
     assert same["same_orders_and_fills"] is True and same["diff"]["trades"] == 0
+
+
+def test_a_finished_run_writes_its_report_and_prints_json(tmp_path: Path, capsys: object) -> None:
+    from okxbot.cli.backtest_reports import show_run
+
+    html = show_run(four_days(), tmp_path / "run", as_json=True)
+    data = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert html == tmp_path / "run" / "report.html" and html.is_file()
+    assert data["report"] == str(html) and data["metrics"]["trades"] == 3 and len(data["trades"]) == 4
+    assert result_file.load(tmp_path / "run") == four_days()
