@@ -13,7 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from okxbot.cli import backtest_reports
+from okxbot.cli import backtest_reports, backtest_run
 
 
 class RunByDefault(TyperGroup):
@@ -41,5 +41,6 @@ app: Any = typer.Typer(
     ),
     no_args_is_help=True,
 )
+app.command(name="run")(backtest_run.run)
 app.command(name="report")(backtest_reports.report)
 app.command(name="compare")(backtest_reports.compare)
