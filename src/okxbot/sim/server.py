@@ -57,12 +57,15 @@ class SimConfig:
     # lockstep with a bot for a backtest's parity check
     auto_step: bool = True
     timestamp_window_ms: int = TIMESTAMP_WINDOW_MS
+    account_level: str = "1"  # acctLv of the ready keys' accounts: "1" Spot mode, "2" Futures mode
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> SimConfig:
         if raw is None:
             return cls()
-        known = {"balances", "demo_balances", "market", "step_ms", "timestamp_window_ms", "auto_step"}
+        known = {
+            "balances", "demo_balances", "market", "step_ms", "timestamp_window_ms", "account_level", "auto_step",
+        }  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown simulator setting(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -75,6 +78,11 @@ class SimConfig:
                 if not isinstance(raw[name], bool):
                     raise ValueError(f"{name} must be true or false")
                 kwargs[name] = raw[name]
+        if "account_level" in raw:
+            level = str(raw["account_level"])
+            if level not in ("1", "2"):
+                raise ValueError('account_level must be "1" (Spot mode) or "2" (Futures mode)')
+            kwargs["account_level"] = level
         for name in ("step_ms", "timestamp_window_ms"):
             if name in raw:
                 value = raw[name]
@@ -208,12 +216,15 @@ def start_sim(
         ctx = build_context(seed, cfg)
         if realism:
             ctx.asynchrony.configure(realism)
+        live_uid = ctx.exchange.create_account(cfg.balances, demo=False)
+        demo_uid = ctx.exchange.create_account(cfg.demo_balances, demo=True)
+        if cfg.account_level != "1":
+            for uid in (live_uid, demo_uid):
+                ctx.exchange.force_account_level(uid, cfg.account_level)
         keys = [
+            ctx.keystore.create(live_uid, label="live", ip="127.0.0.1"),
             ctx.keystore.create(
-                ctx.exchange.create_account(cfg.balances, demo=False), label="live", ip="127.0.0.1"
-            ),
-            ctx.keystore.create(
-                ctx.exchange.create_account(cfg.demo_balances, demo=True),
+                demo_uid,
                 label="demo",
                 ip="127.0.0.1",
                 demo=True,
@@ -295,7 +306,8 @@ def _bound_port(runner: web.AppRunner, requested: int) -> int:
 
 
 async def _background(ctx: SimContext, step_ms: int, auto_step: bool = True) -> None:
-    """The market's step (unless `auto_step` is off) and the cancel-all-after switch, every `step_ms`."""
+    """The market's step (unless `auto_step` is off), the exchange's tick and the cancel-all-after
+    switch, every `step_ms`."""
     from okxbot.sim.endpoints import fire_dead_man_switches
 
     while True:
@@ -303,6 +315,7 @@ async def _background(ctx: SimContext, step_ms: int, auto_step: bool = True) -> 
         try:
             if ctx.market is not None and auto_step:
                 ctx.market.step()
+            ctx.exchange.tick()  # marks, funding, liquidations
             fire_dead_man_switches(ctx)
         except Exception:
             # A bug in one step must not silently stop prices and the dead-man switch for good.
