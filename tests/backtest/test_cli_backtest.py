@@ -71,7 +71,7 @@ def test_a_backtest_writes_its_result_and_prints_the_parity_hash(tmp_path: Path,
     assert "Orders" in done.stdout and "Fills" in done.stdout and "Net profit" in done.stdout
     assert result.settings["latency_ms"] == 20 and result.settings["maker_fee"] == "0.0006"
     assert result.initial_balances == {"USDT": 20000, "BTC": 0.5}
-    assert len(result.equity) == 2 * 1440 and result.fills
+    assert len(result.equity) == 2 * 1440 + 1 and result.equity[0].ts_ms == result.start_ms and result.fills
     as_json = okxbot(tmp_path, "run", str(cfg), "--from", "2024-01-01", "--to", "2024-01-03", "--data-dir",
                      str(history), "--json", "--full", "--latency-ms", "20", "--fee-tier", "vip1")  # fmt: skip
     assert as_json.returncode == 0, as_json.stderr

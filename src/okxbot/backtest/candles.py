@@ -198,6 +198,11 @@ class CandleReplay(Replay):
             return END
         return int(c.ts[self.sample_i]) + c.bar_ms
 
+    def sample_start(self) -> None:
+        if self.book.px is not None:
+            base, quote = self._balances()
+            self.equity.add_one(self.start_ms, self.book.px, base, quote)
+
     def sample(self) -> None:
         c = self.points.candles
         i = self.sample_i

@@ -18,8 +18,9 @@ from okxbot.data import DataError, load_candles
 from okxbot.data.bars import bar_open, check_bar, fixed_ms
 from okxbot.data.load import iter_trades
 from okxbot.data.store import Store
+from okxbot.trading.strategy import HISTORY_CANDLES
 
-HISTORY_BARS = 100  # candles a strategy's on_candle gets, as the live runner passes them
+HISTORY_BARS = HISTORY_CANDLES  # candles on_candle gets (okxbot.trading.strategy, the one home)
 
 
 @dataclass(frozen=True)

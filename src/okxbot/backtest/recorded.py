@@ -232,8 +232,14 @@ class RecordedReplay(Replay):
     def sample_ms(self) -> int:
         return self._next_sample
 
+    def sample_start(self) -> None:
+        self._record()
+
     def sample(self) -> None:
         self._next_sample += MINUTE
+        self._record()
+
+    def _record(self) -> None:
         cash = self.venue.cash()
         rules = self.venue.rules
         last = Decimal(self.exchange.ticker(self.inst_id)["last"])

@@ -81,6 +81,9 @@ class Replay:
     def sample(self) -> None:
         """Record the equity at this moment."""
 
+    def sample_start(self) -> None:
+        """Record the equity at the start (the report's starting point)."""
+
     def skip_quiet(self, until_ms: int) -> None:
         """Fast-forward: jump over market events that cannot call a hook nor fill an order, up to
         `until_ms` (the next bar close or timer; only when the bot is idle), taking the equity
@@ -116,6 +119,7 @@ class Replay:
         if strategy.timer_seconds:
             self._timer_period_ms = max(1, round(strategy.timer_seconds * 1000))
             self._timer_ms = next_multiple_ms(self.start_ms, self._timer_period_ms)
+        self.sample_start()
         history = self.start_history()
         if history:
             core.on_candles(history)

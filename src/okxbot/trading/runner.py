@@ -30,7 +30,7 @@ from okxbot.trading.core import BotCore, Summary
 from okxbot.trading.journal import Journal, default_url
 from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
-from okxbot.trading.strategy import Candle, Strategy, Trade
+from okxbot.trading.strategy import HISTORY_CANDLES, Candle, Strategy, Trade
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -395,7 +395,7 @@ class Runner:
             try:
                 answer = await self.client._call(
                     self.client.raw.publicGetMarketCandles(
-                        {"instId": self.rules.inst_id, "bar": bar, "limit": "100"}
+                        {"instId": self.rules.inst_id, "bar": bar, "limit": str(HISTORY_CANDLES)}
                     )
                 )
                 rows = list(reversed(answer.get("data") or []))  # oldest first

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from okxbot.trading.config import BotConfig
 
 
+HISTORY_CANDLES = (
+    100  # candles on_candle gets (the newest last): what the live runner polls, and backtests pass
+)
+
+
 @dataclass(frozen=True)
 class Candle:
     ts: int  # the bar's opening time, ms
