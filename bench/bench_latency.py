@@ -108,7 +108,7 @@ async def _measure(
         resting = [o for o in manager.open_orders() if o.state in ("live", "partially_filled")]
         victim = min(resting, key=lambda o: o.price or px)
         await manager.cancel(victim.client_order_id)
-        await runner._queue.join()  # the strategy has seen the cancel: its level is empty
+        await runner.core.queue.join()  # the strategy has seen the cancel: its level is empty
         runner.strategy.retry_after = 0.0  # type: ignore[attr-defined]
         placed = manager.stats.placed
         await _wait(lambda placed=placed: manager.stats.placed > placed, 10)

@@ -31,6 +31,9 @@ class Recorder:
     def mid(self) -> Decimal:
         return self._mid
 
+    def now_ms(self) -> int:
+        return 0
+
     def balances(self) -> dict[str, Balance]:
         return {}
 

@@ -61,6 +61,9 @@ class Venue:
     def mid(self) -> Decimal:
         return self._mid
 
+    def now_ms(self) -> int:
+        return 0
+
     def balances(self) -> dict[str, Balance]:
         return {}
 

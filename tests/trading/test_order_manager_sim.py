@@ -270,3 +270,22 @@ async def test_a_wave_answered_ambiguously_is_settled_order_by_order_without_a_d
             assert p is not None and len(orders_of(quiet, key["uid"], p.client_order_id)) == 1
         assert hits(quiet, BATCH) - before == 1  # never sent again
         assert journal_fills(m) == exchange_fills(quiet, key["uid"])
+
+
+async def test_fills_reported_over_rest_are_journaled_with_their_fee(
+    quiet: RunningSim, tmp_path: Path
+) -> None:
+    """A REST order object names its last fill (fillPx, fillSz, tradeId) but not that fill's fee:
+    the fill is read from the fills endpoint, so the journal holds the fee OKX charged."""
+    resting(quiet, "sell", "60000")
+    key = new_key(quiet)
+    async with manager(quiet, key, tmp_path) as m:  # no orders channel: placements are read back
+        record = await m.place("buy", D("0.002"))
+        assert record is not None
+        assert await m.settle(30)
+        drained(quiet)
+        fills = m.journal.fills()
+        assert [(f.size, f.fee, f.fee_ccy) for f in fills] == [
+            (D("0.002"), D("-0.000002"), "BTC")
+        ]  # taker 0.1%
+        assert m.pnl().fees_quote == D("0.12")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import typer
 
+from okxbot.cli import backtest_group
 from okxbot.cli import data as data_cli
 from okxbot.cli import demo as demo_cli
 from okxbot.cli import doctor as doctor_cli
 from okxbot.cli import keys as keys_cli
+from okxbot.cli import optimize as optimize_cli
 from okxbot.cli import panic as panic_cli
 from okxbot.cli import run as run_cli
 from okxbot.cli import serve as serve_cli
@@ -57,12 +59,14 @@ app.add_typer(sim_cli.app, name="sim")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(serve_cli.app, name="serve")
 app.add_typer(data_cli.app, name="data")
+app.add_typer(backtest_group.app, name="backtest")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)
 trade_cli.register(app)
 app.command(name="run")(run_cli.run)
 app.command(name="stop")(run_cli.stop)
 app.command(name="demo")(demo_cli.demo)
+app.command(name="optimize", help=optimize_cli.HELP)(optimize_cli.optimize)
 
 
 def run() -> None:

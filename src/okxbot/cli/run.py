@@ -79,7 +79,7 @@ def print_summary(console: object, summary: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from okxbot.trading.runner import Summary
+    from okxbot.trading.core import Summary
 
     assert isinstance(console, Console) and isinstance(summary, Summary)
     table = Table(title=f"okxbot: {summary.bot} stopped")
@@ -98,6 +98,8 @@ def print_summary(console: object, summary: object) -> None:
     )
     if summary.halted:
         table.add_row("halted", summary.halted)
+    # the digest a backtest of the same session prints too (okxbot.trading.parity)
+    table.add_row("parity hash (orders and fills)", summary.parity_hash)
     console.print(table)
 
 

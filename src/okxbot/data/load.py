@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from okxbot.data import bars, schema
 from okxbot.data.dates import fmt_ms
 from okxbot.data.errors import DataError
+from okxbot.data.horizon import visible_end
 from okxbot.data.quality import Gap, candle_gaps
 from okxbot.data.schema import Kind
 from okxbot.data.store import Dataset, Store
@@ -172,6 +173,7 @@ def _stored(
     """(instId, rows in [start, end)); DataError saying how to download them when there are none."""
     inst_id = normalize(inst_id)
     ds = _store(store, root).dataset(kind, inst_id, bars.check_bar(bar) if bar else None)
+    end = visible_end(start, end, ds.id.label)
     table = ds.read(start, end)
     if table.num_rows == 0:
         raise _nothing(ds, start, end)
@@ -217,6 +219,7 @@ def iter_trades(
     Raises DataError before the first batch when nothing is stored in the range."""
     inst_id = normalize(inst_id)
     ds = _store(store, root).trades(inst_id)
+    end = visible_end(start, end, ds.id.label)
     parts = ds.parts_between(start, end)
     if not parts:
         raise _nothing(ds, start, end)

@@ -46,6 +46,7 @@ class Account:
     done_unfilled: deque[Order] = field(default_factory=deque)  # canceled without fill: kept 2 h
     fills: deque[dict[str, str]] = field(default_factory=deque)  # oldest first
     bills: deque[dict[str, str]] = field(default_factory=deque)
+    fee_rates: tuple[Decimal, Decimal] | None = None  # (maker, taker); None: the exchange's default
     # Trading-account settings (account/config) and swap positions.
     acct_lv: str = "1"  # 1 Spot mode, 2 Futures mode
     # The modes this account may switch to by API: OKX wants the first switch to a mode on the web.

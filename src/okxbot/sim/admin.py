@@ -16,6 +16,11 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
     POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
                                  "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
+    POST /__sim__/step          {"steps"?: 1} -> {"steps", "ms"}: step the synthetic market now (with
+                                 `SimConfig(auto_step=False)` nothing else moves it)
+    POST /__sim__/record        {"instIds": ["BTC-USDT"]} -> {"startMs", "instIds"}: record the market's
+                                 own flow from now (okxbot.sim.recorder); replaces a running recording
+    GET  /__sim__/record        the recording so far;  DELETE /__sim__/record: stop, and return it
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
@@ -57,6 +62,10 @@ def register(router: web.UrlDispatcher) -> None:
         ("POST", "history", _history),
         ("POST", "deposits", _deposits),
         ("POST", "withdrawals", _withdrawals),
+        ("POST", "step", _step),
+        ("POST", "record", _record),
+        ("GET", "record", _record),
+        ("DELETE", "record", _record),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -306,3 +315,40 @@ def _withdrawals(ctx: SimContext, body: dict[str, Any], request: web.Request) ->
     except ValueError as err:
         raise AdminError(str(err)) from None
     return withdrawal.wire()
+
+
+def _step(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    if ctx.market is None:
+        raise AdminError("this simulator runs without its synthetic market (market = false): nothing to step")
+    steps = body.get("steps", 1)
+    if isinstance(steps, str) and steps.isdigit():
+        steps = int(steps)
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 10_000:
+        raise AdminError(f"steps must be an integer from 1 to 10000, got {steps!r}")
+    for _ in range(steps):
+        ctx.market.step()
+    return {"steps": ctx.market.steps, "ms": ctx.clock.now_ms()}
+
+
+def _record(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    from okxbot.sim.recorder import RecordingRefused, recording_of, start_recording, stop_recording
+
+    market = ctx.market
+    if market is None:
+        raise AdminError(
+            "this simulator runs without its synthetic market (market = false): nothing to record"
+        )
+    if request.method == "POST":
+        inst_ids = body.get("instIds")
+        if not isinstance(inst_ids, list) or not inst_ids or not all(isinstance(i, str) for i in inst_ids):
+            raise AdminError('instIds must be a list of instruments, e.g. {"instIds": ["BTC-USDT"]}')
+        stop_recording(market)
+        try:
+            recorder = start_recording(market, ctx.exchange, inst_ids, ctx.seed)
+        except RecordingRefused as err:
+            raise AdminError(str(err)) from None
+        return {"startMs": recorder.start_ms, "instIds": recorder.inst_ids}
+    recorder = stop_recording(market) if request.method == "DELETE" else recording_of(market)
+    if recorder is None:
+        raise AdminError("no recording is running: start one with POST /__sim__/record")
+    return dict(recorder.wire(ctx.clock.now_ms()))

@@ -9,7 +9,9 @@ Public API (used by sim.rest, sim.ws, sim.admin, sim.market)
     ex = Exchange(clock: Clock | None = None, instruments: InstrumentSet | None = None, seed: int = 7)
 
 Accounts
-    ex.create_account(balances: Mapping[str, Decimal | str], demo: bool = False) -> uid: str
+    ex.create_account(balances: Mapping[str, Decimal | str], demo: bool = False,
+                      fee_rates: (maker, taker) | None = None) -> uid: str
+            # fee_rates: positive fractions charged (negative maker = rebate); default MAKER / TAKER_FEE
     ex.has_account(uid) -> bool;  ex.is_demo(uid) -> bool
     ex.deposit(uid, ccy, amount: Decimal | str) -> None        # admin top-up
     ex.balances(uid, ccys: Iterable[str] | None = None) -> dict  # GET /account/balance data[0]
@@ -55,6 +57,7 @@ Market data
   Unknown instId raises UnknownInstrument; a bad bar raises ParamError("51000", "Parameter bar error").
 
     ex.batch() -> context manager: BalanceEvent / BookEvent of everything inside go out once, at the end
+    ex.tape_snapshot(inst_id) -> dict;  ex.restore_tape(inst_id, snapshot)   # 1m candles, trades, last
     ex.is_pending(uid, ord_id) -> bool;  ex.pending_ids(uid) -> read-only live Mapping of ordIds
 
 Events: ex.add_listener(fn) / ex.remove_listener(fn); fn(event) is called synchronously, in order:
@@ -191,9 +194,16 @@ class Exchange:
     # ------------------------------------------------------------------ accounts and balances
 
     def create_account(
-        self, balances: Mapping[str, Decimal | str] | None = None, demo: bool = False, internal: bool = False
+        self,
+        balances: Mapping[str, Decimal | str] | None = None,
+        demo: bool = False,
+        internal: bool = False,
+        fee_rates: tuple[Decimal, Decimal] | None = None,
     ) -> str:
-        return self.ledger.create(balances, demo, internal)
+        uid = self.ledger.create(balances, demo, internal)
+        if fee_rates is not None:
+            self.ledger.account(uid).fee_rates = fee_rates
+        return uid
 
     def has_account(self, uid: str) -> bool:
         return uid in self.ledger.accounts
@@ -431,6 +441,16 @@ class Exchange:
                     vol: Decimal) -> None:  # fmt: skip
         """Backfill one minute of synthetic history (the market does this at start)."""
         self.markets.seed_candle(inst_id, minute_ms, o, h, low, c, vol)
+
+    def tape_snapshot(self, inst_id: str) -> dict[str, Any]:
+        """What the tape holds (1m candles, recent trades, last trade), in wire strings, so that
+        `restore_tape` on another exchange serves the same candles, trades and tickers."""
+        self.markets.inst(inst_id)
+        return self.markets.tapes[inst_id].snapshot()
+
+    def restore_tape(self, inst_id: str, snapshot: Mapping[str, Any]) -> None:
+        self.markets.inst(inst_id)
+        self.markets.tapes[inst_id].restore(snapshot)
 
     def seed_trade(self, inst_id: str, px: Decimal, sz: Decimal, side: str, ts: int) -> None:
         """Backfill one historical trade (oldest first); like a live one, it builds its minute's candle."""

@@ -192,7 +192,11 @@ class Matcher:
             rate = SWAP_TAKER_FEE if exec_type == "T" else SWAP_MAKER_FEE
             fee = -money(value(order.inst, qty, px) * rate)
         else:
-            rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
+            rates = self.ledger.account(order.uid).fee_rates  # an account's own tier (backtests)
+            if rates is None:
+                rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
+            else:
+                rate = rates[1] if exec_type == "T" else rates[0]
             fee = -(qty * rate if order.side == "buy" else cost * rate)
         order.acc_fill_sz += qty
         order.notional += cost

@@ -53,6 +53,9 @@ class SimConfig:
     )
     market: bool = True  # run the synthetic market (background liquidity, moving prices)
     step_ms: int = 100  # period of the market step and the dead-man switch check
+    # False: the market moves only when told (POST /__sim__/step), e.g. a session recorded in
+    # lockstep with a bot for a backtest's parity check
+    auto_step: bool = True
     timestamp_window_ms: int = TIMESTAMP_WINDOW_MS
     account_level: str = "1"  # acctLv of the ready keys' accounts: "1" Spot mode, "2" Futures mode
 
@@ -60,7 +63,9 @@ class SimConfig:
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> SimConfig:
         if raw is None:
             return cls()
-        known = {"balances", "demo_balances", "market", "step_ms", "timestamp_window_ms", "account_level"}
+        known = {
+            "balances", "demo_balances", "market", "step_ms", "timestamp_window_ms", "account_level", "auto_step",
+        }  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown simulator setting(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -68,10 +73,11 @@ class SimConfig:
         for name in ("balances", "demo_balances"):
             if name in raw:
                 kwargs[name] = _decimals(raw[name], name)
-        if "market" in raw:
-            if not isinstance(raw["market"], bool):
-                raise ValueError("market must be true or false")
-            kwargs["market"] = raw["market"]
+        for name in ("market", "auto_step"):
+            if name in raw:
+                if not isinstance(raw[name], bool):
+                    raise ValueError(f"{name} must be true or false")
+                kwargs[name] = raw[name]
         if "account_level" in raw:
             level = str(raw["account_level"])
             if level not in ("1", "2"):
@@ -233,7 +239,7 @@ def start_sim(
             await site.start()
             bound = _bound_port(runner, port)
             shown = f"[{host}]" if ":" in host else host
-            background = asyncio.create_task(_background(ctx, cfg.step_ms))
+            background = asyncio.create_task(_background(ctx, cfg.step_ms, cfg.auto_step))
             ready.set_result(
                 RunningSim(
                     rest=f"http://{shown}:{bound}",
@@ -299,14 +305,15 @@ def _bound_port(runner: web.AppRunner, requested: int) -> int:
     return requested
 
 
-async def _background(ctx: SimContext, step_ms: int) -> None:
-    """The market's step, the exchange's tick and the cancel-all-after switch, every `step_ms`."""
+async def _background(ctx: SimContext, step_ms: int, auto_step: bool = True) -> None:
+    """The market's step (unless `auto_step` is off), the exchange's tick and the cancel-all-after
+    switch, every `step_ms`."""
     from okxbot.sim.endpoints import fire_dead_man_switches
 
     while True:
         await asyncio.sleep(step_ms / 1000)
         try:
-            if ctx.market is not None:
+            if ctx.market is not None and auto_step:
                 ctx.market.step()
             ctx.exchange.tick()  # marks, funding, liquidations
             fire_dead_man_switches(ctx)

@@ -196,6 +196,38 @@ class Tape:
         insort(self._keys, minute)
         self._day_cache = None
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything this tape holds, as strings (`restore` takes it back)."""
+        return {
+            "lastPx": fmt(self.last_px),
+            "lastSz": fmt(self.last_sz),
+            "minutes": [
+                [
+                    str(k),
+                    fmt(c.o),
+                    fmt(c.h),
+                    fmt(c.low),
+                    fmt(c.c),
+                    fmt(c.vol),
+                    fmt(c.vol_quote),
+                    fmt(c.vol_ccy),
+                ]
+                for k in self._keys
+                for c in (self._minutes[k],)
+            ],
+            "trades": list(reversed(self.trades)),  # oldest first
+        }
+
+    def restore(self, snapshot: Any) -> None:
+        """Replace this tape's content with a `snapshot`."""
+        self.last_px, self.last_sz = Decimal(snapshot["lastPx"]), Decimal(snapshot["lastSz"])
+        self._minutes = {int(row[0]): Candle(*(Decimal(v) for v in row[1:8])) for row in snapshot["minutes"]}
+        self._keys = sorted(self._minutes)
+        self.trades.clear()
+        for trade in snapshot["trades"]:
+            self.trades.appendleft(dict(trade))
+        self._day_cache = None
+
     def _trim(self) -> None:
         while len(self._keys) > KEEP_MINUTES:
             del self._minutes[self._keys.pop(0)]

@@ -61,6 +61,10 @@ class WsConfig:
     idle_ms: int = IDLE_CLOSE_MS
     connections_per_second: int = CONNECTIONS_PER_SECOND
     requests_per_hour: int = SUBSCRIBE_LOGIN_PER_HOUR
+    # Public pushes (trades, tickers, books, candles) wait for `WsHub.flush_public` (admin ws-flush):
+    # a session recorded in lockstep lets the bot answer its own order updates before it sees the
+    # market data of the same step, so that the order of events is the one a backtest replays.
+    hold_public: bool = False
 
 
 @dataclass(eq=False)
@@ -142,6 +146,7 @@ class WsHub:
         self._connects: dict[str, deque[int]] = defaultdict(deque)
         self._task: asyncio.Task[None] | None = None
         self._deferred: list[tuple[Session, str]] | None = None  # pushes held while a WS op runs
+        self._held_trades: list[tuple[tuple[str, str], str]] = []  # public trades held (hold_public)
         self._next_book_ms = 0
         self._next_price_ms = 0
         self._next_candle_ms = 0
@@ -394,9 +399,13 @@ class WsHub:
         if isinstance(event, BookEvent):
             self._dirty_books.add(event.inst_id)
         elif isinstance(event, TradeEvent):
-            listeners = self.public.get(("trades", event.inst_id))
+            key = ("trades", event.inst_id)
+            listeners = self.public.get(key)
             if listeners:
                 text = _dumps({"arg": {"channel": "trades", "instId": event.inst_id}, "data": [event.trade]})
+                if self.config.hold_public:
+                    self._held_trades.append((key, text))
+                    return
                 for session in listeners:
                     session.send(text)
         elif isinstance(event, OrderEvent):
@@ -441,6 +450,9 @@ class WsHub:
     def tick(self) -> None:
         now = monotonic_ms()
         self._flush_balances()
+        if self.config.hold_public:
+            self._close_idle_due(now)
+            return
         self._flush(lambda channel: channel == "bbo-tbt")
         if now >= self._next_book_ms:
             self._next_book_ms = now + BOOK_INTERVAL_MS
@@ -455,9 +467,31 @@ class WsHub:
         if now >= self._next_candle_ms:
             self._next_candle_ms = now + CANDLE_INTERVAL_MS
             self._flush(lambda channel: channel in CANDLES or channel in ws_derivs.SLOW_CHANNELS)
+        self._close_idle_due(now)
+
+    def _close_idle_due(self, now: int) -> None:
         if now >= self._next_idle_ms:
             self._next_idle_ms = now + 200
             self._close_idle(now)
+
+    def flush_public(self) -> int:
+        """Send every public push now (held trades first, in order; then books, books5, bbo-tbt,
+        tickers and candles that changed); returns how many trades were held."""
+        held, self._held_trades = self._held_trades, []
+        for key, text in held:
+            for session in self.public.get(key, ()):
+                session.send(text)
+        self.flush_books()
+        self._flush(
+            lambda channel: (
+                channel in ("bbo-tbt", "books5", "tickers")
+                or channel in CANDLES
+                or channel in ws_derivs.FAST_CHANNELS
+                or channel in ws_derivs.PRICE_CHANNELS
+                or channel in ws_derivs.SLOW_CHANNELS
+            )
+        )
+        return len(held)
 
     def flush_books(self) -> int:
         """Send every `books` update that is due; returns how many instruments had one."""

@@ -5,7 +5,9 @@
                              {"kind": "bad-checksum" | "skip-seq", "instId": "BTC-USDT"}
                                  the next `books` update of that instrument carries a wrong checksum /
                                  skips a seqId (prevSeqId names a message never sent)
-    POST /__sim__/ws-config  {"idleMs"?: 30000, "connectionsPerSecond"?: 3, "requestsPerHour"?: 480}
+    POST /__sim__/ws-config  {"idleMs"?: 30000, "connectionsPerSecond"?: 3, "requestsPerHour"?: 480,
+                              "holdPublic"?: false}   holdPublic: public pushes wait for ws-flush
+    POST /__sim__/ws-flush   send the public pushes held now -> {"trades": n}
     GET  /__sim__/ws-stats   connections per path, subscriptions per channel
 Answers are JSON objects; bad input answers HTTP 400 `{"error": "..."}` saying what to fix.
 """
@@ -31,6 +33,7 @@ class _BadInput(Exception):
 def register(router: web.UrlDispatcher) -> None:
     router.add_post("/__sim__/ws-faults", _faults)
     router.add_post("/__sim__/ws-config", _config)
+    router.add_post("/__sim__/ws-flush", _flush)
     router.add_get("/__sim__/ws-stats", _stats)
 
 
@@ -59,6 +62,10 @@ async def _faults(request: web.Request) -> web.Response:
 
 async def _config(request: web.Request) -> web.Response:
     return await _guarded(request, _apply_config)
+
+
+async def _flush(request: web.Request) -> web.Response:
+    return await _guarded(request, lambda hub, body: {"trades": hub.flush_public()})
 
 
 async def _stats(request: web.Request) -> web.Response:
@@ -90,11 +97,18 @@ def _apply_fault(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_config(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(body) - {"idleMs", "connectionsPerSecond", "requestsPerHour"}
+    unknown = set(body) - {"idleMs", "connectionsPerSecond", "requestsPerHour", "holdPublic"}
     if unknown:
         raise _BadInput(
-            f"unknown setting(s) {sorted(unknown)}; known: idleMs, connectionsPerSecond, requestsPerHour"
+            f"unknown setting(s) {sorted(unknown)}; known: idleMs, connectionsPerSecond, requestsPerHour, "
+            "holdPublic"
         )
+    if "holdPublic" in body:
+        if not isinstance(body["holdPublic"], bool):
+            raise _BadInput(f"holdPublic must be true or false, got {body['holdPublic']!r}")
+        hub.config.hold_public = body["holdPublic"]
+        if not hub.config.hold_public:
+            hub.flush_public()  # what was held goes out now
     idle = _positive_int(body, "idleMs")
     per_second = _positive_int(body, "connectionsPerSecond")
     per_hour = _positive_int(body, "requestsPerHour")
@@ -109,6 +123,7 @@ def _apply_config(hub: WsHub, body: dict[str, Any]) -> dict[str, Any]:
         "idleMs": hub.config.idle_ms,
         "connectionsPerSecond": hub.config.connections_per_second,
         "requestsPerHour": hub.config.requests_per_hour,
+        "holdPublic": hub.config.hold_public,
     }
 
 

@@ -87,6 +87,9 @@ class BotConfig(Strict):
     params: dict[str, Any] = Field(default_factory=dict)  # a user strategy's own settings
     risk: RiskConfig = Field(default_factory=RiskConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    # `okxbot backtest` settings (balances, fees, latency, fill and slippage models), validated by
+    # the backtester (okxbot.backtest.settings); live runs ignore the table
+    backtest: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _strategy_section(self) -> BotConfig:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+
+from okxbot.trading.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("okxbot.trading.doubts")
 
@@ -48,10 +49,10 @@ class Doubt:
     cid: str
     kind: str
     settle_at_ms: int | None  # venue clock: from then on a lookup is proof (None: never by time)
-    next_at: float = 0.0  # monotonic: when to check next
+    next_at: float = 0.0  # monotonic (the manager's clock): when to check next
     tries: int = 0
     target: AmendTarget | None = None
-    created: float = field(default_factory=time.monotonic)
+    created: float = 0.0  # monotonic, when the doubt arose
 
 
 Check = Callable[[Doubt], Awaitable[bool]]
@@ -60,9 +61,10 @@ Check = Callable[[Doubt], Awaitable[bool]]
 class Doubts:
     """The manager's doubts and the background task that checks them (`check(doubt)` -> settled?)."""
 
-    def __init__(self, check: Check, venue_now_ms: Callable[[], int]) -> None:
+    def __init__(self, check: Check, venue_now_ms: Callable[[], int], clock: Clock = SYSTEM_CLOCK) -> None:
         self._check = check
         self._venue_now_ms = venue_now_ms
+        self._clock = clock
         self._doubts: dict[tuple[str, str], Doubt] = {}
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
@@ -84,7 +86,8 @@ class Doubts:
         """Doubt `kind` about `cid` (replacing an older one of the same kind), first checked after
         `first_check_s` seconds."""
         assert kind in KINDS, kind
-        doubt = Doubt(cid, kind, settle_at_ms, time.monotonic() + first_check_s, target=target)
+        now = self._clock.monotonic()
+        doubt = Doubt(cid, kind, settle_at_ms, now + first_check_s, target=target, created=now)
         self._doubts[(cid, kind)] = doubt
         self._empty.clear()
         self._wake.set()
@@ -117,11 +120,16 @@ class Doubts:
         return counts
 
     async def wait_empty(self, timeout_s: float) -> bool:
-        """Wait until no doubt is left (True) or `timeout_s` passed (False)."""
-        try:
-            await asyncio.wait_for(self._empty.wait(), max(0.0, timeout_s))
-        except TimeoutError:
-            return False
+        """Wait until no doubt is left (True) or `timeout_s` passed (False). Empty means empty
+        when this returns: a doubt added right after the last one went counts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout_s)
+        while self._doubts:
+            try:
+                await asyncio.wait_for(self._empty.wait(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return False
+            await asyncio.sleep(0)  # let whoever emptied it finish what it was doing
         return True
 
     # ---- the background checks --------------------------------------------------------------------
@@ -149,7 +157,7 @@ class Doubts:
 
     async def _run(self) -> None:
         while not self._closing:
-            now = time.monotonic()
+            now = self._clock.monotonic()
             due = [d for d in self._doubts.values() if d.next_at <= now]
             if not due:
                 self._wake.clear()
@@ -180,10 +188,11 @@ class Doubts:
             return
         doubt.tries += 1
         delay = min(MAX_BACKOFF_S, 0.25 * 2**doubt.tries)
-        next_at = time.monotonic() + delay
+        now = self._clock.monotonic()
+        next_at = now + delay
         if doubt.settle_at_ms is not None:
             # always check right after the settle time: that lookup is the one that decides
             until_settle = (doubt.settle_at_ms - self._venue_now_ms()) / 1000
             if until_settle > 0:
-                next_at = min(next_at, time.monotonic() + until_settle + 0.05)
+                next_at = min(next_at, now + until_settle + 0.05)
         doubt.next_at = next_at

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +28,7 @@ from okxbot.trading.waves import AMEND, CANCEL, route
 
 if TYPE_CHECKING:
     from okxbot.okx.validate import InstrumentRules
+    from okxbot.trading.clock import Clock
     from okxbot.trading.venue import Venue
 
 ON_BOOK = frozenset({"live", "partially_filled"})
@@ -56,6 +56,7 @@ class OrderChanges:
     """Cancel and amend, single or in waves; the rest of `OrderManager` provides the state."""
 
     client: Venue
+    clock: Clock
     risk: RiskGuard
     rules: InstrumentRules
     symbol: str
@@ -145,7 +146,7 @@ class OrderChanges:
         up later (a late execution)."""
         if timeout_s is None:
             timeout_s = (self.client.horizon_ms() - self.client.okx_now_ms()) / 1000 + 5
-        deadline = time.monotonic() + timeout_s
+        deadline = self.clock.monotonic() + timeout_s
         tried: dict[str, str] = {}  # clOrdId -> its state when a cancel was last sent
         horizon = self.client.horizon_ms()
         for cid, o in self._open.items():
@@ -163,7 +164,7 @@ class OrderChanges:
             self._changed.clear()
             if targets:
                 await self.cancel_many(targets)
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.monotonic()
             if not self._open or remaining <= 0:
                 break
             try:

@@ -30,6 +30,7 @@ from okxbot.okx.errors import OkxError, OkxOutcomeUnknown
 from okxbot.okx.models import ACCEPTED, Fill, Order, dec, dec0
 from okxbot.okx.order_entry import OrderIntent, PlaceResult
 from okxbot.okx.validate import InstrumentRules
+from okxbot.trading.clock import SYSTEM_CLOCK, Clock, VenueClock
 from okxbot.trading.doubts import Doubt, Doubts
 from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import (
@@ -43,13 +44,13 @@ from okxbot.trading.journal import (
 )
 from okxbot.trading.latency import LatencyLog, LatencySample, Tick
 from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges, journal_on_book
+from okxbot.trading.parity import FillStep, OrderDigest, OrderStep
 from okxbot.trading.pnl import Pnl, PnlSums, utc_day
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 from okxbot.trading.venue import Venue
 from okxbot.trading.waves import PLACE, route
 
 log = logging.getLogger("okxbot.trading.orders")
-perf_ns = time.perf_counter_ns
 
 ZERO = Decimal(0)
 
@@ -74,9 +75,11 @@ class Stats:
     # (op, code) -> count: every known outcome of an order request, per order of a batch
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    clock: Clock = field(default=SYSTEM_CLOCK, repr=False, compare=False)  # stamps the errors
 
     def error(self, message: str) -> None:
-        self.errors = [*self.errors[-4:], f"{datetime.now(UTC):%H:%M:%S} {message}"]
+        stamp = datetime.fromtimestamp(self.clock.now_ms() / 1000, UTC)
+        self.errors = [*self.errors[-4:], f"{stamp:%H:%M:%S} {message}"]
 
     def answered(self, op: str, code: str) -> None:
         self.answers[(op, code)] += 1
@@ -118,15 +121,18 @@ class OrderManager(OrderChanges):
         rules: InstrumentRules,
         *,
         cancel_foreign: bool = False,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: where time is read (`okxbot.trading.clock`); default the venue's clock."""
         self.client = client
         self.journal = journal
         self.risk = risk
         self.rules = rules
         self.symbol = rules.symbol
         self.cancel_foreign = cancel_foreign
+        self.clock: Clock = clock or VenueClock(client.okx_now_ms)
         self.mid: Decimal | None = None
-        self.stats = Stats()
+        self.stats = Stats(clock=self.clock)
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
         self.answer_listeners: list[AnswerListener] = []  # every order request's outcome (`_answered`)
@@ -138,17 +144,21 @@ class OrderManager(OrderChanges):
         # While the orders channel reports every state change, a placement needs no read-back GET
         # (the runner clears this when the channel is up, and sets it again when it goes down).
         self.confirm_placements = True
-        self.doubts = Doubts(self._check_doubt, client.okx_now_ms)
+        self.doubts = Doubts(self._check_doubt, client.okx_now_ms, self.clock)
         self._open: dict[str, JournalOrder] = {o.client_order_id: o for o in journal.open_orders()}
         self._by_ord_id: dict[str, str] = {
             o.order_id: o.client_order_id for o in self._open.values() if o.order_id
         }
         self._fills: list[JournalFill] = []
+        # this session's sends (and fills, below), in order: the parity hash (`session_hash`)
+        self._sent_digest = OrderDigest()
+        self._session_fills_from = 0
         self._fill_sums: dict[str, Decimal] = {}  # clOrdId -> size of its journaled fills
         self._sums = PnlSums(rules.base)
         self._day_sums: dict[int, PnlSums] = {}  # UTC day -> that day's fills (the daily loss limit)
         for fill in journal.fills():
             self._count_fill(fill)
+        self._session_fills_from = len(self._fills)
         self._req_ids = itertools.count(1)
         # the funds check's balance: the runner feeds OKX's reports (REST and the account channel)
         self.funds = Funds(rules.base, rules.quote)
@@ -176,12 +186,23 @@ class OrderManager(OrderChanges):
         return Pnl.from_fills([f for f in self._fills if f.ts_ms >= since_ms], self.rules.base, self.mid)
 
     def pnl_today(self) -> Pnl:
-        """PnL of today's fills (UTC day), what the daily loss limit watches."""
-        today = self._day_sums.get(utc_day(int(time.time() * 1000)))
+        """PnL of today's fills (UTC day, on the clock), what the daily loss limit watches."""
+        today = self._day_sums.get(utc_day(self.clock.now_ms()))
         return (today or PnlSums(self.rules.base)).at(self.mid)
 
     def position(self) -> Decimal:
         return self._sums.position
+
+    def session_fills(self) -> list[JournalFill]:
+        """The fills recorded since this manager started, in the order they were recorded."""
+        return self._fills[self._session_fills_from :]
+
+    def session_hash(self) -> str:
+        """The parity hash (`okxbot.trading.parity`) of this session: the orders it sent, in the
+        order they were sent, and the fills it recorded, in the order they were recorded."""
+        return self._sent_digest.hexdigest(
+            FillStep(f.side, f.price, f.size, f.fee) for f in self.session_fills()
+        )
 
     def _count_fill(self, fill: JournalFill) -> None:
         self._fills.append(fill)
@@ -217,11 +238,11 @@ class OrderManager(OrderChanges):
         An order whose answer left its outcome unknown is returned in state "unknown": it is
         settled in the background (found by clOrdId, or certainly never placed) and never resent."""
         cause, self.cause = self.cause, None  # the market message it answers: timed once
-        decided = perf_ns()
+        decided = _perf_ns() if cause is not None else 0
         intent = await self._prepare(OrderSpec(side, amount, price, post_only))
         if intent is None:
             return None
-        checked = perf_ns()
+        checked = _perf_ns() if cause is not None else 0
         self._journal_sent([intent])
         timed = self._timer(cause, decided, checked, intent.client_order_id)
         try:
@@ -241,12 +262,12 @@ class OrderManager(OrderChanges):
         before it), all journaled in one commit, then sent through the batch endpoint (20 per request)
         with the overflow through the single-order one (`waves.route`). One result per spec."""
         cause, self.cause = self.cause, None
-        decided = perf_ns()
+        decided = _perf_ns() if cause is not None else 0
         intents = [await self._prepare(spec) for spec in specs]
         ready = [i for i in intents if i is not None]
         if not ready:
             return [None] * len(intents)
-        checked = perf_ns()
+        checked = _perf_ns() if cause is not None else 0
         self._journal_sent(ready)
         timed = self._timer(cause, decided, checked, ready[0].client_order_id)
         n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
@@ -308,6 +329,8 @@ class OrderManager(OrderChanges):
 
     def _journal_sent(self, intents: list[OrderIntent]) -> None:
         """Write-ahead: the intents are committed as "sent" before any request leaves."""
+        for i in intents:
+            self._sent_digest.add(OrderStep(i.side, i.order_type, i.price, i.amount))
         if len(intents) == 1:
             i = intents[0]
             self.journal.record_intent(
@@ -325,7 +348,7 @@ class OrderManager(OrderChanges):
         wire = self._wire
         if cause is None or wire is None:
             return None
-        journaled = perf_ns()
+        journaled = _perf_ns()
         wire.expect(cid)
 
         def done() -> None:
@@ -416,7 +439,10 @@ class OrderManager(OrderChanges):
             await self._transition(cid, state, order_id=order.order_id, filled=filled)
         trade_id = str(raw.get("tradeId") or "")
         fill_size = dec(raw.get("fillSz"))
-        if trade_id and fill_size:
+        # Only the orders channel says what one fill cost (fillFee). A REST order object names its
+        # last fill too, without its fee: that fill is read from the fills endpoint (`_owe_fills`
+        # below), so that the journal never holds a fill with a fee it was not told.
+        if trade_id and fill_size and "fillFee" in raw:
             await self.record_fill(
                 JournalFill(
                     self.symbol,
@@ -428,14 +454,15 @@ class OrderManager(OrderChanges):
                     fill_size,
                     dec0(raw.get("fillFee")),
                     str(raw.get("fillFeeCcy") or raw.get("feeCcy") or ""),
-                    int(raw.get("fillTime") or raw.get("uTime") or time.time() * 1000),
+                    int(raw.get("fillTime") or raw.get("uTime") or self.clock.now_ms()),
                 )
             )
         now = self._open.get(cid)
+        # fills owed first: the doubts never look empty in between (someone may be settling)
+        self._owe_fills(cid, now or self.journal.order(cid))
         if now is None:
             self.doubts.discard(cid, "cancel")
             self.doubts.discard(cid, "amend")
-        self._owe_fills(cid, now or self.journal.order(cid))
 
     def _owe_fills(self, cid: str, record: JournalOrder | None) -> None:
         """The order's filled amount is ahead of its journaled fills: read them (in the background)."""
@@ -621,7 +648,7 @@ class OrderManager(OrderChanges):
             f.size,
             f.fee,
             f.fee_ccy,
-            f.ts or int(time.time() * 1000),
+            f.ts or self.clock.now_ms(),
         )
 
     # ---- resolution and polling -------------------------------------------------------------------
@@ -687,6 +714,11 @@ class OrderManager(OrderChanges):
             "in_doubt": len(self.doubts),
             "foreign": len(self.foreign),
         }
+
+
+def _perf_ns() -> int:
+    """Tick-to-order stamps (live latency samples only: a backtest never sets `cause`)."""
+    return time.perf_counter_ns()
 
 
 # the order manager's API, wherever each part lives

@@ -37,11 +37,26 @@ def _num(value: Decimal | None) -> str:
     return format(normal, "f") if normal != 0 else "0"
 
 
+class OrderDigest:
+    """`sequence_hash` fed one order at a time (a live bot's orders are not kept in memory)."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, o: OrderStep) -> None:
+        self._digest.update(f"O|{o.side}|{o.order_type}|{_num(o.price)}|{_num(o.amount)}\n".encode())
+
+    def hexdigest(self, fills: Iterable[FillStep]) -> str:
+        """The hash of the orders added so far followed by `fills`."""
+        digest = self._digest.copy()
+        for f in fills:
+            digest.update(f"F|{f.side}|{_num(f.price)}|{_num(f.size)}|{_num(f.fee)}\n".encode())
+        return digest.hexdigest()
+
+
 def sequence_hash(orders: Iterable[OrderStep], fills: Iterable[FillStep]) -> str:
     """sha256 over the orders then the fills, each in the order given (placement / fill time)."""
-    digest = hashlib.sha256()
+    digest = OrderDigest()
     for o in orders:
-        digest.update(f"O|{o.side}|{o.order_type}|{_num(o.price)}|{_num(o.amount)}\n".encode())
-    for f in fills:
-        digest.update(f"F|{f.side}|{_num(f.price)}|{_num(f.size)}|{_num(f.fee)}\n".encode())
-    return digest.hexdigest()
+        digest.add(o)
+    return digest.hexdigest(fills)

@@ -1,8 +1,11 @@
-"""Runs one bot: posture check -> reconciliation -> trading, with a live status view; stops cleanly.
+"""Runs one bot live: posture check -> reconciliation -> trading, with a live status view; stops cleanly.
 
-Strategy hooks run one at a time on a single dispatcher task (no re-entrancy for strategy authors);
-market data and order updates are queued to it. The exchange-side dead-man switch (cancel-all-after)
-is refreshed while the bot is healthy, so a frozen or killed bot's orders are canceled by OKX.
+A live bot is the bot core (`okxbot.trading.core.BotCore`: strategy, risk guard, order manager,
+dispatch of hooks) plus the live feeds this module owns: OKX's WebSocket channels through ccxt
+(tickers, books, trades, orders, account), the REST polls that take over when a channel is down,
+the candle poll, the strategy's timer and the exchange-side dead-man switch (cancel-all-after),
+refreshed while the bot is healthy so that a frozen or killed bot's orders are canceled by OKX.
+A backtest feeds the same core from history (`okxbot.backtest`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +24,13 @@ from okxbot.okx.errors import OkxError
 from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
 from okxbot.trading.client_source import ClientSource, OwnClient
+from okxbot.trading.clock import VenueClock, next_multiple_ms
 from okxbot.trading.config import BotConfig, check_instrument
-from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
+from okxbot.trading.core import BotCore, Summary
+from okxbot.trading.journal import Journal, default_url
 from okxbot.trading.latency import Tick
-from okxbot.trading.orders import AmendSpec, OrderManager, OrderSpec
-from okxbot.trading.risk import RiskGuard
-from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
+from okxbot.trading.orders import OrderManager
+from okxbot.trading.strategy import HISTORY_CANDLES, Candle, Strategy, Trade
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,81 +38,8 @@ if TYPE_CHECKING:
     from okxbot.cli.target import Target
 
 log = logging.getLogger("okxbot.trading.runner")
-NO_TICK = Tick(0, 0)
 
-
-@dataclass(frozen=True)
-class Summary:
-    bot: str
-    orders_placed: int
-    fills: int
-    fees: Decimal  # quote terms, positive = paid
-    pnl: Decimal  # realised + mark-to-mid, quote
-    rate_limited: int  # 50011 answers
-    refused: int
-    foreign_orders: int
-    open_orders_left: int
-    reconciled: bool  # journal and exchange agree on open orders and the bot's fills
-    halted: str | None
-
-
-class _Ctx:
-    """The strategy's Context over the runner's order manager."""
-
-    def __init__(self, runner: Runner) -> None:
-        self._r = runner
-        self.symbol = runner.config.symbol
-
-    @property
-    def rules(self) -> Any:
-        return self._r.rules
-
-    def mid(self) -> Decimal | None:
-        return self._m.mid
-
-    @property
-    def _m(self) -> OrderManager:
-        assert self._r.manager is not None
-        return self._r.manager
-
-    def balances(self) -> dict[str, Balance]:
-        # base and quote net of what the bot's own open and in-flight orders hold
-        return {**self._r.balances, **self._m.funds.balances()}
-
-    def position(self) -> Decimal:
-        return self._m.position()
-
-    def open_orders(self) -> list[JournalOrder]:
-        return self._m.open_orders()
-
-    async def place(
-        self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
-    ) -> JournalOrder | None:
-        if self._r.stopping:
-            return None
-        return await self._m.place(side, amount, price, post_only=post_only)
-
-    async def place_many(self, orders: Sequence[OrderSpec]) -> list[JournalOrder | None]:
-        if self._r.stopping:
-            return [None] * len(orders)
-        return await self._m.place_many(orders)
-
-    async def cancel(self, client_order_id: str) -> bool:
-        return await self._m.cancel(client_order_id)
-
-    async def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
-        return await self._m.cancel_many(client_order_ids)
-
-    async def amend(
-        self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
-    ) -> bool:
-        return await self._m.amend(client_order_id, price=price, amount=amount)
-
-    async def amend_many(self, amendments: Sequence[AmendSpec]) -> list[bool]:
-        return await self._m.amend_many(amendments)
-
-    def log(self, message: str, **fields: Any) -> None:
-        log.info(message, extra={"strategy": self._r.config.strategy, **fields})
+__all__ = ["Runner", "Summary"]
 
 
 class Runner:
@@ -138,24 +66,32 @@ class Runner:
         self.clients = clients or OwnClient()
         self.client: OkxClient | None = None
         self.journal: Journal | None = None
-        self.manager: OrderManager | None = None
-        self.strategy: Strategy | None = None
+        self.core: BotCore | None = None
         self.rules: Any = None
-        self.balances: dict[str, Balance] = {}
-        self.stopping = False
         self.ws_orders_up = False
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
-        # the latest market-data messages (frame arrival, parsed): what a hook's first order answers
-        self._ticker_tick = self._book_tick = NO_TICK
-        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._ticker_pending = False
-        self._latest_ticker: Ticker | None = None
-        self._book_pending = False
-        self._latest_book: Book | None = None
-        self._trade_ids: OrderedDict[str, None] = OrderedDict()  # recent tradeIds, delivered once
+        self.next_timer_ms: int | None = None  # when the strategy's timer fires next (clock ms)
+        self.first_timer_ms: int | None = None  # its first mark after the start
         self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
+
+    # ---- the core's parts, as the status view, `okxbot serve` and tests read them ------------------
+    @property
+    def manager(self) -> OrderManager | None:
+        return self.core.manager if self.core is not None else None
+
+    @property
+    def strategy(self) -> Strategy | None:
+        return self.core.strategy if self.core is not None else None
+
+    @property
+    def balances(self) -> dict[str, Balance]:
+        return self.core.balances if self.core is not None else {}
+
+    @property
+    def stopping(self) -> bool:
+        return self.core is not None and self.core.stopping
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> dict[str, int]:
@@ -170,42 +106,39 @@ class Runner:
         check_instrument(self.config, self.rules.min_size, str(self.config_path), _read(self.config_path))
         url = self.config.run.journal_url or default_url(self.data_dir)
         self.journal = Journal(url, self.config.name)
-        self.manager = OrderManager(
+        core = self.core = BotCore(
+            self.config,
             self.client,
             self.journal,
-            RiskGuard(self.config.risk, self.config.symbol),
             self.rules,
-            cancel_foreign=self.config.run.cancel_foreign,
+            clock=VenueClock(self.client.okx_now_ms),
+            config_dir=self.config_path.parent,
         )
-        self.manager.listeners.append(self._on_manager_event)
-        ticker = await self.client.fetch_ticker(self.config.symbol)
-        self._set_mid(ticker)
-        self._set_balances((await self.client.fetch_balance()).values(), full=True)
-        self.reconciliation = await self.manager.reconcile()
+        core.set_mid(await self.client.fetch_ticker(self.config.symbol))
+        core.set_balances((await self.client.fetch_balance()).values(), full=True)
+        self.reconciliation = await core.manager.reconcile()
         log.info("reconciled", extra=self.reconciliation)
         if self.config.run.dead_man:
             await self._arm_dead_man()
-        cls = strategy_class(self.config.strategy, self.config_path.parent)
-        self.strategy = cls(_Ctx(self), self.config)
-        await self._queue.put(("start", None))
+        strategy = core.load_strategy()
         loop_tasks = [
-            self._dispatch(),
+            core.dispatch(),
             self._ticker_feed(),
             self._orders_feed(),
             self._account_feed(),
             self._poll_loop(),
         ]
         # books and trades cost a subscription each: only for strategies that use them
-        if _overrides(self.strategy, "on_book"):
+        if core.wants("on_book"):
             loop_tasks.append(self._book_feed())
-        if _overrides(self.strategy, "on_trade"):
+        if core.wants("on_trade"):
             loop_tasks.append(self._trades_feed())
         if self.config.run.dead_man:
             loop_tasks.append(self._dead_man_loop())
-        if self.strategy.timer_seconds:
-            loop_tasks.append(self._timer_loop(self.strategy.timer_seconds))
-        if self.strategy.candle_bar:
-            loop_tasks.append(self._candle_loop(self.strategy.candle_bar))
+        if strategy.timer_seconds:
+            loop_tasks.append(self._timer_loop(strategy.timer_seconds))
+        if strategy.candle_bar:
+            loop_tasks.append(self._candle_loop(strategy.candle_bar))
         self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
         # What start-up built (ccxt's markets, modules, the journal) lives as long as the bot: keep it
         # out of the collector's generations, or each full collection walks ~250k objects (tens of ms)
@@ -246,41 +179,18 @@ class Runner:
 
     async def stop(self) -> Summary:
         """Stop placing, let the strategy know, cancel open orders (configurable), flush, summarise."""
-        self.stopping = True
-        m, client = self.manager, self.client
-        assert m is not None and client is not None and self.strategy is not None
-        await self._queue.join()
-        with contextlib.suppress(Exception):
-            await self._call_hook("stop", None)
+        core, client = self.core, self.client
+        assert core is not None and client is not None and core.strategy is not None
+        await core.stop_strategy()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        left = len(m.open_orders())
-        if self.config.run.cancel_on_stop:
-            left = await m.cancel_all_own()
-        # what is still in doubt (an unknown placement, fills not read yet) is settled before exiting
-        await m.settle((client.horizon_ms() - client.okx_now_ms()) / 1000 + 5)
-        with contextlib.suppress(OkxError):
-            await m.poll()
+        left = await core.wind_down()
         # with cancel_on_stop off the user wants the orders to stay: the switch must not cancel them
         if self.dead_man_armed and (left == 0 or not self.config.run.cancel_on_stop):
             await self._disarm_dead_man()
-        reconciled = await self.check_reconciled()
-        pnl = m.pnl()
-        summary = Summary(
-            bot=self.config.name,
-            orders_placed=m.stats.placed,
-            fills=m.stats.fills,
-            fees=pnl.fees_quote,
-            pnl=pnl.total,
-            rate_limited=m.stats.rate_limited,
-            refused=m.stats.refused,
-            foreign_orders=len(m.foreign),
-            open_orders_left=len(m.open_orders()),
-            reconciled=reconciled,
-            halted=m.risk.halted,
-        )
+        summary = core.summary(reconciled=await core.check_reconciled())
         log.info("stopped", extra={k: str(v) for k, v in summary.__dict__.items()})
         return summary
 
@@ -288,8 +198,8 @@ class Runner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.manager is not None:
-            await self.manager.close()
+        if self.core is not None:
+            await self.core.manager.close()
         if self.client is not None:
             await self.clients.release_client(self.client, self.config.name)
         if self.journal is not None:
@@ -298,19 +208,8 @@ class Runner:
     async def check_reconciled(self) -> bool:
         """The journal's open orders are exactly the exchange's open orders of this bot, and every
         recent exchange fill of the bot's orders is in the journal."""
-        m, client = self.manager, self.client
-        assert m is not None and client is not None and self.journal is not None
-        try:
-            exchange_open = await client.fetch_open_orders(self.config.symbol)
-            exchange_fills = await client.fetch_fills(self.config.symbol)
-        except OkxError:
-            return False
-        ours = {o.client_order_id for o in self.journal.orders()}
-        open_ex = {o.client_order_id for o in exchange_open if o.client_order_id in ours}
-        open_j = {o.client_order_id for o in self.journal.open_orders()}
-        fills_ex = {f.trade_id for f in exchange_fills if f.client_order_id in ours}
-        fills_j = {f.trade_id for f in self.journal.fills()}
-        return open_ex == open_j and fills_ex <= fills_j
+        assert self.core is not None
+        return await self.core.check_reconciled()
 
     # ---- dead-man switch ----------------------------------------------------------------------------
     async def _arm_dead_man(self) -> None:
@@ -337,23 +236,12 @@ class Runner:
                 self._error(f"dead-man refresh: {err.message}")
 
     # ---- feeds ----------------------------------------------------------------------------------
-    def _set_mid(self, ticker: Ticker) -> None:
-        assert self.manager is not None
-        if ticker.bid is not None and ticker.ask is not None:
-            self.manager.mid = (ticker.bid + ticker.ask) / 2
-        elif ticker.last is not None:
-            self.manager.mid = ticker.last
-
     def on_ticker_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
         """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced).
         `frame_ns`: when its frame reached the socket (okx.wire; 0 for REST, then it is not timed)."""
-        self._ticker_tick = Tick(frame_ns, time.perf_counter_ns())
-        ticker = Ticker.from_okx(raw, self.config.symbol, "ws")
-        self._set_mid(ticker)
-        self._latest_ticker = ticker
-        if not self._ticker_pending:
-            self._ticker_pending = True
-            self._queue.put_nowait(("ticker", None))
+        assert self.core is not None
+        tick = Tick(frame_ns, time.perf_counter_ns())
+        self.core.on_ticker(Ticker.from_okx(raw, self.config.symbol, "ws"), tick)
 
     async def _ticker_feed(self) -> None:
         assert self.client is not None
@@ -379,11 +267,8 @@ class Runner:
 
     def on_book_message(self, book: Book, frame_ns: int = 0) -> None:
         """One order-book message: queue on_book with the latest book (coalesced like tickers)."""
-        self._book_tick = Tick(frame_ns, time.perf_counter_ns())
-        self._latest_book = book
-        if not self._book_pending:
-            self._book_pending = True
-            self._queue.put_nowait(("book", None))
+        assert self.core is not None
+        self.core.on_book(book, Tick(frame_ns, time.perf_counter_ns()))
 
     async def _book_feed(self) -> None:
         assert self.client is not None and self.strategy is not None
@@ -404,16 +289,14 @@ class Runner:
 
     def on_trade_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
         """One public trade (OKX wire fields): queue on_trade, once per tradeId, in arrival order."""
+        assert self.core is not None
         trade_id = str(raw.get("tradeId") or "")
-        if not trade_id or trade_id in self._trade_ids:
+        if not trade_id:
             return
         tick = Tick(frame_ns, time.perf_counter_ns())
-        self._trade_ids[trade_id] = None
-        if len(self._trade_ids) > 1000:
-            self._trade_ids.popitem(last=False)
         trade = Trade(trade_id, dec0(raw.get("px")), dec0(raw.get("sz")), str(raw.get("side", "")), _ms(raw))
-        self._last_trade_ms = max(self._last_trade_ms, trade.ts)
-        self._queue.put_nowait(("trade", (trade, tick)))
+        if self.core.on_trade(trade, tick):
+            self._last_trade_ms = max(self._last_trade_ms, trade.ts)
 
     async def _trades_feed(self) -> None:
         assert self.client is not None
@@ -437,34 +320,27 @@ class Runner:
                 await asyncio.sleep(self.config.run.poll_seconds)
 
     async def _orders_feed(self) -> None:
-        assert self.client is not None and self.manager is not None
+        assert self.client is not None and self.core is not None
+        manager = self.core.manager
         while True:
             try:
                 orders = await self.client.raw.watch_orders()
                 self.ws_orders_up = True
-                self.manager.confirm_placements = False  # the channel reports every state change
-                for o in orders:
-                    info = o.get("info") or {}
-                    await self.manager.apply_order(info)
+                manager.confirm_placements = False  # the channel reports every state change
+                await self.core.apply_orders(o.get("info") or {} for o in orders)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 if self.ws_orders_up:
                     self._error(f"orders stream down ({type(err).__name__}); REST polling takes over")
                 self.ws_orders_up = False
-                self.manager.confirm_placements = True
+                manager.confirm_placements = True
                 await asyncio.sleep(self.config.run.poll_seconds)
 
     def _set_balances(self, balances: Iterable[Balance], *, full: bool) -> None:
         """A balance report from OKX (REST or the account channel); older reports are ignored."""
-        assert self.manager is not None
-        balances = list(balances)
-        self.manager.funds.snapshot(balances, full=full)
-        fresh = {b.ccy: b for b in balances}
-        if full:
-            self.balances = fresh
-        else:
-            self.balances = {**self.balances, **fresh}
+        assert self.core is not None
+        self.core.set_balances(balances, full=full)
 
     async def _account_feed(self) -> None:
         """The account channel: balance changes as OKX makes them, for the funds check."""
@@ -482,130 +358,68 @@ class Runner:
 
     def _on_account_push(self, message: dict[str, Any], frame_ns: int) -> None:
         """One account push: each currency's balance with its uTime ("snapshot": every currency)."""
-        for data in message.get("data") or []:
-            details = data.get("details") if isinstance(data, dict) else None
-            self._set_balances(
-                [Balance.from_okx(d) for d in details or [] if isinstance(d, dict)],
-                full=message.get("eventType") == "snapshot",
-            )
+        assert self.core is not None
+        self.core.on_account_push(message)
 
     async def _poll_loop(self) -> None:
-        assert self.client is not None and self.manager is not None
-        halted_before = False
+        assert self.client is not None and self.core is not None
+        manager = self.core.manager
         while True:
             # REST is the fallback: fast while the socket is down, a slow cross-check while it is up
             await asyncio.sleep(self.config.run.poll_seconds * (1 if not self.ws_orders_up else 5))
             try:
-                await self.manager.poll()
+                await manager.poll()
                 self._set_balances((await self.client.fetch_balance()).values(), full=True)
             except OkxError as err:
                 if err.code == "50011":
-                    self.manager.stats.rate_limited += 1
+                    manager.stats.rate_limited += 1
                 self._error(f"poll: {err.message}")
-            halted = self.manager.check_halt()
-            if halted and not halted_before:
-                self._error(f"halted: {self.manager.risk.halted}; canceling open orders")
-                await self.manager.cancel_all_own()
-            halted_before = halted
+            await self.core.check_halt()
 
     async def _timer_loop(self, period: float) -> None:
+        """on_timer on the clock's multiples of `period` (okxbot.trading.clock.next_multiple_ms)."""
+        assert self.core is not None
+        clock = self.core.clock
+        period_ms = max(1, round(period * 1000))
+        due = self.next_timer_ms = self.first_timer_ms = next_multiple_ms(clock.now_ms(), period_ms)
         while True:
-            await asyncio.sleep(period)
-            await self._queue.put(("timer", None))
+            await asyncio.sleep(max(0, due - clock.now_ms()) / 1000)
+            if clock.now_ms() < due:
+                continue  # woke a little early (the loop's clock is not the exchange's): not due yet
+            self.core.on_timer()
+            due = self.next_timer_ms = next_multiple_ms(max(due, clock.now_ms()), period_ms)
 
     async def _candle_loop(self, bar: str) -> None:
-        assert self.client is not None
+        assert self.client is not None and self.core is not None
         while True:
             try:
                 answer = await self.client._call(
                     self.client.raw.publicGetMarketCandles(
-                        {"instId": self.rules.inst_id, "bar": bar, "limit": "100"}
+                        {"instId": self.rules.inst_id, "bar": bar, "limit": str(HISTORY_CANDLES)}
                     )
                 )
                 rows = list(reversed(answer.get("data") or []))  # oldest first
-                history = [
-                    Candle(int(r[0]), dec0(r[1]), dec0(r[2]), dec0(r[3]), dec0(r[4]), dec0(r[5]), r[8] == "1")
-                    for r in rows
-                ]
-                if history:
-                    await self._queue.put(("candle", history))
+                self.core.on_candles(
+                    [
+                        Candle(
+                            int(r[0]), dec0(r[1]), dec0(r[2]), dec0(r[3]), dec0(r[4]), dec0(r[5]), r[8] == "1"
+                        )
+                        for r in rows
+                    ]
+                )
             except OkxError as err:
                 self._error(f"candles: {err.message}")
             await asyncio.sleep(self.config.run.poll_seconds)
-
-    # ---- dispatch ----------------------------------------------------------------------------------
-    async def _on_manager_event(self, kind: str, payload: Any) -> None:
-        self._queue.put_nowait((kind, payload))
-
-    async def _dispatch(self) -> None:
-        while True:
-            kind, payload = await self._queue.get()
-            try:
-                if not self.stopping:
-                    await self._call_hook(kind, payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                log.exception("strategy hook %s failed", kind)
-                self._error(f"strategy {kind}: {type(err).__name__}: {err}")
-            finally:
-                self._queue.task_done()
-
-    async def _call_hook(self, kind: str, payload: Any) -> None:
-        s = self.strategy
-        assert s is not None
-        if kind == "start":
-            await s.on_start()
-        elif kind == "ticker":
-            self._ticker_pending = False
-            if self._latest_ticker is not None:
-                with self._answering(self._ticker_tick):
-                    await s.on_ticker(self._latest_ticker)
-        elif kind == "book":
-            self._book_pending = False
-            if self._latest_book is not None:
-                with self._answering(self._book_tick):
-                    await s.on_book(self._latest_book)
-        elif kind == "trade":
-            trade, tick = payload
-            assert isinstance(trade, Trade)
-            with self._answering(tick):
-                await s.on_trade(trade)
-        elif kind == "order":
-            assert isinstance(payload, JournalOrder)
-            await s.on_order_update(payload)
-        elif kind == "fill":
-            assert isinstance(payload, JournalFill)
-            await s.on_fill(payload)
-        elif kind == "timer":
-            await s.on_timer()
-        elif kind == "candle":
-            await s.on_candle(payload[-1], payload)
-        elif kind == "stop":
-            await s.on_stop()
-
-    @contextlib.contextmanager
-    def _answering(self, tick: Tick) -> Iterator[None]:
-        """While a market-data hook runs, its first order is timed from `tick` (trading.latency)."""
-        assert self.manager is not None
-        self.manager.cause = tick if tick.frame_ns else None
-        try:
-            yield
-        finally:
-            self.manager.cause = None
 
     def _arrival(self, channel: str) -> int:
         assert self.client is not None
         return self.client.raw.okx_wire.arrival(channel, self.rules.inst_id)
 
     def _error(self, message: str) -> None:
-        log.warning(message)
-        if self.manager is not None:
-            self.manager.stats.error(message)
-
-
-def _overrides(strategy: Strategy, hook: str) -> bool:
-    return getattr(type(strategy), hook) is not getattr(Strategy, hook)
+        if self.core is not None:
+            self.core.error(message)
+        else:
+            log.warning(message)
 
 
 def _ms(raw: dict[str, Any]) -> int:

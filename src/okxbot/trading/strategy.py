@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from okxbot.trading.config import BotConfig
 
 
+HISTORY_CANDLES = (
+    100  # candles on_candle gets (the newest last): what the live runner polls, and backtests pass
+)
+
+
 @dataclass(frozen=True)
 class Candle:
     ts: int  # the bar's opening time, ms
@@ -51,6 +56,11 @@ class Context(Protocol):
     symbol: str
     rules: InstrumentRules
 
+    def now_ms(self) -> int:
+        """The time, epoch ms: OKX's clock live, the replayed time in a backtest. A strategy reads
+        time only here (never `time.time()`), so that it behaves the same in both."""
+        ...
+
     def mid(self) -> Decimal | None: ...
     def balances(self) -> dict[str, Balance]: ...
     def position(self) -> Decimal: ...
@@ -73,7 +83,8 @@ class Context(Protocol):
 
 
 class Strategy:
-    """Base class; every hook is optional. `timer_seconds` sets how often `on_timer` runs.
+    """Base class; every hook is optional. `timer_seconds` sets how often `on_timer` runs: on the
+    clock's multiples of that period (every 3600 s: on the hour), live and in backtests.
 
     Hooks run one at a time. `on_ticker` and `on_book` get the latest message (a burst that arrives
     while a hook runs is coalesced into its newest); `on_trade` gets every public trade once, in
@@ -98,6 +109,14 @@ class Strategy:
     async def on_fill(self, fill: JournalFill) -> None: ...
     async def on_timer(self) -> None: ...
     async def on_stop(self) -> None: ...
+
+    def quiet_ticker_band(self) -> tuple[Decimal, Decimal] | None:
+        """Optional promise for backtests: while the mid stays strictly between the two prices,
+        `on_ticker` does nothing at all (no order, no change of state), so a backtest may skip
+        those calls (`okxbot backtest`'s fast-forward; its results are checked identical to a run
+        that makes every call). Asked again after every hook. None (the default): no promise,
+        every ticker is delivered. Never called live."""
+        return None
 
 
 def round_price(rules: InstrumentRules, price: Decimal) -> Decimal:

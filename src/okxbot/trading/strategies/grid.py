@@ -16,7 +16,6 @@ their price; a second one on an adopted level is canceled.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from okxbot.okx.models import Ticker
@@ -39,9 +38,9 @@ class GridStrategy(Strategy):
         self.size = grid.size
         self.level_of: dict[str, int] = {}  # clOrdId -> grid level, for every order not yet final
         self.order_at: dict[int, str] = {}  # grid level -> its one order (the invariant's index)
-        self.retry_after = 0.0  # monotonic time before which a failed refill is not retried
+        self.retry_after = 0.0  # clock time (s) before which a failed refill is not retried
         self.started = False
-        self.clock = time.monotonic  # tests drive time
+        self.clock = lambda: ctx.now_ms() / 1000  # the context's clock (tests drive it)
 
     def _level(self, price: Decimal | None) -> int | None:
         if price is None:
@@ -137,6 +136,20 @@ class GridStrategy(Strategy):
         if order.client_order_id not in self.level_of:
             self._hold(level, order.client_order_id)
         return True
+
+    def quiet_ticker_band(self) -> tuple[Decimal, Decimal] | None:
+        """Where on_ticker is a no-op: it quotes a free level once the mid is half a step or more
+        away from it, so while the mid stays within half a step of every free level (no retry
+        pending) it does nothing."""
+        mid = self.ctx.mid()
+        if not self.started or mid is None or self.clock() < self.retry_after:
+            return None
+        half = self.step / 2
+        free = [px for i, px in enumerate(self.prices) if i not in self.order_at]
+        if not free:
+            return Decimal("-Infinity"), Decimal("Infinity")
+        low, high = max(px - half for px in free), min(px + half for px in free)
+        return (low, high) if low < mid < high else None
 
     def _hold(self, level: int, cid: str) -> None:
         self.level_of[cid] = level
