@@ -18,8 +18,8 @@ Slippage model (market and crossing orders). Around the latest point P the marke
 one level every `level_gap_bps` (at least a tick), each of `level_size` (the point's volume, at least
 the instrument's minimum, or a fixed amount). A market order, or a limit order that crosses, walks
 that ladder in the engine: the more it takes, the worse its average price. The ladder is quoted
-when something needs it (a bot request arriving, a strategy reading the book), and withdrawn before
-the price moves again, so it never trades with a resting order.
+when something can meet it (a request that could trade with it, a strategy reading the book), and
+withdrawn before the price moves again, so it never trades with a resting order.
 
 Market data. The ticker a strategy sees is this book's top (the ladder's best bid and ask, or the
 bot's own order where it is better), the last price P and its volume; 24 h statistics are not
@@ -30,6 +30,7 @@ rest of the market trading at P) after the bot's own fills at that point.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,7 @@ class SyntheticBook:
         self.volume = ZERO
         self._ladder: list[str] = []  # the ladder's ordIds while it is quoted
         self._ladder_px: Decimal | None = None
+        self._quoted = {"buy": 0, "sell": 0}  # levels quoted on each side around _ladder_px
         self._queue_ahead: dict[str, Decimal] = {}  # ordId -> size ahead of it at its price (at-touch)
 
     # ---- shape -----------------------------------------------------------------------------------
@@ -175,35 +177,76 @@ class SyntheticBook:
                 self._queue_ahead.setdefault(o.ord_id, self._ladder_size_at(o.px, o.side))
 
     # ---- the ladder -------------------------------------------------------------------------------
-    def ensure(self) -> None:
-        """Quote the ladder around the latest point (before a request reaches the engine)."""
-        if self.px is None or self._ladder_px == self.px:
+    def before_request(self, bodies: Sequence[Mapping[str, str]]) -> None:
+        """Quote the ladder's levels that these orders (or amendments) could trade with: a market
+        order's side as deep as its size reaches, a limit order's down to its price. An order
+        resting on its own side never meets the ladder (it is withdrawn before the price moves), so
+        nothing is quoted for it: the fills are the same, the work far less."""
+        if self.px is None or not bodies:
             return
-        self.withdraw()
-        self.note_arrivals()
+        bid, ask, gap = self._tops(self.px)
+        size = self.level_size()
+        need = {"buy": 0, "sell": 0}  # ladder levels wanted on the bid ("buy") and ask ("sell") side
+        depth = self.settings.depth
+        for body in bodies:
+            side, px_text = body.get("side"), body.get("newPx") or body.get("px")
+            if side is None:  # an amendment: its side is not in the body; quote both, whole
+                need = {"buy": depth, "sell": depth}
+                break
+            ladder_side = "sell" if side == "buy" else "buy"
+            top = ask if side == "buy" else bid
+            if body.get("ordType") == "market":
+                amount = Decimal(body.get("sz", "0"))
+                levels = (
+                    depth
+                    if size <= 0
+                    else min(depth, int((amount / size).to_integral_value(rounding=ROUND_CEILING)))
+                )
+            elif px_text is not None:
+                px = Decimal(px_text)
+                reach = (px - top) if side == "buy" else (top - px)
+                if reach < 0:
+                    continue  # rests on its own side
+                levels = min(depth, int(reach / gap) + 1)
+            else:
+                continue
+            need[ladder_side] = max(need[ladder_side], levels)
+        if need["buy"] or need["sell"]:
+            self.ensure(need)
+
+    def ensure(self, levels: Mapping[str, int] | None = None) -> None:
+        """Quote the ladder around the latest point, `levels` deep per side (default: all of it)."""
+        if self.px is None:
+            return
+        if self._ladder_px != self.px:
+            self.withdraw()
+            self.note_arrivals()
+            self._ladder_px = self.px
+        depth = self.settings.depth
+        want = levels if levels is not None else {"buy": depth, "sell": depth}
         bid, ask, gap = self._tops(self.px)
         size = fmt(self.level_size())
-        placed: list[str] = []
-        for k in range(self.settings.depth):
-            for side, px in (("buy", bid - gap * k), ("sell", ask + gap * k)):
-                if px <= 0:
-                    continue
-                ack = self.exchange.place_order(
-                    self.maker,
-                    {
-                        "instId": self.inst_id,
-                        "tdMode": "cash",
-                        "side": side,
-                        "ordType": "limit",
-                        "px": fmt(px),
-                        "sz": size,
-                    },
-                )
-                if ack["sCode"] == "0":
-                    placed.append(ack["ordId"])
-        self._ladder, self._ladder_px = placed, self.px
+        for side, top, step in (("buy", bid, -gap), ("sell", ask, gap)):
+            for k in range(self._quoted[side], want.get(side, 0)):
+                px = top + step * k
+                if px > 0:
+                    ack = self.exchange.place_order(
+                        self.maker,
+                        {
+                            "instId": self.inst_id,
+                            "tdMode": "cash",
+                            "side": side,
+                            "ordType": "limit",
+                            "px": fmt(px),
+                            "sz": size,
+                        },
+                    )
+                    if ack["sCode"] == "0":
+                        self._ladder.append(ack["ordId"])
+            self._quoted[side] = max(self._quoted[side], want.get(side, 0))
 
     def withdraw(self) -> None:
+        self._quoted = {"buy": 0, "sell": 0}
         if not self._ladder:
             self._ladder_px = None
             return

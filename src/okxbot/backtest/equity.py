@@ -61,7 +61,11 @@ class EquityCurve:
 
     def points(self) -> list[EquityPoint]:
         out: list[EquityPoint] = []
+        append = out.append
         scale = self.px_scale
+        prices: dict[int, Decimal] = {}  # closes repeat: one Decimal per distinct price
+        plain = _PLAIN
+        new = object.__new__
         for seg in self._segments:
             ts = np.concatenate(seg.ts).tolist()
             px = np.concatenate(seg.px).tolist()
@@ -74,7 +78,14 @@ class EquityCurve:
             q_int = int(quote.scaleb(total).to_integral_value())
             exact = Decimal(q_int).scaleb(-total) == quote
             for t, p in zip(ts, px, strict=True):
-                price = Decimal(p).scaleb(-scale)
+                price = prices.get(p)
+                if price is None:
+                    price = prices[p] = Decimal(p).scaleb(-scale)
                 equity = Decimal(q_int + b_int * p).scaleb(-total) if exact else quote + base * price
-                out.append(_point(t, equity, base, price))
+                if plain:  # the frozen dataclass's fields, set as its __init__ would (see _point)
+                    point = new(EquityPoint)
+                    point.__dict__.update(ts_ms=t, equity=equity, position=base, price=price)
+                    append(point)
+                else:
+                    append(EquityPoint(t, equity, base, price))
         return out

@@ -124,7 +124,9 @@ def run_backtest(request: BacktestRequest) -> BacktestResult:
     initial = settings.start_balances(inst.quote_ccy)
     uid = exchange.create_account(initial, fee_rates=settings.fee_rates())
     book = SyntheticBook(exchange, inst, uid, settings)
-    venue = BacktestVenue(exchange, uid, rules, clock, settings.latency_ms, before_request=book.ensure)
+    venue = BacktestVenue(
+        exchange, uid, rules, clock, settings.latency_ms, before_request=book.before_request
+    )
     journal = MemoryJournal(config.name, clock.now_ms)
     core = BotCore(config, venue, journal, rules, clock=clock, config_dir=request.config_path.parent)
     equity = EquityCurve(px_scale)

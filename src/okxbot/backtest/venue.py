@@ -45,10 +45,10 @@ class BacktestVenue:
         rules: InstrumentRules,
         clock: VirtualClock,
         latency_ms: int,
-        before_request: Callable[[], None] | None = None,
+        before_request: Callable[[Sequence[Mapping[str, str]]], None] | None = None,
     ) -> None:
-        """`before_request`: run just before each request reaches the engine (the replay brings the
-        synthetic book up to the moment)."""
+        """`before_request(bodies)`: run just before a request reaches the engine, with the order or
+        amend bodies it carries (the replay quotes the synthetic book where one could trade)."""
         self.exchange = exchange
         self.uid = uid
         self.rules = rules
@@ -134,7 +134,7 @@ class BacktestVenue:
             self._delivering = None
             self._signal()
 
-    async def _arrive(self) -> None:
+    async def _arrive(self, bodies: Sequence[Mapping[str, str]] = ()) -> None:
         """Travel to the engine: the latency, then the book brought up to the moment."""
         self.in_flight += 1
         try:
@@ -143,7 +143,7 @@ class BacktestVenue:
             self.in_flight -= 1
             raise
         if self._before is not None:
-            self._before()
+            self._before(bodies)
 
     def _arrived(self) -> None:
         self.in_flight -= 1
@@ -237,9 +237,10 @@ class BacktestVenue:
         return PlaceResult(intent, intent.accepted(dict(ack)), None)
 
     async def place(self, intent: OrderIntent, *, confirm: bool = True, wait: bool = True) -> Order:
-        await self._arrive()
+        body = intent.body()
+        await self._arrive([body])
         try:
-            result = self._placed(intent, self.exchange.place_order(self.uid, intent.body()), confirm)
+            result = self._placed(intent, self.exchange.place_order(self.uid, body), confirm)
         finally:
             self._arrived()
         if result.error is not None:
@@ -250,9 +251,13 @@ class BacktestVenue:
     async def place_batch(
         self, intents: Sequence[OrderIntent], *, confirm: bool = False, wait: bool = True
     ) -> list[PlaceResult]:
-        await self._arrive()  # a batch request arrives whole: its orders in order
+        bodies = [i.body() for i in intents]
+        await self._arrive(bodies)  # a batch request arrives whole: its orders in order
         try:
-            return [self._placed(i, self.exchange.place_order(self.uid, i.body()), confirm) for i in intents]
+            return [
+                self._placed(i, self.exchange.place_order(self.uid, b), confirm)
+                for i, b in zip(intents, bodies, strict=True)
+            ]
         finally:
             self._arrived()
 
@@ -341,7 +346,7 @@ class BacktestVenue:
     ) -> AmendResult:
         request = AmendRequest(symbol, order_id, client_order_id, new_price, new_amount, req_id)
         body = self._amend_body(request)
-        await self._arrive()
+        await self._arrive([body])
         try:
             result = self._amend_result(request, self.exchange.amend_order(self.uid, body))
         finally:
@@ -352,7 +357,7 @@ class BacktestVenue:
 
     async def amend_batch(self, requests: Sequence[AmendRequest]) -> list[AmendResult]:
         bodies = [self._amend_body(r) for r in requests]
-        await self._arrive()
+        await self._arrive(bodies)
         try:
             return [
                 self._amend_result(r, self.exchange.amend_order(self.uid, b))
