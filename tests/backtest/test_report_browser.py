@@ -9,6 +9,7 @@ themes are left in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -176,3 +177,52 @@ def test_compare_page_opens_offline_with_both_runs(tmp_path: Path) -> None:
         page.screenshot(path=str(ARTIFACTS / "backtest-compare-light.png"))
         assert errors == []
         assert [u for u in requests if not u.startswith("file://")] == []
+
+
+REAL_GRID = """name = "grid-real"
+symbol = "BTC/USDT"
+strategy = "grid"
+
+[grid]
+lower = "59500"
+upper = "60500"
+levels = 11
+size = "0.01"
+
+[backtest]
+balances = { USDT = "20000", BTC = "0.5" }
+"""
+
+
+def test_a_real_backtest_run_writes_a_report_that_opens_offline(tmp_path: Path) -> None:
+    """`okxbot backtest CONFIG --out DIR --json` on the engine: result.json + report.html, the same
+    metrics from `okxbot backtest report DIR --json`, and the page draws the run's own fills."""
+    from typer.testing import CliRunner
+
+    from okxbot.cli.main import app
+    from tests.backtest.histkit import walk, write_candles
+
+    write_candles(tmp_path / "hist", walk(2 * 1440, seed=5))
+    (tmp_path / "grid.toml").write_text(REAL_GRID)
+    runner = CliRunner()
+    out = runner.invoke(
+        app,
+        ["backtest", str(tmp_path / "grid.toml"), "--from", "2024-01-01", "--to", "2024-01-03",
+         "--data-dir", str(tmp_path / "hist"), "--out", str(tmp_path / "run"), "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    ran = json.loads(out.stdout)
+    assert ran["report"] == str(tmp_path / "run" / "report.html") and ran["metrics"]["fills"] > 0
+    again = json.loads(runner.invoke(app, ["backtest", "report", str(tmp_path / "run"), "--json"]).stdout)
+    assert again["metrics"] == ran["metrics"] and again["trades"] == ran["trades"]
+    with offline_page("dark") as (page, errors, requests):
+        page.goto((tmp_path / "run" / "report.html").as_uri())
+        page.wait_for_selector("body[data-charts='3']")
+        _, buys = page.evaluate(PIXELS, ["#price-chart", "--buy"])
+        _, sells = page.evaluate(PIXELS, ["#price-chart", "--sell"])
+        assert buys > 50 and sells > 50, (buys, sells)
+        fills = page.inner_text("tr[data-metric=fills] td >> nth=1")
+        assert fills == f"{ran['metrics']['fills']:,}"
+        assert page.locator("[data-testid=trades] tbody tr").count() == len(ran["trades"])
+        assert "latency_ms" in page.inner_text("[data-testid=settings]")
+        assert errors == [] and [u for u in requests if not u.startswith("file://")] == []
