@@ -128,3 +128,22 @@ def test_markup_in_names_ids_and_logs_is_shown_as_text(served: Running, sim: Any
         assert XSS_NAME in page.inner_text("[data-testid=bot-name]")
         assert page.evaluate("window.__xss") is None
         assert page.locator("img[src=x]").count() == 0 and page.locator("main script").count() == 0
+
+
+def test_bot_chart_reaches_the_nearest_orders(served: Running, sim: Any) -> None:
+    """A grid's orders sit a step or more away from where the price has been: the price axis reaches
+    the nearest open order on each side, so the chart shows the bot's orders from the first second."""
+    wide = kit.grid_config("grid-wide", kit.sim_mid(sim.rest), step_pct="0.004")
+    served.ctx.registry.add_bot("grid-wide", wide, sim_url=sim.rest)
+    with browser_page() as page, screenshot_on_failure(page, "browser-chart-orders"):
+        _login(page, served.url)
+        page.click("button[name=control-lock]")
+        _confirm(page, kit.PASSWORD)
+        page.locator("tr[data-bot='grid-wide'] button[name=start-grid-wide]").click()
+        _confirm(page)
+        page.wait_for_selector("tr[data-bot='grid-wide'][data-state='running']", timeout=60_000)
+        page.locator("tr[data-bot='grid-wide'] a.bot-link").click()
+        page.wait_for_selector("[data-testid=open-orders] tr[data-cid][data-state=live]", timeout=60_000)
+        page.wait_for_selector("[data-testid=price-chart][data-order-sides='buy,sell']", timeout=30_000)
+        drawn = int(page.get_attribute("[data-testid=price-chart]", "data-orders-shown") or "0")
+        assert drawn >= 2
