@@ -166,7 +166,7 @@ def _browser(s: Served, seconds: float) -> tuple[list[float], list[float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="bench_serve")
+    parser = argparse.ArgumentParser(prog="python -m bench serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bots", type=int, default=BOTS)
     parser.add_argument("--idle", type=float, default=10.0)
     parser.add_argument("--api", type=float, default=10.0)
