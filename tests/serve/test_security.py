@@ -315,3 +315,29 @@ def test_new_password_ends_a_busy_live_stream_of_a_session(served: Running, home
         _busy_stream_ends(served, {}, {"okxbot_session": value}, lambda: kit.set_password(home))
     finally:
         c.close()
+
+
+def test_a_config_from_the_network_cannot_run_a_file_or_pick_a_database(
+    served: Running, sim: Any, tmp_path: Path
+) -> None:
+    """A control token adds bots; it must not thereby run any .py file of this machine as a
+    "strategy" (code execution) nor make the supervisor journal to a database of its choosing."""
+    marker = tmp_path / "executed"
+    evil = tmp_path / "evil.py"
+    evil.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    control = served.ctx.access.create_token("script", ("read", "control"))
+    auth = {"Authorization": f"Bearer {control}"}
+    base = kit.grid_config("net-bot", kit.sim_mid(sim.rest))
+    with_file = base.replace('strategy = "grid"', f'strategy = "{evil}"')
+    relative = base.replace('strategy = "grid"', 'strategy = "../../../../../../..' + str(evil) + '"')
+    journal = base.replace("[run]\n", f'[run]\njournal_url = "sqlite:///{tmp_path / "elsewhere.sqlite"}"\n')
+    with httpx.Client(base_url=served.url, timeout=60, headers=auth) as http:
+        for config, what in ((with_file, "strategy"), (relative, "strategy"), (journal, "journal_url")):
+            r = http.post("/api/bots", json={"config": config, "sim_url": sim.rest, "start": True})
+            assert r.status_code == 422 and what in r.json()["detail"], r.text
+            assert "okxbot serve add" in r.json()["detail"]
+        assert http.get("/api/bots/net-bot").status_code == 404
+        # a built-in strategy is fine
+        ok = http.post("/api/bots", json={"config": base, "sim_url": sim.rest})
+        assert ok.status_code == 201, ok.text
+    assert not marker.exists() and not (tmp_path / "elsewhere.sqlite").exists()
