@@ -9,8 +9,9 @@ Measured, each exactly on the path its label names:
   with the 20 bots trading (grids around the price);
 - RSS of the supervisor process (/proc/PID/status, VmRSS) with 0 bots (control) and with the 20
   bots running, idle and trading (the highest reading counts);
-- API latency: GET /api/bots and GET /api/bots/NAME alternately, paced at 50 requests/s for
-  `--api` seconds, bots trading (control: the achieved rate is printed; a run below 49/s proves nothing);
+- API latency: GET /api/bots and GET /api/bots/NAME alternately, scheduled at 50 requests/s for
+  `--api` seconds, bots trading, each timed from its scheduled moment (a stall delays every request
+  behind it; control: the achieved rate is printed, a run below 49/s proves nothing);
 - first page interactive: Debian's chromium (Playwright) loads the dashboard, already logged in,
   until the 20 bot rows are in the DOM (performance.now() from navigation start, read in the page
   at that moment), 5 loads;
@@ -127,6 +128,9 @@ def _pct(values: list[float], q: float) -> float:
 def _api_latency(
     s: Served, names: list[str], seconds: float, rate: float = 50.0
 ) -> tuple[list[float], float]:
+    """Requests on a fixed schedule of `rate` per second; each latency runs from the request's
+    scheduled time (not from when a late client got round to sending it), so that a server stall
+    counts for every request it delayed (no coordinated omission)."""
     latencies: list[float] = []
     start = time.monotonic()
     n = 0
@@ -136,24 +140,24 @@ def _api_latency(
         if pause > 0:
             time.sleep(pause)  # pacing the load at `rate`
         path = "/api/bots" if n % 2 == 0 else f"/api/bots/{names[n % len(names)]}"
-        t0 = time.perf_counter()
         s.http.get(path).raise_for_status()
-        latencies.append((time.perf_counter() - t0) * 1000)
+        latencies.append((time.monotonic() - due) * 1000)
         n += 1
     return latencies, n / (time.monotonic() - start)
 
 
 # Every order event's row in the overview's "Recent events" table, timed from the event's publication
 # in the supervisor (its ts_ms) to the DOM mutation that put the row in the page (Date.now() in a
-# MutationObserver; one machine, one clock). Rows already on the page when it starts are skipped. The
-# page's own EventSource listener only counts what arrived (control: events that arrived but were never
-# shown, e.g. pushed out of the 30-row table within one frame, are visible as the difference).
+# MutationObserver; one machine, one clock). Counted: the order events a stream of the page's own
+# received during the window (control: any of them never shown, e.g. pushed out of the 30-row table
+# within one frame, is reported, so that a figure over the shown ones cannot flatter the page).
 WATCH_ROWS = """async () => {
-  window.__lat = []; window.__arrived = 0;
+  window.__shown = new Map(); window.__arrived = new Set();
   const stream = new EventSource('/api/stream');
   await new Promise((resolve) => stream.addEventListener('hello', resolve));
-  stream.addEventListener('order', () => { window.__arrived += 1; });
-  const seen = new Set([...document.querySelectorAll('tr[data-seq]')].map((tr) => tr.dataset.seq));
+  stream.addEventListener('order', (e) => {
+    const d = JSON.parse(e.data); window.__arrived.add(`${d.origin}:${d.seq}`);
+  });
   new MutationObserver((records) => {
     const now = Date.now();
     for (const record of records) for (const node of record.addedNodes) {
@@ -161,12 +165,16 @@ WATCH_ROWS = """async () => {
       const rows = node.matches('tr[data-kind=order][data-seq]') ? [node]
         : node.querySelectorAll('tr[data-kind=order][data-seq]');
       for (const tr of rows) {
-        if (seen.has(tr.dataset.seq)) continue;
-        seen.add(tr.dataset.seq);
-        window.__lat.push(now - Number(tr.dataset.ts));
+        if (!window.__shown.has(tr.dataset.seq)) window.__shown.set(tr.dataset.seq, now - Number(tr.dataset.ts));
       }
     }
   }).observe(document.body, { childList: true, subtree: true });
+}"""
+# read once the window is over and the last arrivals had a moment to render
+COLLECT_ROWS = """() => {
+  const arrived = [...window.__arrived];
+  return { latencies: arrived.filter((k) => window.__shown.has(k)).map((k) => window.__shown.get(k)),
+           arrived: arrived.length };
 }"""
 
 
@@ -196,8 +204,9 @@ def _browser(s: Served, seconds: float) -> tuple[list[float], list[float], int]:
         page.wait_for_selector("tr[data-seq]", timeout=60_000)
         page.evaluate(WATCH_ROWS)
         time.sleep(seconds)  # collecting events for the measurement window
-        events = page.evaluate("window.__lat")
-        arrived = int(page.evaluate("window.__arrived"))
+        page.evaluate("new Promise((resolve) => setTimeout(resolve, 1000))")  # last rows rendered
+        collected = page.evaluate(COLLECT_ROWS)
+        events, arrived = collected["latencies"], int(collected["arrived"])
         ctx.close()
     return loads, [float(v) for v in events], arrived
 
