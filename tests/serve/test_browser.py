@@ -147,3 +147,24 @@ def test_bot_chart_reaches_the_nearest_orders(served: Running, sim: Any) -> None
         page.wait_for_selector("[data-testid=price-chart][data-order-sides='buy,sell']", timeout=30_000)
         drawn = int(page.get_attribute("[data-testid=price-chart]", "data-orders-shown") or "0")
         assert drawn >= 2
+
+
+def test_a_phone_reaches_every_page(served: Running) -> None:
+    """On a phone-sized screen the navigation stays (it used to vanish below 1000 px wide, leaving the
+    orders, fills, posture and rate-limit pages unreachable), and the figures sit two to a row."""
+    with browser_page(viewport=(390, 844)) as page, screenshot_on_failure(page, "browser-phone"):
+        _login(page, served.url)
+        for route, marker in (("#/orders", "Orders"), ("#/fills", "Fills"), ("#/posture", "Posture")):
+            link = page.locator(f"nav a[href='{route}']")
+            assert link.is_visible(), f"no visible link to {marker}"
+            link.scroll_into_view_if_needed()
+            link.click()
+            page.wait_for_function("(r) => location.hash === r", arg=route)
+            page.wait_for_selector("nav a.active", timeout=10_000)
+            assert page.locator("nav a.active").get_attribute("href") == route
+        page.locator("nav a[href='#/']").click()
+        page.wait_for_selector("[data-testid=bots]")
+        boxes = [k.bounding_box() for k in page.locator(".kpi").all()[:2]]
+        assert boxes[0] and boxes[1] and abs(boxes[0]["y"] - boxes[1]["y"]) < 2, boxes
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"the page is {width} px wide on a 390 px screen"
