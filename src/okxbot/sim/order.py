@@ -26,6 +26,8 @@ CANCEL_REASONS = {
     "20": "Cancel all after triggered",
     "31": "The post-only order will take liquidity in maker orders",
     "32": "Self trade prevention",
+    "36": "TP limit order canceled: the linked stop-loss was triggered",
+    "37": "TP limit order canceled: the linked stop-loss was canceled",
 }
 
 
@@ -63,6 +65,14 @@ class Order:
     pnl: Decimal = ZERO  # swap: realised by this order's closing fills (before fees)
     category: str = "normal"  # normal | full_liquidation
     fill_pnl: Decimal = ZERO  # swap: pnl of the latest fill
+    # Algo links (okxbot.sim.algos): the algo that placed this order and its `source` code; the TP/SL
+    # attached to it (objects with a `wire()`, shown under attachAlgoOrds).
+    algo_id: str = ""
+    algo_cl_ord_id: str = ""
+    source: str = ""
+    attached: Any = ()
+    is_tp_limit: bool = False  # a TP limit order of an algo / attached TP/SL, linked to its stop-loss
+    linked_algo_id: str = ""
 
     @property
     def pending(self) -> bool:
@@ -101,10 +111,10 @@ class Order:
         )
         return {
             "accFillSz": fmt(self.acc_fill_sz),
-            "algoClOrdId": "",
-            "algoId": "",
-            "attachAlgoClOrdId": "",
-            "attachAlgoOrds": [],
+            "algoClOrdId": self.algo_cl_ord_id,
+            "algoId": self.algo_id,
+            "attachAlgoClOrdId": self.attached[0].attach_algo_cl_ord_id if self.attached else "",
+            "attachAlgoOrds": [a.wire() for a in self.attached],
             "avgPx": avg,
             "cTime": str(self.c_time),
             "cancelSource": self.cancel_source,
@@ -119,9 +129,9 @@ class Order:
             "fillTime": self.fill_time,
             "instId": self.inst.inst_id,
             "instType": self.inst.inst_type,
-            "isTpLimit": "false",
+            "isTpLimit": "true" if self.is_tp_limit else "false",
             "lever": fmt(self.lever) if self.lever else "",
-            "linkedAlgoOrd": {"algoId": ""},
+            "linkedAlgoOrd": {"algoId": self.linked_algo_id},
             "ordId": self.ord_id,
             "ordType": self.ord_type,
             "pnl": fmt(self.pnl),
@@ -138,7 +148,7 @@ class Order:
             "slOrdPx": "",
             "slTriggerPx": "",
             "slTriggerPxType": "",
-            "source": "",
+            "source": self.source,
             "state": self.state,
             "stpId": "",
             "stpMode": self.stp_mode,
