@@ -128,3 +128,56 @@ def test_markup_in_names_ids_and_logs_is_shown_as_text(served: Running, sim: Any
         assert XSS_NAME in page.inner_text("[data-testid=bot-name]")
         assert page.evaluate("window.__xss") is None
         assert page.locator("img[src=x]").count() == 0 and page.locator("main script").count() == 0
+
+
+def test_bot_chart_reaches_the_nearest_orders(served: Running, sim: Any) -> None:
+    """A grid's orders sit a step or more away from where the price has been: the price axis reaches
+    the nearest open order on each side, so the chart shows the bot's orders from the first second."""
+    wide = kit.grid_config("grid-wide", kit.sim_mid(sim.rest), step_pct="0.004")
+    served.ctx.registry.add_bot("grid-wide", wide, sim_url=sim.rest)
+    with browser_page() as page, screenshot_on_failure(page, "browser-chart-orders"):
+        _login(page, served.url)
+        page.click("button[name=control-lock]")
+        _confirm(page, kit.PASSWORD)
+        page.locator("tr[data-bot='grid-wide'] button[name=start-grid-wide]").click()
+        _confirm(page)
+        page.wait_for_selector("tr[data-bot='grid-wide'][data-state='running']", timeout=60_000)
+        page.locator("tr[data-bot='grid-wide'] a.bot-link").click()
+        page.wait_for_selector("[data-testid=open-orders] tr[data-cid][data-state=live]", timeout=60_000)
+        page.wait_for_selector("[data-testid=price-chart][data-order-sides='buy,sell']", timeout=30_000)
+        drawn = int(page.get_attribute("[data-testid=price-chart]", "data-orders-shown") or "0")
+        assert drawn >= 2
+
+
+def test_a_phone_reaches_every_page(served: Running) -> None:
+    """On a phone-sized screen the navigation stays (it used to vanish below 1000 px wide, leaving the
+    orders, fills, posture and rate-limit pages unreachable), and the figures sit two to a row."""
+    with browser_page(viewport=(390, 844)) as page, screenshot_on_failure(page, "browser-phone"):
+        _login(page, served.url)
+        for route, marker in (("#/orders", "Orders"), ("#/fills", "Fills"), ("#/posture", "Posture")):
+            link = page.locator(f"nav a[href='{route}']")
+            assert link.is_visible(), f"no visible link to {marker}"
+            link.scroll_into_view_if_needed()
+            link.click()
+            page.wait_for_function("(r) => location.hash === r", arg=route)
+            page.wait_for_selector("nav a.active", timeout=10_000)
+            assert page.locator("nav a.active").get_attribute("href") == route
+        page.locator("nav a[href='#/']").click()
+        page.wait_for_selector("[data-testid=bots]")
+        boxes = [k.bounding_box() for k in page.locator(".kpi").all()[:2]]
+        assert boxes[0] and boxes[1] and abs(boxes[0]["y"] - boxes[1]["y"]) < 2, boxes
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"the page is {width} px wide on a 390 px screen"
+
+
+def test_the_api_docs_render_in_the_browser(served: Running) -> None:
+    """/docs shows the operations (it showed only "Unable to render this definition": FastAPI's
+    OpenAPI 3.1 is beyond the bundled Swagger UI)."""
+    with browser_page() as page, screenshot_on_failure(page, "browser-docs"):
+        _login(page, served.url)
+        page.goto(served.url + "/docs")
+        page.wait_for_selector(".opblock", timeout=60_000)
+        text = page.inner_text("body")
+        assert "Unable to render" not in text
+        assert "/api/bots/{name}/stop" in text and "/api/panic" in text
+        assert page.locator(".opblock").count() >= 20

@@ -252,3 +252,92 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+def _busy_stream_ends(served: Running, headers: dict[str, str], cookies: dict[str, str], end: Any) -> None:
+    """Open the live stream while events flow without a pause, call `end()` (take the credentials
+    away), and require the server to close the stream although events keep coming."""
+    import asyncio
+    import threading
+
+    flowing = threading.Event()
+    stop = threading.Event()
+
+    async def publish() -> None:
+        while not stop.is_set():
+            served.ctx.supervisor.bus.publish("bot", "grid-a", {"state": "running", "previous": "running"})
+            await asyncio.sleep(0.2)
+
+    publisher = asyncio.run_coroutine_threadsafe(publish(), served.loop)
+    ended = threading.Event()
+    ended_at: list[bool] = []
+    after: list[str] = []
+
+    def read() -> None:
+        with httpx.Client(base_url=served.url, cookies=cookies, timeout=60) as http:
+            with http.stream("GET", "/api/stream", headers=headers) as r:
+                assert r.status_code == 200
+                for line in r.iter_lines():
+                    if line.startswith("event: bot"):
+                        flowing.set()
+                        if ended_at:
+                            after.append(line)
+        ended.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert flowing.wait(30), "no events reached the stream"
+        end()
+        ended_at.append(True)
+        # the server re-checks every few seconds however busy the stream is; before, only an idle
+        # 15 s pause did, so a busy stream outlived its token or session for good
+        assert ended.wait(40), "the live stream kept going after its credentials were taken away"
+        assert after, "events should have kept flowing until the re-check"
+    finally:
+        stop.set()
+        publisher.result(10)
+
+
+def test_revoked_token_ends_a_busy_live_stream(served: Running) -> None:
+    store: AccessStore = served.ctx.access
+    token = store.create_token("stream", ("read",))
+    _busy_stream_ends(
+        served, {"Authorization": f"Bearer {token}"}, {}, lambda: store.revoke_token(token.split("_")[1])
+    )
+
+
+def test_new_password_ends_a_busy_live_stream_of_a_session(served: Running, home: Path) -> None:
+    c = kit.Client(served.url)
+    try:
+        assert c.login().status_code == 200
+        value = c.http.cookies.get("okxbot_session") or ""
+        _busy_stream_ends(served, {}, {"okxbot_session": value}, lambda: kit.set_password(home))
+    finally:
+        c.close()
+
+
+def test_a_config_from_the_network_cannot_run_a_file_or_pick_a_database(
+    served: Running, sim: Any, tmp_path: Path
+) -> None:
+    """A control token adds bots; it must not thereby run any .py file of this machine as a
+    "strategy" (code execution) nor make the supervisor journal to a database of its choosing."""
+    marker = tmp_path / "executed"
+    evil = tmp_path / "evil.py"
+    evil.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    control = served.ctx.access.create_token("script", ("read", "control"))
+    auth = {"Authorization": f"Bearer {control}"}
+    base = kit.grid_config("net-bot", kit.sim_mid(sim.rest))
+    with_file = base.replace('strategy = "grid"', f'strategy = "{evil}"')
+    relative = base.replace('strategy = "grid"', 'strategy = "../../../../../../..' + str(evil) + '"')
+    journal = base.replace("[run]\n", f'[run]\njournal_url = "sqlite:///{tmp_path / "elsewhere.sqlite"}"\n')
+    with httpx.Client(base_url=served.url, timeout=60, headers=auth) as http:
+        for config, what in ((with_file, "strategy"), (relative, "strategy"), (journal, "journal_url")):
+            r = http.post("/api/bots", json={"config": config, "sim_url": sim.rest, "start": True})
+            assert r.status_code == 422 and what in r.json()["detail"], r.text
+            assert "okxbot serve add" in r.json()["detail"]
+        assert http.get("/api/bots/net-bot").status_code == 404
+        # a built-in strategy is fine
+        ok = http.post("/api/bots", json={"config": base, "sim_url": sim.rest})
+        assert ok.status_code == 201, ok.text
+    assert not marker.exists() and not (tmp_path / "elsewhere.sqlite").exists()

@@ -90,7 +90,7 @@ def build_app(ctx: ServeContext) -> FastAPI:
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(caller: Caller = Depends(reader)) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(openapi_30(app.openapi()))
 
     @app.get("/docs", include_in_schema=False)
     def docs(caller: Caller = Depends(reader)) -> HTMLResponse:
@@ -107,6 +107,34 @@ def build_app(ctx: ServeContext) -> FastAPI:
     app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def openapi_30(document: dict[str, Any]) -> dict[str, Any]:
+    """The API's description as OpenAPI 3.0.3. FastAPI writes 3.1, which the Swagger UI of /docs
+    (swagger-ui-bundle 4.x) refuses to render ("does not specify a valid version field"); the only
+    3.1 construct in it, `anyOf: [X, {"type": "null"}]` for an optional value, becomes 3.0's
+    `X` + `nullable: true`. 3.0 is also what most client generators read best."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {key: convert(value) for key, value in node.items()}
+        variants = out.get("anyOf")
+        if isinstance(variants, list) and {"type": "null"} in variants:
+            rest = [v for v in variants if v != {"type": "null"}]
+            del out["anyOf"]
+            if len(rest) == 1:
+                out = {**rest[0], **out}
+            elif rest:
+                out["anyOf"] = rest
+            out["nullable"] = True
+        return out
+
+    converted: dict[str, Any] = convert(document)
+    converted["openapi"] = "3.0.3"
+    return converted
 
 
 def route_table(app: FastAPI) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from okxbot.serve.guard import Caller, context, controller, reader, state_change
 from okxbot.serve.registry import RegistryError
 from okxbot.serve.supervisor import ControlError
-from okxbot.trading.config import ConfigError, parse_config
+from okxbot.trading.config import BUILT_IN_STRATEGIES, BotConfig, ConfigError, parse_config
 
 router = APIRouter(tags=["bots"])
 BotName = Path(min_length=1, max_length=64, description="the bot's name (from its config)")
@@ -28,6 +28,26 @@ class NewBot(BaseModel):
         default=None, max_length=200, description="trade on the okxbot simulator at this URL instead of OKX"
     )
     start: bool = Field(default=False, description="start it right away")
+
+
+def _network_safe(config: BotConfig) -> None:
+    """What a config sent over the network may not do: run a file of this machine as a strategy (any
+    .py path, absolute or ../, would be executed by the supervisor: code execution for a control
+    token) or journal to a database of its choosing (a file written anywhere, a connection to any
+    host). Both stay possible from this machine: `okxbot serve add CONFIG`."""
+    if config.strategy not in BUILT_IN_STRATEGIES:
+        raise HTTPException(
+            422,
+            f"strategy {config.strategy!r}: a bot added over the network runs a built-in strategy "
+            f"({', '.join(BUILT_IN_STRATEGIES)}). A strategy file runs as code on this machine: add "
+            "that bot on the machine itself with `okxbot serve add CONFIG`.",
+        )
+    if config.run.journal_url is not None:
+        raise HTTPException(
+            422,
+            "run.journal_url: a bot added over the network journals to the supervisor's database; "
+            "remove journal_url (or add the bot on the machine itself with `okxbot serve add CONFIG`).",
+        )
 
 
 def _confirmed(body: Confirm) -> None:
@@ -67,6 +87,7 @@ async def add_bot(
         config = parse_config(body.config, "config")
     except ConfigError as err:
         raise HTTPException(422, str(err)) from None
+    _network_safe(config)
     if body.sim_url:
         from okxbot.vault.errors import VaultError
         from okxbot.vault.profiles import check_sim_url

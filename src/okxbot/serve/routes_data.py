@@ -20,6 +20,7 @@ from okxbot.vault.errors import VaultError
 
 router = APIRouter(tags=["data"])
 KEEPALIVE_S = 15.0
+RECHECK_S = 5.0  # how often an open live stream checks that its caller may still read
 
 
 def _query(call: Any) -> Any:
@@ -189,23 +190,34 @@ async def stream(request: Request, caller: Caller = Depends(reader)) -> Streamin
         return True
 
     async def frames() -> Any:
+        loop = asyncio.get_running_loop()
         closing = asyncio.ensure_future(ctx.closing.wait())
+        # the credentials are checked again every RECHECK_S however busy the stream is: a revoked
+        # token, a logout or a new password ends an open stream within seconds
+        next_check = loop.time() + RECHECK_S
+        last_sent = loop.time()
         try:
             yield "retry: 2000\n\n"
             yield f"event: hello\ndata: {json.dumps({'supervisor': ctx.supervisor.sid})}\n\n"
             while not ctx.closing.is_set():
-                getter = asyncio.ensure_future(sub.get())
-                done, _ = await asyncio.wait(
-                    {getter, closing}, timeout=KEEPALIVE_S, return_when="FIRST_COMPLETED"
-                )
-                if getter not in done:
-                    getter.cancel()
-                    if closing in done or not await still_allowed():
+                now = loop.time()
+                if now >= next_check:
+                    if not await still_allowed():
                         return
-                    yield ": keepalive\n\n"
+                    next_check = loop.time() + RECHECK_S
+                wait_s = max(0.0, min(next_check, last_sent + KEEPALIVE_S) - now)
+                getter = asyncio.ensure_future(sub.get())
+                done, _ = await asyncio.wait({getter, closing}, timeout=wait_s, return_when="FIRST_COMPLETED")
+                if getter not in done and getter.cancel():  # (False: it got an event just now)
+                    if closing in done:
+                        return
+                    if loop.time() >= last_sent + KEEPALIVE_S:
+                        yield ": keepalive\n\n"
+                        last_sent = loop.time()
                     continue
                 event = getter.result()
                 yield f"event: {event.kind}\ndata: {json.dumps(event.as_dict(), default=str)}\n\n"
+                last_sent = loop.time()
         finally:
             closing.cancel()
             sub.close()

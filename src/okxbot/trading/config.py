@@ -76,6 +76,9 @@ class RunConfig(Strict):
     cancel_foreign: bool = False  # cancel orders on the key that okxbot did not place
 
 
+BUILT_IN_STRATEGIES = ("grid", "dca", "ma_cross")  # any other `strategy` is the path of a Python file
+
+
 class BotConfig(Strict):
     # the name is also a file name (log, pid file): letters, digits, '-' and '_', no leading '-'
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -93,9 +96,9 @@ class BotConfig(Strict):
 
     @model_validator(mode="after")
     def _strategy_section(self) -> BotConfig:
-        if self.strategy in ("grid", "dca", "ma_cross") and getattr(self, self.strategy) is None:
+        if self.strategy in BUILT_IN_STRATEGIES and getattr(self, self.strategy) is None:
             raise ValueError(f"strategy {self.strategy!r} needs a [{self.strategy}] table")
-        if self.strategy not in ("grid", "dca", "ma_cross") and not self.strategy.endswith(".py"):
+        if self.strategy not in BUILT_IN_STRATEGIES and not self.strategy.endswith(".py"):
             raise ValueError(
                 f"strategy {self.strategy!r}: use grid, dca, ma_cross or the path of a Python file"
             )

@@ -30,10 +30,33 @@ function priceData(model) {
   return [xs, xs.map((x) => rows.get(x)[0]), xs.map((x) => rows.get(x)[1]), xs.map((x) => rows.get(x)[2])];
 }
 
+// The price axis spans the prices seen and, beyond them, the bot's nearest open order on each side:
+// a grid's orders usually sit a step away from where the price has been, and would be off the chart.
+function priceRange(getOrders) {
+  return (u, min, max) => {
+    if (min === null || max === null) return [min, max];
+    let lo = min;
+    let hi = max;
+    let below = null;
+    let above = null;
+    for (const o of getOrders()) {
+      const px = Number(o.price);
+      if (o.price === null || !Number.isFinite(px)) continue;
+      if (px < min && (below === null || px > below)) below = px;
+      if (px > max && (above === null || px < above)) above = px;
+    }
+    if (below !== null) lo = below;
+    if (above !== null) hi = above;
+    return uPlot.rangeNum(lo, hi, 0.1, true);
+  };
+}
+
 function ordersPlugin(getOrders) {
   return {
     hooks: {
       draw: (u) => {
+        const shown = new Set();
+        let count = 0;
         const ctx = u.ctx;
         ctx.save();
         ctx.setLineDash([6, 4]);
@@ -43,6 +66,8 @@ function ordersPlugin(getOrders) {
           if (o.price === null) continue;
           const y = u.valToPos(Number(o.price), "y", true);
           if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
+          count += 1;
+          shown.add(o.side);
           ctx.strokeStyle = o.side === "buy" ? css("--buy") : css("--sell");
           ctx.globalAlpha = 0.75;
           ctx.beginPath();
@@ -55,6 +80,12 @@ function ordersPlugin(getOrders) {
           ctx.fillText(`${o.side} ${o.amount} @ ${o.price}`, u.bbox.left + u.bbox.width - 6 * devicePixelRatio, y - 4 * devicePixelRatio);
         }
         ctx.restore();
+        // what the chart shows, for people using assistive technology and for the tests
+        const box = u.root.parentNode;
+        if (box) {
+          box.dataset.ordersShown = String(count);
+          box.dataset.orderSides = [...shown].sort().join(",");
+        }
       },
     },
   };
@@ -92,20 +123,21 @@ export class BotCharts {
 
   setOrders(orders) {
     this.model.orders = orders;
-    if (this.price) this.price.redraw(false);
+    if (this.price) this.price.redraw(true); // rescale: the axis reaches the nearest orders
   }
 
   draw() {
     this.destroy();
     const width = Math.max(320, this.priceEl.clientWidth);
     const pts = (fill) => ({ show: true, size: 9, width: 1.5, fill, stroke: css("--bg") });
+    const openOrders = () => this.model.orders.filter((o) => ["live", "partially_filled", "sent"].includes(o.state));
     this.price = new uPlot(
       {
         width,
         height: 280,
         legend: { show: false },
         cursor: { points: { size: 6 } },
-        scales: { x: { time: true } },
+        scales: { x: { time: true }, y: { range: priceRange(openOrders) } },
         axes: axes(this.quote),
         series: [
           {},
@@ -113,7 +145,7 @@ export class BotCharts {
           { label: "buy fill", stroke: css("--buy"), paths: () => null, points: pts(css("--buy")) },
           { label: "sell fill", stroke: css("--sell"), paths: () => null, points: pts(css("--sell")) },
         ],
-        plugins: [ordersPlugin(() => this.model.orders.filter((o) => ["live", "partially_filled", "sent"].includes(o.state)))],
+        plugins: [ordersPlugin(openOrders)],
       },
       priceData(this.model),
       this.priceEl,

@@ -78,7 +78,12 @@ export class Overview {
       { label: "Bot", value: (e) => e.bot || "–" },
       { label: "Event", value: (e) => e.kind.replaceAll("_", " ") },
       { label: "Detail", value: (e) => describe(e) },
-    ], (this.app.events || []).slice(0, 30), { empty: "No events yet." }));
+    ], (this.app.events || []).slice(0, 30), {
+      empty: "No events yet.",
+      // which event a row shows (live ones carry their supervisor's sequence number): the benchmark
+      // times an event from its publication to its row appearing here
+      rowAttrs: (e) => ({ dataset: { kind: e.kind, ts: String(e.ts_ms), ...(e.seq ? { seq: `${e.origin}:${e.seq}` } : {}) } }),
+    }));
   }
 
   actions(b, control) {
