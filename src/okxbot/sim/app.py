@@ -13,6 +13,7 @@ from aiohttp import web
 
 from okxbot.sim import admin, admin_swap, rest, ws
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
+from okxbot.sim import endpoints_algo as _endpoints_algo  # noqa: F401
 from okxbot.sim import endpoints_swap as _endpoints_swap  # noqa: F401
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.wire import SimError, error_response

@@ -9,7 +9,7 @@ BookEvent. `batch()` widens that to a group of operations (a market step).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import count
 
@@ -53,6 +53,7 @@ class EventBus:
         # (uid, event type) -> (posIds, currencies, trades) changed in this operation
         self._dirty_pos: dict[tuple[str, str], tuple[set[str], set[str], list[dict[str, str]]]] = {}
         self._batch_depth = 0
+        self._after: list[Callable[[], None]] = []  # run after every flush (algo triggers)
 
     def add_listener(self, fn: Listener) -> None:
         self.listeners.append(fn)
@@ -60,6 +61,10 @@ class EventBus:
     def remove_listener(self, fn: Listener) -> None:
         if fn in self.listeners:
             self.listeners.remove(fn)
+
+    def after_flush(self, fn: Callable[[], None]) -> None:
+        """Call `fn` at the end of every flush, once an operation's state is final (outside batches)."""
+        self._after.append(fn)
 
     def emit(self, event: Event) -> None:
         for fn in list(self.listeners):
@@ -109,3 +114,5 @@ class EventBus:
         books, self._dirty_books = self._dirty_books, set()
         for inst_id in sorted(books):
             self.emit(BookEvent(inst_id))
+        for fn in self._after:
+            fn()

@@ -34,6 +34,14 @@ Orders (params = the raw JSON object of one order; "" and None count as absent)
   (e.g. ("51000", "Parameter limit error")); the HTTP layer turns it into a top-level error.
   Lists are newest first; limit defaults to 100 and may not exceed 100.
 
+Algo orders (okxbot.sim.algos; params as sent, "" = absent; per-item results like OKX's data[])
+    ex.place_algo(uid, params) -> {"algoClOrdId","algoId","clOrdId","sCode","sMsg","tag"}
+    ex.cancel_algos(uid, items) -> [{"algoClOrdId","algoId","clOrdId","sCode","sMsg","tag"}]
+    ex.amend_algo(uid, params) -> {"algoClOrdId","algoId","reqId","sCode","sMsg"}
+    ex.get_algo(uid, algo_id="", algo_cl_ord_id="") -> algo dict | None
+    ex.algos_pending(uid, filters) / ex.algos_history(uid, filters) -> [algo dict]  # ParamError on bad filters
+  attachAlgoOrds on place_order / amend_order are handled by the same book (order entry's hooks).
+
 Market data
     ex.book(inst_id) -> OrderBook; OrderBook.levels("bids"|"asks", depth) -> [(px_str, sz_str, n_orders)]
     ex.books(inst_id, depth) -> {"asks": [[px, sz, "0", n]], "bids": [...], "ts": str}
@@ -55,6 +63,7 @@ Events: ex.add_listener(fn) / ex.remove_listener(fn); fn(event) is called synchr
     BalanceEvent(uid, ccys)      # balances of these currencies changed (once per operation)
     BookEvent(inst_id)           # the book changed (once per operation)
     TradeEvent(inst_id, trade)   # one public trade (the trades-endpoint item)
+    AlgoEvent(uid, channel, data)  # an algo order changed: its orders-algo / algo-advance push item
 The synthetic market's own accounts (create_account(..., internal=True)) have unlimited balances and
 produce no OrderEvent / BalanceEvent, fills, bills or history: they only move books and print trades.
 
@@ -83,6 +92,8 @@ from types import MappingProxyType
 from typing import Any
 
 from okxbot.sim.accounts import Account
+from okxbot.sim.algo_checks import AlgoChecks
+from okxbot.sim.algos import AlgoBook
 from okxbot.sim.book import OrderBook
 from okxbot.sim.bus import EventBus, Ids
 from okxbot.sim.clock import Clock
@@ -141,6 +152,12 @@ class Exchange:
             self.clock, self.bus, self.ids, self.ledger, self.margin, self.derivs, self.matcher.remove_resting
         )
         self.swap_queries = SwapQueries(self.markets, self.marks, self.margin, self.derivs)
+        checks = AlgoChecks(
+            self.instruments, self.markets, self.marks, self.margin, self.derivs, self.swap_orders
+        )
+        self.algos = AlgoBook(self.clock, self.bus, self.ids, self.ledger, self.entry, checks)
+        self.entry.algos = self.algos
+        self.bus.after_flush(self.algos.check)  # triggers fire once an operation's prices are final
 
     # ------------------------------------------------------------------ time
 
@@ -247,6 +264,26 @@ class Exchange:
 
     def mass_cancel(self, uid: str, inst_id: str | None = None) -> list[dict[str, Any]]:
         return self.entry.cancel_all(uid, inst_id, "1")
+
+    # ------------------------------------------------------------------ algo orders (okxbot.sim.algos)
+
+    def place_algo(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        return self.algos.place(uid, params)
+
+    def cancel_algos(self, uid: str, items: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+        return self.algos.cancel(uid, items)
+
+    def amend_algo(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+        return self.algos.amend(uid, params)
+
+    def get_algo(self, uid: str, algo_id: str = "", algo_cl_ord_id: str = "") -> dict[str, Any] | None:
+        return self.algos.get(uid, algo_id, algo_cl_ord_id)
+
+    def algos_pending(self, uid: str, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+        return self.algos.pending(uid, filters)
+
+    def algos_history(self, uid: str, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+        return self.algos.history(uid, filters)
 
     # ------------------------------------------------------------------ queries
 

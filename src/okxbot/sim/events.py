@@ -55,5 +55,14 @@ class LiquidationEvent:
     item: dict[str, Any]
 
 
-Event = OrderEvent | BalanceEvent | BookEvent | TradeEvent | PositionEvent | LiquidationEvent
+@dataclass(frozen=True, slots=True)
+class AlgoEvent:
+    """An algo order changed: `data` is its push item on `channel` (orders-algo | algo-advance)."""
+
+    uid: str
+    channel: str
+    data: dict[str, Any]
+
+
+Event = OrderEvent | BalanceEvent | BookEvent | TradeEvent | PositionEvent | LiquidationEvent | AlgoEvent
 Listener = Callable[[Event], None]

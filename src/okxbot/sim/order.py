@@ -63,6 +63,12 @@ class Order:
     pnl: Decimal = ZERO  # swap: realised by this order's closing fills (before fees)
     category: str = "normal"  # normal | full_liquidation
     fill_pnl: Decimal = ZERO  # swap: pnl of the latest fill
+    # Algo links (okxbot.sim.algos): the algo that placed this order and its `source` code; the TP/SL
+    # attached to it (objects with a `wire()`, shown under attachAlgoOrds).
+    algo_id: str = ""
+    algo_cl_ord_id: str = ""
+    source: str = ""
+    attached: Any = ()
 
     @property
     def pending(self) -> bool:
@@ -101,10 +107,10 @@ class Order:
         )
         return {
             "accFillSz": fmt(self.acc_fill_sz),
-            "algoClOrdId": "",
-            "algoId": "",
-            "attachAlgoClOrdId": "",
-            "attachAlgoOrds": [],
+            "algoClOrdId": self.algo_cl_ord_id,
+            "algoId": self.algo_id,
+            "attachAlgoClOrdId": self.attached[0].attach_algo_cl_ord_id if self.attached else "",
+            "attachAlgoOrds": [a.wire() for a in self.attached],
             "avgPx": avg,
             "cTime": str(self.c_time),
             "cancelSource": self.cancel_source,
@@ -138,7 +144,7 @@ class Order:
             "slOrdPx": "",
             "slTriggerPx": "",
             "slTriggerPxType": "",
-            "source": "",
+            "source": self.source,
             "state": self.state,
             "stpId": "",
             "stpMode": self.stp_mode,

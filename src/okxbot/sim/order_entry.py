@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from okxbot.sim.accounts import Account
 from okxbot.sim.bus import EventBus, Ids
@@ -32,6 +32,16 @@ _TAG = re.compile(r"[A-Za-z0-9]{1,16}")
 
 
 Reject = Refused  # a per-order refusal: sCode and sMsg as OKX words them
+
+
+class AlgoHooks(Protocol):
+    """What order entry asks the algo book (okxbot.sim.algos) about TP/SL attached to orders."""
+
+    def on_place(
+        self, acct: Account, order: Order, params: Mapping[str, Any]
+    ) -> None: ...  # may raise Reject
+    def amend_attached(self, acct: Account, order: Order, raw: Any) -> Reject | None: ...
+    def pending_tpsl(self, uid: str, inst_id: str) -> int: ...
 
 
 def positive(text: str, name: str) -> Decimal:
@@ -64,18 +74,26 @@ class OrderEntry:
         self.markets = markets
         self.matcher = matcher
         self.swaps = swaps
+        self.algos: AlgoHooks | None = None  # set by the exchange: attachAlgoOrds, pending TP/SL count
 
     # -- placing --------------------------------------------------------------------------------
 
-    def place(self, uid: str, params: Mapping[str, Any]) -> dict[str, str]:
+    def place(
+        self, uid: str, params: Mapping[str, Any], origin: tuple[str, str, str] | None = None
+    ) -> dict[str, str]:
+        """Place one order; `origin` = (algoId, algoClOrdId, source) when an algo order places it."""
         acct = self.ledger.account(uid)
         now = self.clock.now_ms()
         cl = param_str(params.get("clOrdId"))
         tag = param_str(params.get("tag"))
         try:
             order = self._validate(acct, params, cl, tag, now)
+            if self.algos is not None and not acct.internal:
+                self.algos.on_place(acct, order, params)
         except Reject as r:
             return {"clOrdId": cl, "ordId": "", "tag": tag, "ts": str(now), "sCode": r.code, "sMsg": r.msg}
+        if origin is not None:
+            order.algo_id, order.algo_cl_ord_id, order.source = origin
         self.matcher.accept(acct, order)
         self.bus.flush()
         return {"clOrdId": cl, "ordId": order.ord_id, "tag": tag, "ts": str(now), "sCode": "0",
@@ -178,11 +196,14 @@ class OrderEntry:
             raise Reject("51000", "Parameter px error")
         return px
 
-    @staticmethod
-    def _check_pending_caps(acct: Account, inst: Instrument) -> None:
-        if not acct.internal and (
+    def _check_pending_caps(self, acct: Account, inst: Instrument) -> None:
+        if acct.internal:
+            return
+        # OKX counts pending TP/SL algo orders in the 500 per instrument.
+        tpsl = self.algos.pending_tpsl(acct.uid, inst.inst_id) if self.algos is not None else 0
+        if (
             len(acct.pending) >= MAX_PENDING_ACCOUNT
-            or acct.pending_per_inst.get(inst.inst_id, 0) >= MAX_PENDING_INSTRUMENT
+            or acct.pending_per_inst.get(inst.inst_id, 0) + tpsl >= MAX_PENDING_INSTRUMENT
         ):
             raise Reject("51025", "Order count exceeds the limit.")
 
@@ -277,7 +298,9 @@ class OrderEntry:
         if inst_id not in self.markets.instruments:
             return result("51001", "Instrument ID or Spread ID doesn't exist.")
         new_sz_text, new_px_text = param_str(params.get("newSz")), param_str(params.get("newPx"))
-        if not new_sz_text and not new_px_text:
+        attach_raw = params.get("attachAlgoOrds")
+        has_attach = attach_raw not in (None, "", [])
+        if not new_sz_text and not new_px_text and not has_attach:
             return result("50015", "Either parameter newSz or newPx is required")
         if order is None or order.inst.inst_id != inst_id:
             return result("51503", "Your order has already been filled or canceled.")
@@ -305,6 +328,15 @@ class OrderEntry:
             self.bus.flush()
             return result(code, msg)
 
+        if has_attach and self.algos is not None:
+            refused = self.algos.amend_attached(acct, order, attach_raw)
+            if refused is not None:
+                return fail(refused.code, refused.msg)
+            if not new_sz_text and not new_px_text:
+                order.u_time = now
+                matcher.order_event(order, amend_result="0", req_id=req_id)
+                self.bus.flush()
+                return result("0", "")
         book = self.markets.books[inst.inst_id]
         if new_px != order.px:
             limits = self.swaps.marks.price_limits if inst.is_swap else self.markets.price_limits

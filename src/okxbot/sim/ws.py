@@ -26,11 +26,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from okxbot.sim import ws_derivs
+from okxbot.sim import ws_algo, ws_derivs
 from okxbot.sim.auth import ApiKey, WsAuthError
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.engine import BalanceEvent, BookEvent, Event, OrderEvent, TradeEvent
-from okxbot.sim.events import LiquidationEvent, PositionEvent
+from okxbot.sim.events import AlgoEvent, LiquidationEvent, PositionEvent
 from okxbot.sim.limits import monotonic_ms
 from okxbot.sim.ws_books import BookStream, top_levels
 from okxbot.sim.ws_channels import CANDLES, PRIVATE, ArgError, Sub, check_arg
@@ -340,6 +340,8 @@ class WsHub:
                 session.event({"event": "channel-conn-count", "channel": channel, "connCount": str(count)})
             if channel in ws_derivs.PRIVATE_SWAP:
                 self.swaps.first_push(session, sub, uid)
+            elif channel in ws_algo.CHANNELS:
+                ws_algo.first_push(self, session, sub, uid)
             elif channel == "account":
                 balances = exchange.balances(uid, [sub.ccy] if sub.ccy else None)
                 session.send_json(
@@ -405,6 +407,8 @@ class WsHub:
             self.swaps.on_position(event)
         elif isinstance(event, LiquidationEvent):
             self.swaps.on_liquidation(event)
+        elif isinstance(event, AlgoEvent):
+            ws_algo.push(self, event)
 
     def _push_order(self, event: OrderEvent) -> None:
         order = event.order

@@ -21,7 +21,10 @@ INDEX_PUBLIC = frozenset({"index-tickers"})
 LIQUIDATIONS = "liquidation-orders"
 LIQUIDATION_TYPES = frozenset({"SWAP", "FUTURES", "MARGIN", "OPTION"})
 VIP_BOOKS = {"books-l2-tbt": ("60029", "VIP5"), "books50-l2-tbt": ("60030", "VIP4")}
-PRIVATE = frozenset({"orders", "account", "positions", "balance_and_position"})
+# Algo orders live on /business, after login (okxbot.sim.ws_algo pushes them).
+ALGO_CHANNELS = frozenset({"orders-algo", "algo-advance"})
+ALGO_INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "ANY"})
+PRIVATE = frozenset({"orders", "account", "positions", "balance_and_position"}) | ALGO_CHANNELS
 POSITION_INST_TYPES = frozenset({"MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"})
 CANDLES = {f"candle{bar}": bar for bar in BARS}
 MARK_CANDLES = {f"mark-price-candle{bar}": bar for bar in BARS}
@@ -42,10 +45,11 @@ class Sub:
     bar: str = ""  # candles
     inst_family: str = ""  # positions filter
     period_ms: int = 5000  # positions: periodic pushes (extraParams updateInterval; 0 = events only)
+    algo_id: str = ""  # algo-advance filter
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        return (self.channel, self.inst_id or self.inst_family, self.inst_type, self.ccy)
+        return (self.channel, self.inst_id or self.inst_family, self.inst_type, self.ccy or self.algo_id)
 
     def arg(self, uid: str = "") -> dict[str, str]:
         """The `arg` object of this subscription's pushes (private pushes echo the uid)."""
@@ -58,6 +62,8 @@ class Sub:
             out["instId"] = self.inst_id
         if self.ccy:
             out["ccy"] = self.ccy
+        if self.algo_id:
+            out["algoId"] = self.algo_id
         if uid:
             out["uid"] = uid
         return out
@@ -133,6 +139,8 @@ def check_arg(
         if endpoint != "public":
             return _missing(channel, raw)
         return _instrument_sub(raw, channel, known_instrument)
+    if channel in ALGO_CHANNELS:
+        return _algo_sub(raw, channel, endpoint, logged_in, known_instrument)
     if channel in PRIVATE:
         if endpoint != "private":
             return _missing(channel, raw)
@@ -188,3 +196,28 @@ def _positions_sub(raw: Mapping[str, Any], known_instrument: Callable[[str], boo
         if period not in (0, 2000, 3000, 4000):
             return ArgError("60013", "Invalid args")
     return Sub("positions", inst_id=inst_id, inst_type=inst_type, inst_family=family, period_ms=period)
+
+
+def _algo_sub(
+    raw: Mapping[str, Any],
+    channel: str,
+    endpoint: str,
+    logged_in: bool,
+    known_instrument: Callable[[str], bool],
+) -> Sub | ArgError:
+    """orders-algo {instType, instFamily?, instId?} and algo-advance {instType, instId?, algoId?}."""
+    if endpoint != "business":
+        return _missing(channel, raw)
+    if not logged_in:
+        return ArgError("60011", "Please log in")
+    inst_type = raw.get("instType")
+    if inst_type not in ALGO_INST_TYPES:
+        return ArgError("60013", "Invalid args")
+    inst_id, family, algo_id = raw.get("instId") or "", raw.get("instFamily") or "", raw.get("algoId") or ""
+    if not all(isinstance(v, str) for v in (inst_id, family, algo_id)):
+        return ArgError("60013", "Invalid args")
+    if (family and channel != "orders-algo") or (algo_id and channel != "algo-advance"):
+        return ArgError("60013", "Invalid args")
+    if inst_id and not known_instrument(inst_id):
+        return _missing(channel, raw)
+    return Sub(channel, inst_id=inst_id, inst_type=inst_type, inst_family=family, algo_id=algo_id)
