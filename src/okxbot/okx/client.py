@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ccxt.base.errors import BadSymbol
@@ -50,6 +50,10 @@ from okxbot.okx.models import (
 from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter, limiter_from_url
 from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
 from okxbot.vault.secret import Credentials
+
+if TYPE_CHECKING:
+    from okxbot.okx.algos import Algos
+    from okxbot.okx.derivatives import Derivatives
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -94,7 +98,7 @@ class ClientConfig:
     clock_samples: int = 5
     clock_resync_s: float = 600.0
     clock_cache_s: float = 60.0  # a measurement is reused by processes started within this
-    market_types: tuple[str, ...] = ("spot",)
+    market_types: tuple[str, ...] = ("spot", "swap")
     markets_ttl_s: float = DEFAULT_MARKETS_TTL_S
     cache_dir: Path | None = None  # None: default_cache_dir(); use disk_cache=False to disable
     disk_cache: bool = True
@@ -140,11 +144,16 @@ class OrderIntent:
     price: Decimal | None
     order_type: str  # OKX ordType
     client_order_id: str
+    # swaps (okxbot.okx.derivatives): amount in contracts, margin mode, position side, TP/SL
+    td_mode: str = "cash"
+    pos_side: str = ""  # "" sends none (net mode)
+    reduce_only: bool = False
+    attach_algos: tuple[dict[str, str], ...] = ()  # attachAlgoOrds items
 
-    def body(self) -> dict[str, str]:
-        body = {
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "instId": self.inst_id,
-            "tdMode": "cash",
+            "tdMode": self.td_mode,
             "clOrdId": self.client_order_id,
             "side": self.side,
             "ordType": self.order_type,
@@ -152,8 +161,14 @@ class OrderIntent:
         }
         if self.price is not None:
             body["px"] = plain(self.price)
-        if self.order_type == "market":
+        if self.order_type == "market" and self.td_mode == "cash":
             body["tgtCcy"] = "base_ccy"  # the amount is in the base currency, like limit orders
+        if self.pos_side:
+            body["posSide"] = self.pos_side
+        if self.reduce_only:
+            body["reduceOnly"] = True
+        if self.attach_algos:
+            body["attachAlgoOrds"] = [dict(a) for a in self.attach_algos]
         return body
 
 
@@ -219,6 +234,20 @@ class OkxClient:
         self._markets_loaded_at: float | None = None
         self._streams: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._stream_ok: dict[tuple[str, str], bool] = {}
+
+    @functools.cached_property
+    def derivatives(self) -> Derivatives:
+        """Perpetual swaps: contracts, leverage, positions, funding, swap orders (okx.derivatives)."""
+        from okxbot.okx.derivatives import Derivatives
+
+        return Derivatives(self)
+
+    @functools.cached_property
+    def algos(self) -> Algos:
+        """Algo orders on the exchange: TP/SL, trailing stops, their lists and cancels (okx.algos)."""
+        from okxbot.okx.algos import Algos
+
+        return Algos(self)
 
     def _build_exchange(self) -> OkxExchange:
         cfg = self.config
@@ -579,6 +608,8 @@ class OkxClient:
     async def _with_available(self, err: OkxError, intent: OrderIntent) -> OkxError:
         """OKX's 51008 names the currency; add how much of it is available, so the user can act."""
         ccy = intent.symbol.split("/")[1] if intent.side == "buy" else intent.symbol.split("/")[0]
+        if ":" in intent.symbol:  # a swap: the margin is in its settle currency, whichever the side
+            ccy = intent.symbol.split(":")[1]
         try:
             balance = (await self.fetch_balance()).get(ccy)
         except OkxError:
@@ -633,8 +664,8 @@ class OkxClient:
         return Order.from_okx(data[0], symbol)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
-        """Open orders (live, partially filled), all instruments or one."""
-        params: dict[str, str] = {"instType": "SPOT"}
+        """Open orders (live, partially filled), all instruments (spot and swaps) or one."""
+        params: dict[str, str] = {}
         if symbol is not None:
             params["instId"] = await self._inst_id(symbol)
         else:
@@ -694,7 +725,7 @@ class OkxClient:
         """Recent fills (last 3 days), newest first."""
         if not 1 <= limit <= 100:
             raise OkxBadRequest(None, f"limit {limit}", "limit must be 1..100.", "BadRequest", local=True)
-        params: dict[str, str] = {"instType": "SPOT", "limit": str(limit)}
+        params: dict[str, str] = {"limit": str(limit)}
         if symbol is not None:
             params["instId"] = await self._inst_id(symbol)
         else:
