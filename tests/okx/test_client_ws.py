@@ -36,7 +36,6 @@ async def test_tickers_and_books_are_served_from_live_subscriptions(sim: Any, tm
         for _ in range(3):
             ticker = await okx.fetch_ticker("BTC/USDT")
             book = await okx.fetch_order_book("BTC/USDT", depth=5)
-            await asyncio.sleep(0.05)
         assert ticker.source == "ws" and isinstance(ticker.last, Decimal) and ticker.last > 0
         assert book.source == "ws" and len(book.bids) == 5 and len(book.asks) == 5
         assert book.bids[0].price < book.asks[0].price

@@ -66,6 +66,7 @@ DOCUMENTED = [
     ("GET /api/v5/asset/deposit-withdraw-status", 1, 2000, "uid", False),
     ("GET /api/v5/asset/deposit-address", 6, 1000, "uid", False),
     ("POST /api/v5/asset/transfer", 2, 1000, "uid+ccy", False),
+    ("GET /api/v5/asset/transfer-state", 10, 1000, "uid", False),
     ("POST /api/v5/asset/withdrawal", 6, 1000, "uid", False),
     ("POST /api/v5/trade/order", 60, 2000, "uid+instId", False),
     ("POST /api/v5/trade/batch-orders", 300, 2000, "uid+instId", True),

@@ -6,7 +6,9 @@ import asyncio
 import multiprocessing
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -18,13 +20,29 @@ PROCESSES = 4
 PER_PROCESS = 6  # 24 requests through a 10-per-window bucket: three windows
 
 
-def _hammer(url: str, start_at: float, count: int) -> list[float]:
-    """One process: `count` balance requests for the shared uid; the wall-clock time of each grant."""
+def _script_calls(url: str) -> int:
+    """How many Lua scripts the Redis server has run (INFO commandstats)."""
+    import redis as redis_client
+
+    with redis_client.Redis.from_url(url) as conn:
+        stats = conn.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("eval", "evalsha"))
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def _hammer(url: str, start: Any, count: int) -> list[float]:
+    """One process: `count` balance requests for the shared uid; the wall-clock time of each grant.
+
+    `start` is a barrier shared by the processes: each goes once all have started and imported."""
 
     async def run() -> list[float]:
         limiter = limiter_from_url(url)
         stamps = []
-        await asyncio.sleep(max(0.0, start_at - time.time()))
         try:
             for _ in range(count):
                 await limiter.acquire("GET", BALANCE, uid="shared")
@@ -33,6 +51,7 @@ def _hammer(url: str, start_at: float, count: int) -> list[float]:
             await limiter.close()
         return stamps
 
+    start.wait(60)
     return asyncio.run(run())
 
 
@@ -41,9 +60,9 @@ def test_four_processes_never_exceed_a_bucket_together(redis) -> None:
     # is at the mercy of the OS scheduler on a busy machine
     url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:8]}&margin_ms=250"
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(PROCESSES, mp_context=ctx) as pool:
-        start_at = time.time() + 3.0  # every process has started and imported by then
-        futures = [pool.submit(_hammer, url, start_at, PER_PROCESS) for _ in range(PROCESSES)]
+    with ctx.Manager() as manager, ProcessPoolExecutor(PROCESSES, mp_context=ctx) as pool:
+        start = manager.Barrier(PROCESSES)
+        futures = [pool.submit(_hammer, url, start, PER_PROCESS) for _ in range(PROCESSES)]
         per_process = [f.result(timeout=60) for f in futures]
     stamps = sorted(t for process in per_process for t in process)
     assert len(stamps) == PROCESSES * PER_PROCESS
@@ -83,6 +102,7 @@ async def test_a_batch_that_does_not_fit_records_nothing(redis) -> None:
     try:
         batch = {f"I{i}-USDT-SWAP": 20 for i in range(49)}  # 980 of the 1000-order sub-account budget
         await first.acquire("POST", "/api/v5/trade/batch-orders", uid="u", orders_by_inst=batch)
+        scripts_before = _script_calls(redis.url)
         too_big = asyncio.create_task(
             first.acquire(
                 "POST",
@@ -91,7 +111,9 @@ async def test_a_batch_that_does_not_fit_records_nothing(redis) -> None:
                 orders_by_inst={"X-USDT-SWAP": 20, "Y-USDT-SWAP": 5},
             )
         )
-        await asyncio.sleep(0.2)  # long enough for several round trips to Redis
+        # Redis has run the refused batch's script (it counts every script call): from here on the
+        # second limiter's request is decided after it, and the batch has not been granted
+        await _until(lambda: _script_calls(redis.url) > scripts_before)
         assert not too_big.done()
         # the refused batch left nothing behind in Redis: 20 more orders still fit, X holds only them
         await second.acquire(

@@ -28,9 +28,21 @@ def test_rules_come_from_okx_strings_exactly() -> None:
     assert BTC.tick_size == D("0.1") and BTC.lot_size == D("0.00000001") and BTC.min_size == D("0.00001")
 
 
-def test_a_valid_order_passes_with_enough_balance() -> None:
-    check_order(BTC, "buy", D("0.001"), D("50000"), available={"USDT": D("50")})
-    check_order(BTC, "sell", D("0.001"), D("50000.1"), available={"BTC": D("0.001")})
+def test_an_order_passes_with_exactly_the_balance_it_needs_and_not_one_lot_more() -> None:
+    # 0.001 BTC at 50000 costs exactly 50 USDT
+    assert check_order(BTC, "buy", D("0.001"), D("50000"), available={"USDT": D("50")}) is None
+    with pytest.raises(OkxInsufficientFunds, match=r"needs 50\.0005 USDT"):
+        check_order(BTC, "buy", D("0.00100001"), D("50000"), available={"USDT": D("50")})
+    assert check_order(BTC, "sell", D("0.001"), D("50000.1"), available={"BTC": D("0.001")}) is None
+    with pytest.raises(OkxInsufficientFunds, match=r"needs 0\.00100001 BTC"):
+        check_order(BTC, "sell", D("0.00100001"), D("50000.1"), available={"BTC": D("0.001")})
+
+
+def test_the_smallest_valid_order_passes_every_rule() -> None:
+    # the minimum size, a whole number of lots, a price on the tick: nothing to refuse
+    assert check_order(BTC, "buy", D("0.00001"), D("0.1"), available={"USDT": D("0.000001")}) is None
+    with pytest.raises(OkxInvalidOrder, match="minimum order size"):
+        check_order(BTC, "buy", D("0.00000999"), D("0.1"))
 
 
 @pytest.mark.parametrize(
@@ -70,9 +82,14 @@ def test_insufficient_funds_says_how_much_is_available() -> None:
 
 
 def test_market_buy_funds_check_uses_the_reference_price() -> None:
-    check_order(BTC, "buy", D("0.001"), None, available={"USDT": D("10")})  # no price known: skipped
-    with pytest.raises(OkxInsufficientFunds):
+    # no price known: the funds check is left to OKX
+    assert check_order(BTC, "buy", D("0.001"), None, available={"USDT": D("10")}) is None
+    with pytest.raises(OkxInsufficientFunds, match="needs 50 USDT, only 10 USDT"):
         check_order(BTC, "buy", D("0.001"), None, available={"USDT": D("10")}, reference_price=D("50000"))
+    assert (
+        check_order(BTC, "buy", D("0.001"), None, available={"USDT": D("10")}, reference_price=D("10000"))
+        is None
+    )
 
 
 def test_parse_decimal_refuses_floats_and_garbage() -> None:

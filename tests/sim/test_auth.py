@@ -272,3 +272,28 @@ def test_ws_login_check() -> None:
     demo_args = {"apiKey": demo_key.api_key, "passphrase": demo_key.passphrase, "timestamp": demo_ts,
                  "sign": sign(demo_key.secret_key, prehash(demo_ts, "GET", "/users/self/verify"))}  # fmt: skip
     assert store.verify_ws_login(demo_args, "203.0.113.9", demo=True) == demo_key
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "expected"),
+    [
+        (
+            "OK-ACCESS-PASSPHRASE",
+            "pässwörd€",
+            (401, "50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.'),
+        ),
+        ("OK-ACCESS-SIGN", "ßïgñ✓=", (401, "50113", "Invalid signature.")),
+        ("OK-ACCESS-KEY", "kéy", (401, "50111", "Invalid OK-ACCESS-KEY.")),
+        (
+            "OK-ACCESS-TIMESTAMP",
+            "２０２０-12-08T09:08:57.715Z",
+            (401, "50112", "Invalid OK-ACCESS-TIMESTAMP."),
+        ),
+    ],
+)
+def test_non_ascii_credentials_are_refused_by_name_not_with_a_system_error(
+    sim: RunningSim, header: str, value: str, expected: tuple[int, str, str]
+) -> None:
+    # Headers travel as bytes; a client may send UTF-8 (a passphrase chosen with an accent).
+    response = signed(sim.rest, live(sim), "GET", "/api/v5/account/balance", headers={header: value.encode()})
+    assert error_of(response) == expected

@@ -371,8 +371,9 @@ def test_pending_orders_paginate_newest_first(ex: Exchange) -> None:
     assert [o["ordId"] for o in ex.pending_orders(uid, {"limit": "2"})] == [ids[4], ids[3]]
     assert [o["ordId"] for o in ex.pending_orders(uid, {"after": ids[3], "limit": "2"})] == [ids[2], ids[1]]
     assert [o["ordId"] for o in ex.pending_orders(uid, {"before": ids[2]})] == [ids[4], ids[3]]
+    assert len(ex.pending_orders(uid, {"limit": "500"})) == 5  # above 100: answered with the maximum
     with pytest.raises(ParamError) as err:
-        ex.pending_orders(uid, {"limit": "500"})
+        ex.pending_orders(uid, {"limit": "0"})
     assert (err.value.code, err.value.msg) == ("51000", "Parameter limit error")
 
 

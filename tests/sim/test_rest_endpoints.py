@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from okxbot.sim.server import RunningSim
-from tests.sim.okx_http import iso_now, signed
+from tests.sim.okx_http import signed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -157,8 +157,19 @@ def wait_for_state(sim: RunningSim, uid: str, state: str) -> list[dict[str, Any]
     raise AssertionError(f"orders of {uid} never all became {state}: {orders}")
 
 
+def wait_for_states(sim: RunningSim, uid: str, done: Any) -> dict[str, str]:
+    """Poll the admin view until `done(states by clOrdId)` holds (the switches run on a ~100 ms tick)."""
+    deadline = time.monotonic() + 10
+    while True:
+        states = {o["clOrdId"]: o["state"] for o in sim.admin("GET", f"/__sim__/orders?uid={uid}")["orders"]}
+        if done(states):
+            return states
+        assert time.monotonic() < deadline, f"orders of {uid} never reached the expected states: {states}"
+        time.sleep(0.05)
+
+
 def test_cancel_all_after_is_a_working_dead_man_switch(sim: RunningSim, key: dict[str, Any]) -> None:
-    for bad in ("5", "121", "abc"):
+    for bad in ("5", "121", "abc", "\u00b2"):
         answer = call(sim, key, "POST", "/api/v5/trade/cancel-all-after", {"timeOut": bad})
         assert (answer["code"], answer["msg"]) == ("51000", "Parameter timeOut error"), bad
         sim.admin("POST", "/__sim__/reset-limits")
@@ -180,14 +191,16 @@ def test_cancel_all_after_zero_disarms_the_switch(sim: RunningSim, key: dict[str
     sim.admin("POST", "/__sim__/reset-limits")
     disarmed = call(sim, key, "POST", "/api/v5/trade/cancel-all-after", {"timeOut": "0"})["data"][0]
     assert disarmed["triggerTime"] == "0"
+    # A canary: a tagged switch armed as long, on an order of its own. Once the canary has fired, the
+    # switch checker has run past the disarmed switch's deadline too.
+    call(sim, key, "POST", "/api/v5/trade/order", resting(sim, clOrdId="canary2", tag="canary"))
+    call(sim, key, "POST", "/api/v5/trade/cancel-all-after", {"timeOut": "10", "tag": "canary"})
     sim.admin("POST", "/__sim__/clock", {"offsetMs": 11_000})
     try:
-        # The switch runs every ~100 ms; after several ticks the order must still be live.
-        time.sleep(0.5)
-        pending = call(sim, key, "GET", "/api/v5/trade/orders-pending", timestamp=iso_now(11))["data"]
+        states = wait_for_states(sim, key["uid"], lambda s: s.get("canary2") == "canceled")
     finally:
         sim.admin("POST", "/__sim__/clock", {"offsetMs": 0})
-    assert [o["clOrdId"] for o in pending] == ["dms2"]
+    assert states["dms2"] == "live"
 
 
 def test_a_tagged_switch_covers_only_its_tag(sim: RunningSim, key: dict[str, Any]) -> None:
@@ -196,14 +209,7 @@ def test_a_tagged_switch_covers_only_its_tag(sim: RunningSim, key: dict[str, Any
     call(sim, key, "POST", "/api/v5/trade/cancel-all-after", {"timeOut": "10", "tag": "bot7"})
     sim.admin("POST", "/__sim__/clock", {"offsetMs": 11_000})
     try:
-        for _ in range(100):
-            states = {
-                o["clOrdId"]: o["state"]
-                for o in sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]
-            }
-            if states["tagged1"] == "canceled":
-                break
-            time.sleep(0.05)
+        states = wait_for_states(sim, key["uid"], lambda s: s.get("tagged1") == "canceled")
     finally:
         sim.admin("POST", "/__sim__/clock", {"offsetMs": 0})
     assert states == {"tagged1": "canceled", "untagged1": "live"}

@@ -155,6 +155,8 @@ def test_funding_rates_history_marks_and_a_funding_payment(okx: ccxt.okx, swap_s
     paid = (4 * D("0.01") * D(bill["px"]) * D("0.0002")).quantize(D("1E-16"), ROUND_HALF_EVEN)
     assert (bill["subType"], bill["sz"], D(bill["balChg"])) == ("173", "4", -paid)
     assert D(only_position(okx)["info"]["fundingFee"]) == -paid
+    payments = okx.fetch_funding_history(LINEAR)  # account/bills-archive?type=8&ctType=linear
+    assert [(p["symbol"], p["code"], D(p["info"]["balChg"])) for p in payments] == [(LINEAR, "USDT", -paid)]
     assert okx.fetch_funding_rate_history(LINEAR, limit=1)[0]["fundingRate"] == 0.0002
     swap_sim.admin("POST", "/__sim__/funding", {"instId": "BTC-USDT-SWAP", "rate": None})
     okx.create_order(LINEAR, "market", "sell", 4, None, {"reduceOnly": True})

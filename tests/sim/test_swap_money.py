@@ -331,3 +331,15 @@ def test_cross_liquidation_takes_the_currency_cross_equity(ex: Exchange) -> None
     assert ex.balances(uid)["details"] == []
     row = ex.positions_history(uid)[0]
     assert (row["type"], D(row["pnl"]), D(row["liqPenalty"])) == ("3", (mark - 60000) * size, -equity)
+
+
+def test_without_the_fee_in_the_ratio_liquidation_comes_later(ex: Exchange) -> None:
+    maker, uid = futures_account(ex, USDT="10000000"), futures_account(ex, USDT="1000")
+    trade(ex, maker, uid, BTC, "buy", "2", "60000", tdMode="isolated")
+    ex.rules.liquidation_fee_in_ratio = False
+    size, margin = 2 * D("0.01"), D(120)
+    liq_px = (60000 * size - margin) / (size * (1 - D("0.004")))  # maintenance margin alone
+    assert D(position(ex, uid, mgn_mode="isolated")["liqPx"]) == q16(liq_px)
+    set_index(ex, "54230")  # under 54244.09 (with the fee), above 54216.87 (without it)
+    ex.tick()
+    assert position(ex, uid, mgn_mode="isolated")["pos"] == "2"

@@ -248,3 +248,31 @@ def test_set_leverage_is_capped_and_refused_where_okx_refuses_it(ex: Exchange) -
     trade(ex, maker, big, BTC, "buy", "3500", "60000")
     assert param_error(set_lev, big, {"instId": BTC, "lever": "125", "mgnMode": "cross"}).code == "59102"
     assert position(ex, big)["lever"] == "100"
+
+
+def test_the_harsh_readings_can_be_switched_to_the_mild_ones(ex: Exchange) -> None:
+    maker, uid = futures_account(ex), futures_account(ex, USDT="100000", BTC="1")
+    spot = {
+        "instId": "BTC-USDT",
+        "tdMode": "cash",
+        "side": "sell",
+        "ordType": "limit",
+        "px": "70000",
+        "sz": "0.1",
+    }
+    place(ex, uid, spot)
+    assert param_error(ex.set_position_mode, uid, "long_short_mode").code == "59000"  # a spot order blocks
+    ex.rules.position_mode_blocked_by_spot_orders = False
+    assert ex.set_position_mode(uid, "long_short_mode") == [{"posMode": "long_short_mode"}]
+    ex.cancel_all(uid)
+    place(ex, uid, swap_order(BTC, "buy", "1", "59000", posSide="long"))  # a cross order
+    isolated = {"instId": BTC, "lever": "3", "mgnMode": "isolated", "posSide": "long"}
+    assert param_error(ex.set_leverage, uid, isolated).code == "59000"
+    ex.rules.leverage_blocked_by_any_order = False
+    assert ex.set_leverage(uid, isolated)[0]["lever"] == "3"
+    assert (
+        param_error(ex.set_leverage, uid, {"instId": BTC, "lever": "3", "mgnMode": "cross"}).code == "59000"
+    )
+    ex.rules.price_band = D("0.05")
+    assert ex.price_limit(BTC) == (D("63000"), D("57000"))
+    del maker

@@ -97,10 +97,10 @@ def test_public_swap_parameter_errors(swap_sim: RunningSim) -> None:
     assert error(get(swap_sim, "/api/v5/public/funding-rate"))[:2] == (400, "50014")
     assert error(get(swap_sim, "/api/v5/public/funding-rate?instId=NOPE-SWAP"))[:2] == (200, "51001")
     assert error(get(swap_sim, "/api/v5/public/funding-rate?instId=BTC-USDT"))[:2] == (400, "51000")
-    assert (
-        error(get(swap_sim, "/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP&limit=401"))[1]
-        == "51000"
-    )
+    history = "/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP"
+    assert error(get(swap_sim, history + "&limit=0"))[1] == "51000"
+    # Above its maximum a limit is answered with the maximum, as OKX does.
+    assert len(data(get(swap_sim, "/api/v5/market/mark-price-candles?instId=BTC-USDT-SWAP&limit=500"))) == 100
     assert error(get(swap_sim, "/api/v5/public/position-tiers?instType=SWAP&tdMode=cross"))[1] == "50014"
     assert (
         error(get(swap_sim, "/api/v5/market/mark-price-candles?instId=BTC-USDT-SWAP&bar=1h"))[2]
@@ -185,6 +185,13 @@ def test_admin_hooks_check_their_input(swap_sim: RunningSim, key: dict[str, Any]
     fixed = swap_sim.admin("POST", "/__sim__/mark", {"instId": "ETH-USDT-SWAP", "basis": "0.01"})
     assert Decimal(fixed["markPx"]) == (Decimal(fixed["idxPx"]) * Decimal("1.01")).quantize(Decimal("0.01"))
     swap_sim.admin("POST", "/__sim__/mark", {"instId": "ETH-USDT-SWAP", "basis": None})
+    with pytest.raises(RuntimeError, match="unknown swap rule"):
+        swap_sim.admin("POST", "/__sim__/swap-rules", {"gentle": True})
+    with pytest.raises(RuntimeError, match="priceBand"):
+        swap_sim.admin("POST", "/__sim__/swap-rules", {"priceBand": "2"})
+    rules = swap_sim.admin("POST", "/__sim__/swap-rules", {})
+    assert rules == {"liquidationFeeInRatio": True, "priceBand": "0.02", "leverageBlockedByAnyOrder": True,
+                     "positionModeBlockedBySpotOrders": True}  # fmt: skip
     positions = swap_sim.admin("GET", f"/__sim__/positions?uid={key['uid']}")
     assert positions == {"uid": key["uid"], "positions": [], "history": []}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import ccxt.pro as ccxtpro
 import pytest
@@ -44,12 +45,29 @@ async def okx(quiet_sim: RunningSim) -> AsyncIterator[ccxtpro.okx]:
         yield exchange
     finally:
         await exchange.close()
+        # the next test counts subscriptions from zero: wait until the simulator let these sockets go
+        await eventually(lambda: not any(ws_stats(quiet_sim)["connections"].values()))
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 5) -> None:
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.05)
+
+
+def ws_stats(sim: RunningSim) -> dict[str, Any]:
+    return sim.admin("GET", "/__sim__/ws-stats")
+
+
+async def subscribed(sim: RunningSim, *channels: str) -> None:
+    """Until the simulator holds a subscription to each channel (it then pushes what happens)."""
+    await eventually(lambda: all(ws_stats(sim)["subscriptions"].get(c, 0) >= 1 for c in channels))
+
+
+async def waiting(okx: ccxtpro.okx, stream: str) -> None:
+    """Until a watch on `stream` (ccxt's message hash, e.g. "orders:BTC-USDT") waits for its next push,
+    so a push caused from now on resolves it."""
+    await eventually(lambda: any(h.startswith(stream) for c in okx.clients.values() for h in c.futures))
 
 
 def floats(levels: list[list[str]]) -> list[list[float]]:
@@ -88,7 +106,8 @@ async def test_ticker_trades_and_candles_agree_with_rest(
     trades_task = asyncio.ensure_future(okx.watch_trades(SYMBOL))
     ticker_task = asyncio.ensure_future(okx.watch_ticker(SYMBOL))
     candle_task = asyncio.ensure_future(okx.watch_ohlcv(SYMBOL, "1m"))
-    await asyncio.sleep(0.3)  # let the trades subscription land before the trade happens
+    await subscribed(quiet_sim, "trades", "tickers", "candle1m")  # the trade happens after these
+    await waiting(okx, "trades")
     driver.cross("buy", "0.05")
     trades = await asyncio.wait_for(trades_task, 5)
     rest_trades = await okx.fetch_trades(SYMBOL, limit=5)
@@ -119,7 +138,8 @@ async def test_rest_order_goes_live_fills_and_cancels_on_watch_orders_and_balanc
     best_ask = (await okx.fetch_order_book(SYMBOL, 1))["asks"][0][0]
     orders_task = asyncio.ensure_future(okx.watch_orders(SYMBOL))
     balance = await asyncio.wait_for(okx.watch_balance(), 5)  # the account snapshot
-    await asyncio.sleep(0.3)  # both subscriptions acknowledged before the order
+    await subscribed(quiet_sim, "orders", "account")  # both subscriptions in place before the order
+    await waiting(okx, "orders")
     usdt_before = balance["USDT"]["free"]
 
     # A resting buy above every other bid: the next market sell fills it first. Each watch is
@@ -132,7 +152,7 @@ async def test_rest_order_goes_live_fills_and_cancels_on_watch_orders_and_balanc
     assert okx.balance["USDT"]["free"] < usdt_before
 
     orders_task = asyncio.ensure_future(okx.watch_orders(SYMBOL))
-    await asyncio.sleep(0.1)  # the watch is registered before the fill happens
+    await waiting(okx, "orders")  # the watch waits before the fill happens
     driver.cross("sell", "0.01")
     updates = await asyncio.wait_for(orders_task, 5)
     assert updates[-1]["id"] == order["id"]
@@ -143,7 +163,7 @@ async def test_rest_order_goes_live_fills_and_cancels_on_watch_orders_and_balanc
     await eventually(lambda: okx.balance.get("BTC", {}).get("free", 0) > 0)
 
     orders_task = asyncio.ensure_future(okx.watch_orders(SYMBOL))
-    await asyncio.sleep(0.1)  # the watch is registered before the cancel goes out
+    await waiting(okx, "orders")  # the watch waits before the cancel goes out
     await okx.cancel_order(order["id"], SYMBOL)
     updates = await asyncio.wait_for(orders_task, 5)
     assert updates[-1]["id"] == order["id"] and updates[-1]["status"] == "canceled"
@@ -162,7 +182,7 @@ async def test_create_and_cancel_order_over_the_socket(okx: ccxtpro.okx, quiet_s
 async def test_a_dropped_connection_is_seen_as_a_disconnect(okx: ccxtpro.okx, quiet_sim: RunningSim) -> None:
     await okx.watch_ticker(SYMBOL)
     pending = asyncio.ensure_future(okx.watch_ticker(SYMBOL))
-    await asyncio.sleep(0.2)
+    await waiting(okx, "ticker")  # the watch waits on the connection that is about to drop
     dropped = quiet_sim.admin("POST", "/__sim__/ws-faults", {"kind": "drop", "path": "/ws/v5/public"})
     assert dropped["connections"] >= 1
     with pytest.raises(ccxtpro.NetworkError):

@@ -113,6 +113,15 @@ async def test_login_succeeds_and_a_second_login_is_refused(sim: RunningSim) -> 
         ({"secret": "WRONGSECRET"}, "60007"),
         ({"timestamp": str(int(time.time()) - 120)}, "60006"),
         ({"timestamp": "yesterday"}, "60004"),
+        # not a number of seconds: each gets an error answer (once "inf" got none at all)
+        ({"timestamp": "inf"}, "60004"),
+        ({"timestamp": "nan"}, "60004"),
+        ({"timestamp": "1e99"}, "60004"),
+        ({"timestamp": ""}, "60004"),
+        ({"timestamp": "-5"}, "60004"),
+        ({"timestamp": "\uff11\uff15\uff13\uff18"}, "60004"),  # full-width digits
+        ({"passphrase": "pässwörd€"}, "60024"),
+        ({"sign": "ßïgñ✓="}, "60007"),
     ],
 )
 async def test_login_failures(sim: RunningSim, override: dict[str, str], code: str) -> None:

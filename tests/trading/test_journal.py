@@ -117,6 +117,7 @@ def test_sqlite_commit_survives_sigkill(tmp_path: Path) -> None:
 def test_sqlite_journal_reaches_the_database_file_without_checkpointing_in_commits(tmp_path: Path) -> None:
     """Commits only append to the WAL (no checkpoint stalls on the order path); a background thread
     copies it into the database file within about a second."""
+    import contextlib
     import shutil
     import sqlite3
     import time
@@ -129,10 +130,20 @@ def test_sqlite_journal_reaches_the_database_file_without_checkpointing_in_commi
             j.record_intent(f"c{i}", "BTC/USDT", "buy", Decimal("0.001"), Decimal("43000.1"))
         with j.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
-        time.sleep(2.0)
-        copy = tmp_path / "main-file-only.sqlite"
-        shutil.copy(db, copy)  # the database file alone, as if the WAL were lost
-        rows = sqlite3.connect(copy).execute("select count(*) from orders").fetchone()[0]
+
+        def rows_in_the_file_alone() -> int:
+            copy = tmp_path / "main-file-only.sqlite"
+            shutil.copy(db, copy)  # the database file alone, as if the WAL were lost
+            try:
+                with contextlib.closing(sqlite3.connect(copy)) as conn:
+                    return int(conn.execute("select count(*) from orders").fetchone()[0])
+            except sqlite3.DatabaseError:
+                return -1  # copied in the middle of a checkpoint: look again
+
+        # Wait for the checkpoint itself (the rows reaching the file), bounded well above its 1 s period.
+        deadline = time.monotonic() + 15
+        while (rows := rows_in_the_file_alone()) != 1500 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert rows == 1500
     finally:
         j.close()

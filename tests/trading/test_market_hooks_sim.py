@@ -59,11 +59,10 @@ def _bot(sim: RunningSim, tmp_path: Path, source: str, params: dict[str, Any]) -
     return r
 
 
-async def _run_for(r: Runner, seconds: float, until: Any) -> None:
+async def _run_until(r: Runner, until: Any) -> None:
     stop = asyncio.Event()
     task = asyncio.ensure_future(r.run(stop, 60))
     await wait_for(lambda: r.strategy is not None, 20)
-    await asyncio.sleep(seconds)
     await wait_for(until, 20)
     stop.set()
     await task
@@ -85,7 +84,7 @@ def test_a_strategy_gets_books_and_every_public_trade_once(sim: RunningSim, tmp_
         kinds = [x["kind"] for x in lines()]
         return kinds.count("book") >= 5 and kinds.count("trade") >= 3
 
-    asyncio.run(_run_for(r, 3.0, enough))
+    asyncio.run(_run_until(r, enough))
     seen = lines()
     books = [x for x in seen if x["kind"] == "book"]
     trades = [x for x in seen if x["kind"] == "trade"]

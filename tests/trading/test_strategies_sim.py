@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,15 @@ async def _exchange_fills(sim: RunningSim, key: dict[str, Any]) -> set[tuple[str
         return {(f.trade_id, f.client_order_id, f.size, f.price) for f in await c.fetch_fills("BTC/USDT")}
 
 
-async def _run(r: Runner, moves: list[tuple[float, str]], sim: RunningSim, until: Any = None) -> Any:
+async def _run(
+    r: Runner, moves: list[tuple[Callable[[], bool], str]], sim: RunningSim, until: Any = None
+) -> Any:
+    """Run the bot; each price move waits until the bot shows it is ready for it (`ready`)."""
     stop = asyncio.Event()
     task = asyncio.ensure_future(r.run(stop, 60))
     await wait_for(lambda: r.strategy is not None, 20)
-    for delay, pct in moves:
-        await asyncio.sleep(delay)
+    for ready, pct in moves:
+        await wait_for(ready, 20)
         sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": pct})
     if until is not None:
         await wait_for(until, 15)
@@ -62,9 +66,17 @@ def test_grid_quotes_refills_and_matches_the_journal(sim: RunningSim, tmp_path: 
         "run": RUN,
     }
     r = runner(sim, key, config, tmp_path)
-    # push the price through two buy levels and back up through the sells they re-quote
+
+    # once the six levels are quoted, push the price through the buy levels, then, once two of them
+    # filled, back up through the sells they re-quote
+    def quoted() -> bool:
+        return r.manager.stats.placed >= 6
+
+    def bought() -> bool:
+        return r.manager.stats.fills >= 2
+
     summary = asyncio.run(
-        _run(r, [(1.0, "-0.7"), (1.5, "+0.9")], sim, until=lambda: r.manager.stats.fills >= 3)
+        _run(r, [(quoted, "-0.7"), (bought, "+0.9")], sim, until=lambda: r.manager.stats.fills >= 3)
     )
     assert summary.fills >= 3
     assert summary.orders_placed >= 7  # six levels quoted, then at least one re-quote on a fill
@@ -115,11 +127,20 @@ def test_ma_cross_buys_on_the_cross_up_and_sells_on_the_cross_down(sim: RunningS
         "run": RUN,
     }
     r = runner(sim, key, config, tmp_path)
-    # down first (sets the baseline or crosses down with nothing to sell), then a sharp rise: cross up
+
+    # once the baseline is set: down (crosses down with nothing to sell), then a sharp rise (cross up:
+    # buy), then once bought a sharp fall (cross down: sell)
+    def trend() -> str | None:
+        return getattr(r.strategy, "trend", None)
+
     summary = asyncio.run(
         _run(
             r,
-            [(1.5, "-2"), (1.5, "+4"), (2.0, "-4")],
+            [
+                (lambda: trend() is not None, "-2"),
+                (lambda: trend() == "down", "+4"),
+                (lambda: any(f.side == "buy" for f in r.manager.fills()), "-4"),
+            ],
             sim,
             until=lambda: sum(1 for f in r.manager.fills() if f.side == "sell") >= 1,
         )

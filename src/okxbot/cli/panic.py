@@ -7,18 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from pathlib import Path
+from okxbot.cli.panic_export import DAYS
 
+if TYPE_CHECKING:
+    from okxbot.cli.panic_withdrawals import WithdrawalAlert
     from okxbot.cli.target import Target
     from okxbot.okx.client import OkxClient
 
-DAYS = 7
+LABELS = {"funding_bills": "funding-account bills", "bills": "trading-account bills"}
 
 CHECKLIST = """\
 What to do now:
   1. DELETE THE KEY ON OKX NOW (Profile > API keys > Delete): until then anyone holding it can trade.
-  2. Review the flagged activity in the report: orders okxbot did not place, and their fills.
+  2. Review the report: withdrawals first, then orders okxbot did not place (flagged) and their fills.
   3. Contact OKX support if you see activity you did not make (or any withdrawal).
   4. Change your OKX account password and check 2FA (authenticator, anti-phishing code, devices).
   5. Create a new key (Read + Trade only, bound to your server's IP) and run `okxbot keys rotate NAME`."""
@@ -34,8 +35,10 @@ def panic(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Compromise response: stop okxbot bots here, disable the profile, cancel EVERY open order,
-    export the last 7 days of orders, fills and bills (orders okxbot did not place are flagged),
-    then print the checklist. Does as much as the key's permissions allow and says what it could not.
+    then export the last 7 days: withdrawals (shown first: amount, currency, address, time, state and
+    what to do), deposits, funding-account bills, orders (those okxbot did not place are flagged),
+    fills and trading-account bills, to OKXBOT_HOME/reports/panic-<time>/ (CSV files, report.json,
+    summary.txt), then print the checklist. Works with a read-only key (it cannot cancel, and says so).
     Exit status 1 when something could not be done.
     """
     import asyncio
@@ -49,30 +52,27 @@ def panic(
     if json_out:
         typer.echo(json.dumps(outcome.as_dict(), indent=2))
     else:
-        for line in outcome.done:
-            typer.echo(f"done:      {line}")
-        for line in outcome.not_done:
-            typer.echo(f"NOT DONE:  {line}")
-        if outcome.report_dir:
-            typer.echo(f"report:    {outcome.report_dir}")
-        typer.echo("")
-        typer.echo(CHECKLIST)
+        typer.echo(outcome.text())
     if outcome.not_done:
         raise typer.Exit(1)
 
 
 @dataclass
 class Outcome:
-    """What panic did and did not manage; every line is meant for the user."""
+    """What panic found and did; every line is meant for the user."""
 
     done: list[str] = field(default_factory=list)
     not_done: list[str] = field(default_factory=list)
     report_dir: str = ""
     canceled: int = 0
     foreign_orders: int = 0
+    withdrawals: list[WithdrawalAlert] | None = None  # None: they could not be read
+    alert: list[str] = field(default_factory=list)  # the report's first lines: the withdrawals
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "withdrawals": None if self.withdrawals is None else [w.as_dict() for w in self.withdrawals],
+            "alert": self.alert,
             "done": self.done,
             "not_done": self.not_done,
             "report_dir": self.report_dir,
@@ -81,9 +81,19 @@ class Outcome:
             "checklist": CHECKLIST.splitlines()[1:],
         }
 
+    def text(self) -> str:
+        """The report as the console and summary.txt show it: withdrawals first, the checklist last."""
+        lines = [*self.alert, ""]
+        lines += [f"done:      {line}" for line in self.done]
+        lines += [f"NOT DONE:  {line}" for line in self.not_done]
+        if self.report_dir:
+            lines.append(f"report:    {self.report_dir}")
+        return "\n".join([*lines, "", CHECKLIST])
+
 
 async def respond(target: Target) -> Outcome:
     """Each step runs even when an earlier one failed: a partial response beats none."""
+    from okxbot.cli.panic_export import export, paged, write_report
     from okxbot.okx.client import ClientConfig, OkxClient
     from okxbot.okx.errors import OkxError
 
@@ -99,7 +109,7 @@ async def respond(target: Target) -> Outcome:
             outcome.not_done.append(f"could not reach the account with this key ({err.describe()})")
         open_before: list[dict[str, Any]] = []
         try:
-            open_before = await _paged(client, "privateGetTradeOrdersPending", {"instType": "SPOT"}, "ordId")
+            open_before = await paged(client, "privateGetTradeOrdersPending", {"instType": "SPOT"}, "ordId")
         except OkxError as err:
             outcome.not_done.append(f"could not list open orders ({err.describe()})")
         if "trade" in perms:
@@ -109,7 +119,18 @@ async def respond(target: Target) -> Outcome:
                 f"could not cancel the {len(open_before)} open order(s): the key is read-only. Cancel them on "
                 "OKX's website or app, or delete the key there (its orders stay open)"
             )
-        await _export(client, target, open_before, outcome)
+        found = await export(client, open_before, client.clock.now_ms())
+    outcome.withdrawals = found.withdrawals
+    outcome.alert = found.alert_lines()
+    outcome.foreign_orders = found.foreign_orders
+    outcome.not_done += found.problems
+    if found.sections:
+        counts = ", ".join(f"{len(rows)} {LABELS.get(name, name)}" for name, rows in found.sections.items())
+        outcome.done.append(
+            f"exported the last {DAYS} days ({counts}); {outcome.foreign_orders} order(s) not placed by okxbot flagged"
+        )
+        summary = {"done": outcome.done, "not_done": outcome.not_done}
+        outcome.report_dir = str(write_report(target, found, summary, outcome.text()))
     return outcome
 
 
@@ -172,140 +193,3 @@ async def _cancel_everything(client: OkxClient, outcome: Outcome) -> None:
     if failed:
         outcome.not_done.append(f"could not cancel {len(failed)} order(s): {'; '.join(failed[:10])}")
     outcome.done.append(f"canceled {outcome.canceled} open order(s) on every instrument")
-
-
-async def _paged(client: OkxClient, method: str, params: dict[str, str], cursor: str) -> list[dict[str, Any]]:
-    """Every row of a paginated OKX list endpoint (newest first, 100 a page, `after` = last id)."""
-    from okxbot.okx.errors import OkxError, explain
-
-    rows: list[dict[str, Any]] = []
-    query = dict(params, limit="100")
-    for _ in range(1000):  # 100k rows: more than 7 days of any retail account
-        try:
-            response = await getattr(client.raw, method)(dict(query))
-        except OkxError:
-            raise
-        except Exception as exc:
-            raise explain(exc) from None
-        page = response.get("data") or []
-        rows += page
-        if len(page) < 100:
-            break
-        query["after"] = str(page[-1][cursor])
-    return rows
-
-
-def _okxbot_ids() -> set[str] | None:
-    """The clOrdIds in this machine's order journal, or None when there is no journal yet."""
-    from okxbot.trading.journal import default_url, journaled_client_ids
-    from okxbot.vault.home import okxbot_home
-
-    home = okxbot_home()
-    if not (home / "journal.sqlite").exists():
-        return None
-    return journaled_client_ids(default_url(home))
-
-
-def _is_okxbot_order(order: dict[str, Any], journaled: set[str] | None) -> bool:
-    """Placed by okxbot on this machine: its clOrdId is in the journal (every okxbot order is journaled
-    before it is sent). Without a journal, fall back to okxbot's clOrdId format (`okxb` + 28 hex)."""
-    import re
-
-    from okxbot.okx.ids import DEFAULT_PREFIX, MAX_LENGTH
-
-    cl = str(order.get("clOrdId") or "")
-    if journaled is not None:
-        return cl in journaled
-    return len(cl) == MAX_LENGTH and re.fullmatch(re.escape(DEFAULT_PREFIX) + "[0-9a-f]+", cl) is not None
-
-
-async def _export(
-    client: OkxClient, target: Target, open_before: list[dict[str, Any]], outcome: Outcome
-) -> None:
-    import time
-
-    from okxbot.okx.errors import OkxError
-
-    begin = str(int(time.time() * 1000) - DAYS * 86_400_000)
-    spot = {"instType": "SPOT", "begin": begin}
-    sections: dict[str, list[dict[str, Any]]] = {}
-    try:
-        history = await _paged(client, "privateGetTradeOrdersHistory", spot, "ordId")
-        pending = await _paged(client, "privateGetTradeOrdersPending", {"instType": "SPOT"}, "ordId")
-        merged: dict[str, dict[str, Any]] = {}
-        for order in [*open_before, *pending, *history]:
-            merged[str(order.get("ordId"))] = order  # later (fresher) states win
-        orders = sorted(merged.values(), key=lambda o: int(o.get("cTime") or 0), reverse=True)
-        journaled = _okxbot_ids()
-        for order in orders:
-            order["placedByOkxbot"] = "yes" if _is_okxbot_order(order, journaled) else "NO - FLAGGED"
-        sections["orders"] = orders
-        outcome.foreign_orders = sum(1 for o in orders if o["placedByOkxbot"] != "yes")
-    except OkxError as err:
-        outcome.not_done.append(f"could not export orders ({err.describe()})")
-    foreign_ids = {str(o["ordId"]) for o in sections.get("orders", []) if o["placedByOkxbot"] != "yes"}
-    try:
-        try:
-            fills = await _paged(client, "privateGetTradeFillsHistory", spot, "billId")
-        except OkxError:
-            # fills-history (3 months) may be missing where trade/fills (3 days) exists.
-            fills = await _paged(client, "privateGetTradeFills", spot, "billId")
-            outcome.not_done.append("fills older than 3 days were not exported (fills-history unavailable)")
-        for fill in fills:
-            fill["placedByOkxbot"] = "NO - FLAGGED" if str(fill.get("ordId")) in foreign_ids else "yes"
-        sections["fills"] = fills
-    except OkxError as err:
-        outcome.not_done.append(f"could not export fills ({err.describe()})")
-    try:
-        sections["bills"] = await _paged(client, "privateGetAccountBills", {"begin": begin}, "billId")
-    except OkxError as err:
-        outcome.not_done.append(f"could not export bills ({err.describe()})")
-    if sections:
-        path = _write_report(target, sections, outcome)
-        outcome.report_dir = str(path)
-        counts = ", ".join(f"{len(rows)} {name}" for name, rows in sections.items())
-        outcome.done.append(
-            f"exported the last {DAYS} days ({counts}); {outcome.foreign_orders} order(s) not placed by okxbot flagged"
-        )
-
-
-def _write_report(target: Target, sections: dict[str, list[dict[str, Any]]], outcome: Outcome) -> Path:
-    import csv
-    import io
-    import json
-    from datetime import UTC, datetime
-
-    from okxbot.vault.atomic import write_atomic
-    from okxbot.vault.home import okxbot_home
-
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    directory = okxbot_home() / "reports" / f"panic-{stamp}"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for name, rows in sections.items():
-        columns: list[str] = ["placedByOkxbot"] if rows and "placedByOkxbot" in rows[0] else []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-        write_atomic(directory / f"{name}.csv", buffer.getvalue().encode())
-    report = {
-        "generated": stamp,
-        "profile": target.profile,
-        "key": target.credentials.api_key.masked(),
-        "base_url": target.base_url,
-        "demo": target.demo,
-        "days": DAYS,
-        "summary": {"done": outcome.done, "not_done": outcome.not_done},
-        **sections,
-    }
-    write_atomic(directory / "report.json", json.dumps(report, indent=2, default=str).encode())
-    return directory
-
-
-def _cell(value: Any) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)

@@ -85,37 +85,6 @@ async def measure_offset(server_time: ServerTime, samples: int = DEFAULT_SAMPLES
     return ClockSync(tuple(taken), offset, local_ms())
 
 
-async def sample_offset(base_url: str, samples: int = DEFAULT_SAMPLES, timeout_s: float = 5.0) -> ClockSync:
-    """Measure the offset to the OKX (or simulator) at `base_url` without ccxt (for `okxbot doctor`).
-
-    Uses GET {base_url}/api/v5/public/time; raises OkxError on a bad answer.
-    """
-    import aiohttp
-
-    from okxbot.okx.errors import OkxUnavailable, explain
-
-    url = base_url.rstrip("/") + "/api/v5/public/time"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-
-        async def server_time() -> int:
-            try:
-                async with session.get(url) as resp:
-                    payload = await resp.json(content_type=None)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise explain(exc) from exc
-            try:
-                return int(payload["data"][0]["ts"])
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise OkxUnavailable(
-                    None,
-                    f"unexpected answer from {url}",
-                    "Is this an OKX API address? Check the URL.",
-                    "ExchangeError",
-                ) from None
-
-        return await measure_offset(server_time, samples)
-
-
 class Clock:
     """The corrected clock one client signs with; resynced on 50102 and every `resync_s` seconds."""
 
@@ -139,10 +108,6 @@ class Clock:
     @property
     def offset_ms(self) -> int:
         return self._last.offset_ms if self._last else 0
-
-    @property
-    def last_sync(self) -> ClockSync | None:
-        return self._last
 
     def now_ms(self) -> int:
         """OKX's time now, as best we know it."""

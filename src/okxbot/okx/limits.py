@@ -110,6 +110,7 @@ _TABLE: tuple[Limit, ...] = (
     _rule("GET", "asset/deposit-withdraw-status", 1, _TWO_SECONDS, "uid"),
     _rule("GET", "asset/deposit-address", 6, _SECOND, "uid"),
     _rule("POST", "asset/transfer", 2, _SECOND, "uid+ccy"),
+    _rule("GET", "asset/transfer-state", 10, _SECOND, "uid"),  # docs "Get funds transfer state"
     _rule("POST", "asset/withdrawal", 6, _SECOND, "uid"),
     # order entry, per uid + instrument (options: + instrument family)
     _rule("POST", "trade/order", 60, _TWO_SECONDS, "uid+instId"),

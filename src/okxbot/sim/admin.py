@@ -5,10 +5,16 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     POST /__sim__/keys          {"uid"?, "balances"?, "perm", "ip", "label", "demo"} -> key fields
     POST /__sim__/price         {"instId", "px"} or {"instId", "movePct"}
     POST /__sim__/clock         {"offsetMs": 40000}
-    POST /__sim__/faults        {"path", "count", "kind", "delayMs"?}
+    POST /__sim__/faults        {"path", "count", "kind", "delayMs"?, "lateMs"?, "op"?}
+    GET  /__sim__/realism       the asynchrony settings, scheduled late work ("pending"), hidden reads
+    POST /__sim__/realism       {"lateExecMs"?, "lateExecShare"?, "cancelLagMs"?, "amendLagMs"?,
+                                 "readLagMs"?, "fixedLags"?} -> the same as GET
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
+    POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
+                                 "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
@@ -22,8 +28,10 @@ from aiohttp import web
 
 from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
-from okxbot.sim.faults import REST_KINDS, Fault
+from okxbot.sim.faults import Fault
+from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
+from okxbot.sim.ws_ops import OPS
 
 
 class AdminError(Exception):
@@ -40,9 +48,13 @@ def register(router: web.UrlDispatcher) -> None:
         ("POST", "price", _price),
         ("POST", "clock", _clock),
         ("POST", "faults", _faults),
+        ("GET", "realism", _realism),
+        ("POST", "realism", _realism),
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "deposits", _deposits),
+        ("POST", "withdrawals", _withdrawals),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -166,18 +178,30 @@ def _faults(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
     kind = str(body.get("kind", ""))
     if not path.startswith("/"):
         raise AdminError('path must be a request path such as "/api/v5/trade/order"')
-    if path.startswith("/api/") and kind not in REST_KINDS:
-        raise AdminError(f"kind must be one of {', '.join(REST_KINDS)}")
     try:
         count = int(body.get("count", 1))
         delay_ms = int(body.get("delayMs", 0))
+        late_ms = None if body.get("lateMs") is None else int(body["lateMs"])
     except (TypeError, ValueError):
-        raise AdminError("count and delayMs must be integers") from None
+        raise AdminError("count, delayMs and lateMs must be integers") from None
+    op = str(body.get("op", ""))
+    if op and op not in OPS:
+        raise AdminError(f"op must be one of {', '.join(sorted(OPS))} (or absent for every trading op)")
+    fault = Fault(path=path, kind=kind, count=count, delay_ms=delay_ms, late_ms=late_ms, op=op)
     try:
-        ctx.faults.add(Fault(path=path, kind=kind, count=count, delay_ms=delay_ms))
+        ctx.faults.add(fault)
     except ValueError as err:
         raise AdminError(str(err)) from None
     return {"pending": [vars(f) for f in ctx.faults.pending()]}
+
+
+def _realism(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    if request.method == "POST":
+        try:
+            ctx.asynchrony.configure(body)
+        except ValueError as err:
+            raise AdminError(str(err)) from None
+    return ctx.asynchrony.wire()
 
 
 def _stats(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
@@ -194,3 +218,80 @@ def _orders(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
 def _reset_limits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
     ctx.limiter.reset()
     return {"reset": True}
+
+
+def _funding_target(ctx: SimContext, body: dict[str, Any]) -> tuple[str, str]:
+    uid = str(body.get("uid", ""))
+    if not ctx.exchange.has_account(uid):
+        raise AdminError(f"no account with uid {uid!r}; create one with POST /__sim__/accounts")
+    ccy = str(body.get("ccy", "")).upper()
+    if "wdId" not in body and ccy not in ctx.exchange.currencies():
+        raise AdminError(f"ccy must be one of {', '.join(sorted(ctx.exchange.currencies()))}, got {ccy!r}")
+    return uid, ccy
+
+
+def _ts(body: dict[str, Any]) -> int | None:
+    if body.get("ts") in (None, ""):
+        return None
+    try:
+        return int(str(body["ts"]))
+    except ValueError:
+        raise AdminError("ts must be a time in ms since the epoch") from None
+
+
+def _deposits(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A deposit lands in the account's funding account (credited when its state is 1 or 2)."""
+    uid, ccy = _funding_target(ctx, body)
+    try:
+        deposit = ctx.funding.deposit(
+            uid,
+            ccy,
+            _decimal(body.get("amt"), "amt"),
+            state=str(body.get("state", "2")),
+            dep_type=str(body.get("type", "4")),
+            sender=str(body.get("from", "")),
+            tx_id=str(body.get("txId", "")),
+            ts=_ts(body),
+        )
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return deposit.wire()
+
+
+def _withdrawals(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A withdrawal from the funding account (e.g. made with a leaked key), or a new state for one."""
+    uid, ccy = _funding_target(ctx, body)
+    state = str(body.get("state", "2"))
+    try:
+        if "wdId" in body:
+            withdrawal = ctx.funding.set_withdrawal_state(
+                uid, str(body["wdId"]), state, tx_id=str(body.get("txId", ""))
+            )
+        else:
+            to_addr = str(body.get("toAddr", ""))
+            if not to_addr:
+                raise AdminError("toAddr is required: the address (or account) the money went to")
+            withdrawal = ctx.funding.withdraw(
+                uid,
+                ccy,
+                _decimal(body.get("amt"), "amt"),
+                to_addr,
+                dest=str(body.get("dest", "4")),
+                chain=str(body.get("chain", "")),
+                fee=_decimal(body.get("fee", "0"), "fee"),
+                client_id=str(body.get("clientId", "")),
+                state=state,
+                tx_id=str(body.get("txId", "")),
+                ts=_ts(body),
+            )
+    except FundingError as err:
+        held = ctx.funding.balances(uid, [ccy])
+        have = held[0]["availBal"] if held else "0"
+        raise AdminError(
+            f"{err.msg} (funding account holds {have} {ccy}; add some with POST /__sim__/deposits)"
+            if err.code == "58350"
+            else err.msg
+        ) from None
+    except ValueError as err:
+        raise AdminError(str(err)) from None
+    return withdrawal.wire()

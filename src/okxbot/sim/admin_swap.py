@@ -32,6 +32,7 @@ def register(router: web.UrlDispatcher) -> None:
         ("POST", "funding", _funding),
         ("POST", "tick", _tick),
         ("GET", "positions", _positions),
+        ("POST", "swap-rules", _swap_rules),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -120,3 +121,24 @@ def _positions(ctx: SimContext, body: dict[str, Any], request: web.Request) -> d
         "positions": ex.position_rows(uid, [p.pos_id for p in acct.positions.values()]),
         "history": ex.positions_history(uid, {}),
     }
+
+
+def _swap_rules(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    rules = ctx.exchange.rules
+    flags = {
+        "liquidationFeeInRatio": "liquidation_fee_in_ratio",
+        "leverageBlockedByAnyOrder": "leverage_blocked_by_any_order",
+        "positionModeBlockedBySpotOrders": "position_mode_blocked_by_spot_orders",
+    }
+    unknown = set(body) - set(flags) - {"priceBand"}
+    if unknown:
+        raise AdminError(f"unknown swap rule(s) {sorted(unknown)}; known: {sorted([*flags, 'priceBand'])}")
+    for name, attr in flags.items():
+        if name in body:
+            setattr(rules, attr, _bool(body[name], name))
+    if "priceBand" in body:
+        band = _decimal(body["priceBand"], "priceBand")
+        if not Decimal(0) < band < Decimal(1):
+            raise AdminError("priceBand must be a fraction between 0 and 1, e.g. 0.02")
+        rules.price_band = band
+    return rules.wire()

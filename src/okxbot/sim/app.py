@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from okxbot.sim import admin, admin_swap, rest, ws
+from okxbot.sim import asset_endpoints as _asset_endpoints  # noqa: F401 (registers /asset/...)
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
 from okxbot.sim import endpoints_algo as _endpoints_algo  # noqa: F401
 from okxbot.sim import endpoints_swap as _endpoints_swap  # noqa: F401
@@ -41,4 +42,10 @@ def build_app(ctx: SimContext) -> web.Application:
     admin.register(app.router)
     admin_swap.register(app.router)
     ws.register(app)  # /ws/v5/public, /private, /business and the /__sim__/ws-* admin routes
+    app.on_shutdown.append(_release_held_requests)
     return app
+
+
+async def _release_held_requests(app: web.Application) -> None:
+    """Requests held unanswered by a `timeout` fault end now, not after the server's shutdown timeout."""
+    app[CTX].asynchrony.stop()

@@ -26,11 +26,22 @@ from okxbot.sim.wire import SimError
 
 TIMESTAMP_WINDOW_MS = 30_000
 PERMISSIONS = ("read_only", "trade", "withdraw")
-_ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+_ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", re.ASCII)
+# WS login: Unix seconds, integer (python-okx, ccxt) or with a fraction (the docs' JS sample). Anything
+# else ("inf", "nan", "1e99", "-5", "") is not a timestamp: 60004 (a missing one is a bad request: 60012).
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 
 
 def prehash(timestamp: str, method: str, request_path: str, body: bytes = b"") -> bytes:
     return timestamp.encode() + method.upper().encode() + request_path.encode() + body
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (a header or a WS login field can hold
+    any character; `hmac.compare_digest` on str raises TypeError for them, which answered 50026)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 def sign(secret: str, message: bytes) -> str:
@@ -170,12 +181,12 @@ class KeyStore:
             raise SimError("50101")
         if not key.allows_ip(peer_ip):
             raise SimError("50110", peer_ip)
-        if not hmac.compare_digest(passphrase, key.passphrase):
+        if not same_secret(passphrase, key.passphrase):
             raise SimError("50105")
         if abs(self._now_ms() - ts_ms) > self._window_ms:
             raise SimError("50102")
         expected = sign(key.secret_key, prehash(timestamp, method, raw_path, body))
-        if not hmac.compare_digest(signature, expected):
+        if not same_secret(signature, expected):
             raise SimError("50113")
         return key
 
@@ -187,15 +198,15 @@ class KeyStore:
         """
         api_key = str(args.get("apiKey") or "")
         passphrase = str(args.get("passphrase") or "")
-        timestamp = str(args.get("timestamp") or "")
+        raw_timestamp = args.get("timestamp")
+        timestamp = "" if raw_timestamp is None else str(raw_timestamp)
         signature = str(args.get("sign") or "")
-        if not api_key or not passphrase or not timestamp or not signature:
+        if not api_key or not passphrase or raw_timestamp is None or not signature:
             return WsAuthError("60012", "Invalid request")
-        try:
-            # Integer seconds per python-okx and ccxt; the docs' JS sample can produce a fraction.
-            ts_ms = int(float(timestamp) * 1000)
-        except ValueError:
+        if not _UNIX_SECONDS.fullmatch(timestamp):
             return WsAuthError("60004", "Invalid timestamp")
+        seconds, _, fraction = timestamp.partition(".")
+        ts_ms = int(seconds) * 1000 + int((fraction + "000")[:3])
         key = self._keys.get(api_key)
         if key is None:
             return WsAuthError("60005", "Invalid apiKey")
@@ -203,12 +214,12 @@ class KeyStore:
             return WsAuthError("60032", "API key doesn't exist.")
         if not key.allows_ip(peer_ip):
             return WsAuthError("60009", "Login failed.")
-        if not hmac.compare_digest(passphrase, key.passphrase):
+        if not same_secret(passphrase, key.passphrase):
             return WsAuthError("60024", "Wrong passphrase")
         if abs(self._now_ms() - ts_ms) > self._window_ms:
             return WsAuthError("60006", "Timestamp request expired")
         expected = sign(key.secret_key, prehash(timestamp, "GET", "/users/self/verify"))
-        if not hmac.compare_digest(signature, expected):
+        if not same_secret(signature, expected):
             return WsAuthError("60007", "Invalid sign")
         return key
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from okxbot.sim.asynchrony import Asynchrony
 from okxbot.sim.auth import KeyStore
 from okxbot.sim.clock import Clock
 from okxbot.sim.faults import FaultPlan
@@ -19,6 +20,7 @@ from okxbot.sim.limits import Limiter
 
 if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
+    from okxbot.sim.funding_account import FundingLedger
     from okxbot.sim.market import SyntheticMarket
 
 
@@ -42,9 +44,15 @@ class SimContext:
     faults: FaultPlan
     market: SyntheticMarket | None
     seed: int
+    funding: FundingLedger  # every account's funding side (deposits, withdrawals, transfers)
     stats: Stats = field(default_factory=Stats)
     # (uid, tag) -> deadline (ms, simulator clock) of a cancel-all-after dead-man switch.
     dead_man: dict[tuple[str, str], int] = field(default_factory=dict)
+    # OKX's asynchrony (late executions, lagged cancels / amends, read lag); all off until configured.
+    asynchrony: Asynchrony = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.asynchrony = Asynchrony(self.exchange, self.clock, self.seed)
 
 
 CTX = web.AppKey("okxbot.sim.ctx", SimContext)

@@ -268,9 +268,9 @@ class Derivatives:
         if acct.acct_lv == "1":
             raise _mode_error()
         if mode != acct.pos_mode:
-            if any(o.inst.is_swap for o in acct.pending.values()) or any(
-                p.pos for p in acct.positions.values()
-            ):
+            any_order = self.margin.rules.position_mode_blocked_by_spot_orders
+            blocking = [o for o in acct.pending.values() if any_order or o.inst.is_swap]
+            if blocking or any(p.pos for p in acct.positions.values()):
                 raise ParamError("59000", SETTINGS_BLOCKED)
             acct.pos_mode = mode
         return [{"posMode": mode}]
@@ -319,7 +319,8 @@ class Derivatives:
         biggest = max((p.size for p in held), default=ZERO)
         if lever > inst.max_lever or lever > tier_for(inst, biggest).max_lever:
             raise ParamError("59102", "Leverage exceeds the maximum limit. Please lower the leverage.")
-        if self.pending_on(acct, inst.inst_id):
+        any_mode = None if self.margin.rules.leverage_blocked_by_any_order else mgn_mode
+        if self.pending_on(acct, inst.inst_id, any_mode):
             raise ParamError("59000", SETTINGS_BLOCKED)
         self._check_margin_for(acct, inst, held, lever)
         for s in ("net", "long", "short") if (mgn_mode == "cross" or not long_short) else (pos_side,):

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from okxbot.sim.context import SimContext
+from okxbot.sim.filters import count_param, is_digits
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError, batch_response
@@ -41,23 +42,15 @@ def _req(params: dict[str, Any], name: str) -> str:
     return value
 
 
-def _int(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    raw = _opt(params, name)
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise SimError("51000", name)
-    value = int(raw)
-    if not low <= value <= high:
-        raise SimError("51000", name)
-    return value
+def _count(params: dict[str, Any], name: str, default: int, maximum: int) -> int:
+    return count_param(_opt(params, name), name, default=default, maximum=maximum)
 
 
 def _ms(params: dict[str, Any], name: str) -> int | None:
     raw = _opt(params, name)
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_digits(raw):
         raise SimError("51000", name)
     return int(raw)
 
@@ -131,13 +124,27 @@ def market_tickers(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/market/books")
 def market_books(call: Call) -> list[Any]:
     inst_id = _inst_id(call)
-    return [call.ctx.exchange.books(inst_id, _int(call.params, "sz", 1, 1, 400))]
+    return [call.ctx.exchange.books(inst_id, _count(call.params, "sz", 1, 400))]
+
+
+@endpoint("GET", "/api/v5/market/books-full")
+def market_books_full(call: Call) -> list[Any]:
+    # Up to 5000 levels a side; a level is [px, sz, number of orders] (no deprecated "0" here).
+    inst_id = _inst_id(call)
+    book = call.ctx.exchange.books(inst_id, _count(call.params, "sz", 1, 5000))
+    return [
+        {
+            **book,
+            "asks": [[px, sz, n] for px, sz, _, n in book["asks"]],
+            "bids": [[px, sz, n] for px, sz, _, n in book["bids"]],
+        }
+    ]
 
 
 def _candles(call: Call, max_limit: int) -> list[Any]:
     inst_id = _inst_id(call)
     bar = _opt(call.params, "bar") or "1m"
-    limit = _int(call.params, "limit", 100, 1, max_limit)
+    limit = _count(call.params, "limit", 100, max_limit)
     after, before = _ms(call.params, "after"), _ms(call.params, "before")
     return call.ctx.exchange.candles(inst_id, bar, after=after, before=before, limit=limit)
 
@@ -149,13 +156,13 @@ def market_candles(call: Call) -> list[Any]:
 
 @endpoint("GET", "/api/v5/market/history-candles")
 def market_history_candles(call: Call) -> list[Any]:
-    return _candles(call, 100)
+    return _candles(call, 300)
 
 
 @endpoint("GET", "/api/v5/market/trades")
 def market_trades(call: Call) -> list[Any]:
     inst_id = _inst_id(call)
-    return call.ctx.exchange.trades(inst_id, _int(call.params, "limit", 100, 1, 500))
+    return call.ctx.exchange.trades(inst_id, _count(call.params, "limit", 100, 500))
 
 
 # -- account and funding -------------------------------------------------------------------------
@@ -211,6 +218,12 @@ def account_bills(call: Call) -> list[Any]:
     return call.ctx.exchange.bills(call.uid, call.params)
 
 
+@endpoint("GET", "/api/v5/account/bills-archive", perm="read_only")
+def account_bills_archive(call: Call) -> list[Any]:
+    # OKX keeps 3 months here; the simulator's engine keeps bills 7 days, so both views agree.
+    return account_bills(call)
+
+
 @endpoint("GET", "/api/v5/account/trade-fee", perm="read_only")
 def account_trade_fee(call: Call) -> list[Any]:
     inst_type = _inst_type(call.params, required=True)
@@ -237,82 +250,6 @@ def account_trade_fee(call: Call) -> list[Any]:
     ]
 
 
-@endpoint("GET", "/api/v5/asset/balances", perm="read_only")
-def asset_balances(call: Call) -> list[Any]:
-    ccys = [c for c in _opt(call.params, "ccy").split(",") if c]
-    return call.ctx.exchange.funding_balances(call.uid, ccys or None)
-
-
-_CHAINS = {
-    "BTC": ("Bitcoin", "BTC-Bitcoin"),
-    "ETH": ("Ethereum", "ETH-ERC20"),
-    "USDT": ("Tether", "USDT-TRC20"),
-}
-
-
-@endpoint("GET", "/api/v5/asset/currencies", perm="read_only")
-def asset_currencies(call: Call) -> list[Any]:
-    wanted = {c for c in _opt(call.params, "ccy").split(",") if c}
-    rows = []
-    for ccy in sorted(call.ctx.exchange.currencies()):
-        if wanted and ccy not in wanted:
-            continue
-        name, chain = _CHAINS.get(ccy, (ccy, f"{ccy}-{ccy}"))
-        rows.append(
-            {
-                "burningFeeRate": "",
-                "canDep": True,
-                "canInternal": True,
-                "canWd": True,
-                "ccy": ccy,
-                "chain": chain,
-                "ctAddr": "",
-                "depEstOpenTime": "",
-                "depQuotaFixed": "",
-                "depQuoteDailyLayer2": "",
-                "fee": "0",
-                "logoLink": "",
-                "mainNet": True,
-                "maxFee": "0",
-                "maxFeeForCtAddr": "",
-                "maxWd": "1000000",
-                "minDep": "0.00000001",
-                "minDepArrivalConfirm": "1",
-                "minFee": "0",
-                "minFeeForCtAddr": "",
-                "minInternal": "0",
-                "minWd": "0.001",
-                "minWdUnlockConfirm": "1",
-                "name": name,
-                "needTag": False,
-                "usedDepQuotaFixed": "",
-                "usedWdQuota": "0",
-                "wdEstOpenTime": "",
-                "wdQuota": "10000000",
-                "wdTickSz": "8",
-            }
-        )
-    return rows
-
-
-@endpoint("POST", "/api/v5/asset/withdrawal", perm="withdraw")
-def asset_withdrawal(call: Call) -> list[Any]:
-    params = call.params
-    ccy = _req(params, "ccy")
-    _req(params, "amt")
-    dest = _req(params, "dest")
-    _req(params, "toAddr")
-    if dest not in ("3", "4"):
-        raise SimError("51000", "dest")
-    if ccy not in call.ctx.exchange.currencies():
-        raise SimError("51000", "ccy")
-    assert call.key is not None
-    if call.key.demo:
-        raise SimError("50038")
-    # Withdrawals leave from the funding account, which the simulator keeps empty.
-    raise SimError("58350", status=200)
-
-
 # -- trading -------------------------------------------------------------------------------------
 
 
@@ -321,36 +258,40 @@ def _place(call: Call, items: list[dict[str, Any]]) -> web.Response:
     return batch_response([exchange.place_order(call.uid, item) for item in items], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True, late=True)
 def trade_place_order(call: Call) -> web.Response:
     return _place(call, [call.params])
 
 
-@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_batch_orders(call: Call) -> web.Response:
     return _place(call, _batch(call))
 
 
-@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade")
+# Cancels and amends go through `ctx.asynchrony`: with a cancel / amend lag it acknowledges now and
+# changes the order later; without one it is the engine's own call.
+
+
+@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade", late=True)
 def trade_cancel_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.cancel_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.cancel_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array")
+@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array", late=True)
 def trade_cancel_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True, late=True)
 def trade_amend_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.amend_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.amend_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_amend_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
 @endpoint("GET", "/api/v5/trade/order", perm="read_only")
@@ -361,7 +302,8 @@ def trade_get_order(call: Call) -> list[Any]:
     if not ord_id and not cl_ord_id:
         raise SimError("51003")
     order = call.ctx.exchange.get_order(call.uid, inst_id, ord_id=ord_id or None, cl_ord_id=cl_ord_id or None)
-    if order is None:
+    # Read lag: an order the query side has not seen yet "does not exist".
+    if order is None or call.ctx.asynchrony.read_lag.order_hidden(order["ordId"]):
         raise SimError("51603")
     return [order]
 
@@ -376,14 +318,14 @@ def _known_inst_filter(call: Call) -> None:
 def trade_orders_pending(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.pending_orders(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.pending_orders(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history", perm="read_only")
 def trade_orders_history(call: Call) -> list[Any]:
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.order_history(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.order_history(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history-archive", perm="read_only")
@@ -396,7 +338,7 @@ def trade_orders_history_archive(call: Call) -> list[Any]:
 def trade_fills(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/fills-history", perm="read_only")
@@ -404,7 +346,7 @@ def trade_fills_history(call: Call) -> list[Any]:
     # OKX keeps 3 months here; the simulator's engine keeps fills 3 days, so both views agree.
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("POST", "/api/v5/trade/mass-cancel", perm="trade")
@@ -428,7 +370,7 @@ def trade_cancel_all_after(call: Call) -> list[Any]:
     if raw is None or raw == "":
         raise SimError("50014", "timeOut")
     text = str(raw)
-    if isinstance(raw, bool) or not text.isdigit():
+    if isinstance(raw, bool) or not is_digits(text):
         raise SimError("51000", "timeOut")
     seconds = int(text)
     if seconds != 0 and not DEAD_MAN_RANGE[0] <= seconds <= DEAD_MAN_RANGE[1]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from okxbot.sim.endpoints import _int, _ms, _opt, _req
+from okxbot.sim.endpoints import _count, _ms, _opt, _req
 from okxbot.sim.filters import param_str
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
@@ -78,7 +78,7 @@ def public_funding_rate(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/public/funding-rate-history")
 def public_funding_rate_history(call: Call) -> list[Any]:
     inst_id = _swap_id(call)
-    limit = _int(call.params, "limit", 400, 1, 400)
+    limit = _count(call.params, "limit", 400, 400)
     after, before = _ms(call.params, "after"), _ms(call.params, "before")
     return call.ctx.exchange.funding_history(inst_id, after=after, before=before, limit=limit)
 
@@ -123,7 +123,7 @@ def _price_candles(call: Call, kind: str, max_limit: int) -> list[Any]:
     params = call.params
     inst_id = _req(params, "instId")
     bar = _opt(params, "bar") or "1m"
-    limit = _int(params, "limit", 100, 1, max_limit)
+    limit = _count(params, "limit", 100, max_limit)
     after, before = _ms(params, "after"), _ms(params, "before")
     ex = call.ctx.exchange
     if kind == "mark":

@@ -13,7 +13,7 @@ Accounts
     ex.has_account(uid) -> bool;  ex.is_demo(uid) -> bool
     ex.deposit(uid, ccy, amount: Decimal | str) -> None        # admin top-up
     ex.balances(uid, ccys: Iterable[str] | None = None) -> dict  # GET /account/balance data[0]
-    ex.funding_balances(uid, ccys=None) -> list[dict]           # GET /asset/balances (empty funding)
+    ex.transfer(uid, ccy, change: Decimal, counterpart="6") -> bill  # asset/transfer's trading side
 
 Orders (params = the raw JSON object of one order; "" and None count as absent)
     ex.place_order(uid, params) -> {"clOrdId","ordId","tag","ts","sCode","sMsg"}
@@ -32,7 +32,7 @@ Orders (params = the raw JSON object of one order; "" and None count as absent)
     ex.all_orders(uid) -> list[order dict]               # every order ever, any state (admin)
   Filters are Mapping[str, str] of query parameters; a bad value raises ParamError(code, msg)
   (e.g. ("51000", "Parameter limit error")); the HTTP layer turns it into a top-level error.
-  Lists are newest first; limit defaults to 100 and may not exceed 100.
+  Lists are newest first; limit defaults to 100, and a larger one is answered with 100.
 
 Algo orders (okxbot.sim.algos; params as sent, "" = absent; per-item results like OKX's data[])
     ex.place_algo(uid, params) -> {"algoClOrdId","algoId","clOrdId","sCode","sMsg","tag"}
@@ -113,6 +113,7 @@ from okxbot.sim.order import Order
 from okxbot.sim.order_entry import OrderEntry
 from okxbot.sim.swap_orders import SwapOrders
 from okxbot.sim.swap_queries import SwapQueries
+from okxbot.sim.swap_rules import SwapRules
 from okxbot.sim.tape import Tape, UnknownBar
 
 __all__ = [
@@ -133,8 +134,9 @@ class Exchange:
         self.ids = Ids(seed)
         self.bus = EventBus()
         self.markets = Markets(self.instruments, self.clock)
-        self.marks = Marks(self.instruments, self.markets)
-        self.margin = Margin(self.markets, self.marks, SWAP_TAKER_FEE)
+        self.rules = SwapRules()
+        self.marks = Marks(self.instruments, self.markets, self.rules)
+        self.margin = Margin(self.markets, self.marks, SWAP_TAKER_FEE, self.rules)
         self.ledger = Ledger(self.clock, self.bus, self.ids, self.markets)
         self.derivs = Derivatives(
             self.clock, self.bus, self.ids, self.ledger, self.markets, self.marks, self.margin
@@ -213,10 +215,16 @@ class Exchange:
             return self.ledger.balances(uid, ccys)
         return self.margin.balances(acct, ccys, self.clock.now_ms())
 
-    def funding_balances(self, uid: str, ccys: Iterable[str] | None = None) -> list[dict[str, str]]:
-        """GET /api/v5/asset/balances: the simulator keeps everything in the trading account."""
-        self.ledger.account(uid)
-        return []
+    def transfer(self, uid: str, ccy: str, change: Decimal, counterpart: str = "6") -> dict[str, str]:
+        """Move `change` into (> 0) or out of (< 0) the trading account for `asset/transfer` (the funding
+        side lives in sim.funding_account): one bill, type "1". ParamError 58116 if the available balance
+        is short (in Futures mode: the available equity, so margin in use cannot leave)."""
+        acct = self.ledger.account(uid)
+        if change < 0 and self.derivs.available(acct, ccy) < -change:
+            raise ParamError("58116", "Transfer exceeds the available amount.")
+        bill = self.ledger.transfer(acct, ccy, change, counterpart)
+        self.bus.flush()
+        return bill
 
     # ------------------------------------------------------------------ instruments
 

@@ -32,6 +32,23 @@ def param_str(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def is_digits(text: str) -> bool:
+    """Only ASCII 0-9: str.isdigit() also accepts "²", which int() then refuses (a 50026 instead of 51000)."""
+    return text.isascii() and text.isdigit()
+
+
+def count_param(text: str, name: str, *, default: int, maximum: int) -> int:
+    """A count such as `limit` (or a book's `sz`): absent -> default; above the documented maximum ->
+    the maximum, as OKX answers (ccxt's fetchTrades asks market/trades for 12,000 and gets 500);
+    anything but a whole number >= 1 ("0", "-5", "1.5", "abc") -> 51000, the harsher plausible answer
+    (OKX does not document it)."""
+    if not text:
+        return default
+    if not is_digits(text) or int(text) < 1:
+        raise ParamError("51000", f"Parameter {name} error")
+    return min(int(text), maximum)
+
+
 class ListFilters:
     """Query-string filters shared by the list endpoints (OKX pagination by id: after = older)."""
 
@@ -48,17 +65,12 @@ class ListFilters:
         text = self.get(name)
         if not text:
             return None
-        if not text.isdigit():
+        if not is_digits(text):
             raise ParamError("51000", f"Parameter {name} error")
         return int(text)
 
     def _limit(self) -> int:
-        text = self.get("limit")
-        if not text:
-            return 100
-        if not text.isdigit() or not 1 <= int(text) <= 100:
-            raise ParamError("51000", "Parameter limit error")
-        return int(text)
+        return count_param(self.get("limit"), "limit", default=100, maximum=100)
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.get(name)

@@ -17,7 +17,7 @@ from okxbot.sim.clock import Clock
 from okxbot.sim.instruments import ZERO, fmt
 from okxbot.sim.marketdata import Markets
 from okxbot.sim.order import Order
-from okxbot.sim.records import Fill, bill_records, fill_record
+from okxbot.sim.records import Fill, bill_records, fill_record, transfer_bill
 
 
 class Ledger:
@@ -62,6 +62,17 @@ class Ledger:
         b.cash += Decimal(amount)
         b.u_time = self.clock.now_ms()
         self.touch(acct, ccy)
+
+    def transfer(self, acct: Account, ccy: str, change: Decimal, counterpart: str) -> dict[str, str]:
+        """Move `change` into or out of the trading account (the caller checked what may leave)."""
+        now = self.clock.now_ms()
+        b = acct.bal(ccy)
+        b.cash += change
+        b.u_time = now
+        bill = transfer_bill(self.ids.bill(), ccy, change, b.cash, now, counterpart)
+        acct.bills.append(bill)
+        self.touch(acct, ccy)
+        return bill
 
     # -- freezing for orders --------------------------------------------------------------------
 

@@ -91,6 +91,7 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/asset/deposit-withdraw-status": Rule(1, _PER_2S, "uid"),
     "GET /api/v5/asset/deposit-address": Rule(6, _PER_S, "uid"),
     "POST /api/v5/asset/transfer": Rule(2, _PER_S, "uid_ccy"),
+    "GET /api/v5/asset/transfer-state": Rule(10, _PER_S, "uid"),  # docs "Get funds transfer state"
     "POST /api/v5/asset/withdrawal": Rule(6, _PER_S, "uid"),
     # order entry, per uid + instrument
     "POST /api/v5/trade/order": Rule(60, _PER_2S, "uid_inst"),

@@ -28,6 +28,7 @@ from okxbot.sim.instruments import ZERO, Instrument, fmt
 from okxbot.sim.marketdata import Markets
 from okxbot.sim.marks import Marks
 from okxbot.sim.positions import Position, position_wire
+from okxbot.sim.swap_rules import SwapRules
 
 DEFAULT_LEVER = Decimal(10)  # leverage of an instrument never set (UNCONFIRMED)
 
@@ -99,10 +100,16 @@ class CurrencyMargin:
 
 
 class Margin:
-    def __init__(self, markets: Markets, marks: Marks, taker_fee: Decimal) -> None:
+    def __init__(self, markets: Markets, marks: Marks, taker_fee: Decimal, rules: SwapRules) -> None:
         self.markets = markets
         self.marks = marks
         self.taker_fee = taker_fee
+        self.rules = rules
+
+    @property
+    def liq_fee_rate(self) -> Decimal:
+        """The closing fee counted in the maintenance requirement (0 when the rule is switched off)."""
+        return self.taker_fee if self.rules.liquidation_fee_in_ratio else ZERO
 
     def lever(self, acct: Account, inst: Instrument, mgn_mode: str, pos_side: str) -> Decimal:
         default = min(DEFAULT_LEVER, inst.max_lever)
@@ -116,7 +123,7 @@ class Margin:
         val = value(inst, size, mark)
         upl = money(pnl(inst, size, p.avg_px, mark, p.direction)) if size else ZERO
         mmr = money(val * tier_for(inst, size).mmr)
-        return PositionRisk(mark, val, upl, money(val / lever), mmr, money(val * self.taker_fee), lever)
+        return PositionRisk(mark, val, upl, money(val / lever), mmr, money(val * self.liq_fee_rate), lever)
 
     def currency(self, acct: Account, ccy: str) -> CurrencyMargin:
         b = acct.balances.get(ccy) or Balance()
@@ -147,7 +154,7 @@ class Margin:
         size = p.size * inst.contract_size
         if not size:
             return None
-        rate = tier_for(inst, p.size).mmr + self.taker_fee
+        rate = tier_for(inst, p.size).mmr + self.liq_fee_rate
         avg = p.avg_px
         if inst.inverse:
             if p.direction > 0:

@@ -8,7 +8,7 @@
 * Mark price: `index * (1 + basis)`, rounded to the swap's tick, where the basis is the average of
   the last 5 minute samples of the premium (OKX: index plus a moving average of the basis), or a
   fixed basis set by the admin API (`set_basis`).
-* Price limit: buys at most mark * 1.02, sells at least mark * 0.98 (`PRICE_BAND`, 51006).
+* Price limit: buys at most mark * 1.02, sells at least mark * 0.98 (`SwapRules.price_band`, 51006).
 
 Index and mark prices are also printed to minute candles (`index_tapes`, `mark_tapes`) for the
 index / mark-price candle endpoints; at start those copy the spot pair's backfilled history.
@@ -22,9 +22,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from okxbot.sim.contracts import MONEY
 from okxbot.sim.instruments import ZERO, Instrument, InstrumentSet, ceil_to, floor_to
 from okxbot.sim.marketdata import Markets
+from okxbot.sim.swap_rules import SwapRules
 from okxbot.sim.tape import MINUTE, Tape
 
-PRICE_BAND = Decimal("0.02")
 BASIS_SAMPLES = 5  # minutes averaged into the mark price's basis
 MAX_SAMPLES = 8 * 60  # the longest funding interval's worth of minute samples
 
@@ -34,8 +34,9 @@ def _round(px: Decimal, tick: Decimal) -> Decimal:
 
 
 class Marks:
-    def __init__(self, instruments: InstrumentSet, markets: Markets) -> None:
+    def __init__(self, instruments: InstrumentSet, markets: Markets, rules: SwapRules) -> None:
         self.markets = markets
+        self.rules = rules
         self.swaps = instruments.of_type("SWAP")
         self.index_ids = sorted({i.index_id for i in self.swaps}) + sorted(
             {i.uly for i in self.swaps if i.uly != i.index_id}
@@ -92,7 +93,8 @@ class Marks:
 
     def price_limits(self, inst: Instrument) -> tuple[Decimal, Decimal]:
         mark = self.mark_px(inst)
-        return floor_to(mark * (1 + PRICE_BAND), inst.tick_sz), ceil_to(mark * (1 - PRICE_BAND), inst.tick_sz)
+        band = self.rules.price_band
+        return floor_to(mark * (1 + band), inst.tick_sz), ceil_to(mark * (1 - band), inst.tick_sz)
 
     # -- sampling -------------------------------------------------------------------------------
 

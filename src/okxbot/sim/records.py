@@ -119,3 +119,19 @@ def swap_fill_record(
         "ordId": order.ord_id, "posSide": order.pos_side, "side": order.side, "subType": swap_sub_type(order),
         "tag": order.tag, "tradeId": trade_id, "tradeQuoteCcy": "", "ts": str(ts),
     }  # fmt: skip
+
+
+def transfer_bill(
+    bill_id: str, ccy: str, change: Decimal, bal: Decimal, ts: int, counterpart: str
+) -> dict[str, str]:
+    """The trading-account bill of an `asset/transfer`: type "1" (transfer), subType "11" in / "12" out;
+    `from` / `to` name the accounts ("6" funding, "18" trading)."""
+    incoming = change > 0
+    return {
+        "instType": "", "instId": "", "ordId": "", "clOrdId": "", "tag": "", "tradeId": "", "execType": "",
+        "subType": "11" if incoming else "12", "ts": str(ts), "fillTime": "", "billId": bill_id, "ccy": ccy,
+        "bal": fmt(bal), "balChg": fmt(change), "fee": "0", "px": "", "sz": fmt(abs(change)), "type": "1",
+        "mgnMode": "", "from": counterpart if incoming else "18", "to": "18" if incoming else counterpart,
+        "notes": "", "interest": "0", "pnl": "0", "posBal": "0", "posBalChg": "0", "fillFwdPx": "",
+        "fillIdxPx": "", "fillMarkPx": "", "fillMarkVol": "", "fillPxUsd": "", "fillPxVol": "",
+    }  # fmt: skip
