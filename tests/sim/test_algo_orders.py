@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -301,7 +302,7 @@ def test_lists_filter_and_paginate_newest_first(ex: Exchange, desk: Desk, long10
     assert ex.algos_pending(long10, {"ordType": "trigger"}) == []
     assert ex.algos_pending(long10, {"ordType": "conditional", "instType": "SPOT"}) == []
     for bad, expected in (({}, "50014"), ({"ordType": "trigger,oco"}, "51000"), ({"ordType": "x"}, "51000"),
-                          ({"ordType": "oco", "limit": "101"}, "51000")):  # fmt: skip
+                          ({"ordType": "oco", "limit": "0"}, "51000")):  # fmt: skip
         with pytest.raises(ParamError) as err:
             ex.algos_pending(long10, bad)
         assert err.value.code == expected
@@ -542,3 +543,74 @@ def test_pending_tpsl_count_towards_the_500_orders_per_instrument(ex: Exchange, 
         ]
         == "0"
     )  # another instrument has its own 500
+
+
+# -- TP limit orders (tpOrdKind "limit") ----------------------------------------------------------
+
+
+def test_attached_tp_limit_rests_as_a_linked_order_and_the_stop_cancels_it(ex: Exchange, desk: Desk) -> None:
+    uid = swap_account(ex)
+    desk.move(START)
+    attach = [{"attachAlgoClOrdId": "tpl1", "tpOrdKind": "limit", "tpOrdPx": "62000", "slTriggerPx": "60000",
+               "slOrdPx": "-1"}]  # fmt: skip
+    ok(ex.place_order(uid, {"instId": SWAP, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "3",
+                            "attachAlgoOrds": attach}))  # fmt: skip
+    (stop,) = ex.algos_pending(uid, {"ordType": "oco"})
+    (tp,) = [o for o in ex.pending_orders(uid, {"instId": SWAP}) if o["isTpLimit"] == "true"]
+    assert (tp["clOrdId"], tp["px"], tp["sz"], tp["side"], tp["reduceOnly"]) == (
+        "tpl1",
+        "62000",
+        "3",
+        "sell",
+        "true",
+    )
+    assert tp["linkedAlgoOrd"] == {"algoId": stop["algoId"]} and stop["linkedOrd"] == {"ordId": tp["ordId"]}
+    assert (stop["tpOrdPx"], stop["tpTriggerPx"], stop["slTriggerPx"], stop["algoClOrdId"]) == (
+        "62000",
+        "",
+        "60000",
+        "tpl1",
+    )
+    assert code(ex.amend_algo(uid, {"instId": SWAP, "algoId": stop["algoId"], "newSz": "2"}))[0] == "51090"
+    assert code(ex.amend_algo(uid, {"instId": SWAP, "algoId": stop["algoId"], "newTpTriggerPx": "63000",
+                                    "newTpOrdPx": "-1"}))[0] == "51098"  # fmt: skip
+
+    desk.move(59900)
+    assert algo(ex, uid, stop["algoId"])["actualSide"] == "sl"
+    canceled = ex.get_order(uid, SWAP, ord_id=tp["ordId"])
+    assert canceled is not None and (canceled["state"], canceled["cancelSource"]) == ("canceled", "36")
+    assert position(ex, uid) == 0
+
+
+def test_a_filled_tp_limit_makes_its_oco_effective(ex: Exchange, desk: Desk) -> None:
+    uid = swap_account(ex)
+    desk.move(START)
+    attach = [{"tpOrdKind": "limit", "tpOrdPx": "61500", "slTriggerPx": "60000", "slOrdPx": "-1"}]
+    ok(ex.place_order(uid, {"instId": SWAP, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1",
+                            "attachAlgoOrds": attach}))  # fmt: skip
+    (stop,) = ex.algos_pending(uid, {"ordType": "oco"})
+    desk.unquote(SWAP)
+    desk.order(desk.buyer, SWAP, "buy", Decimal("61600"), "1")  # takes the TP limit order
+    done = algo(ex, uid, stop["algoId"])
+    assert (done["state"], done["actualSide"], done["actualPx"], done["ordId"]) == (
+        "effective",
+        "tp",
+        "61500",
+        stop["linkedOrd"]["ordId"],
+    )
+    assert position(ex, uid) == 0
+
+
+def test_order_algo_tp_limit_needs_a_stop_and_cxl_on_close_pos(ex: Exchange, desk: Desk, long10: str) -> None:
+    base = {"instId": SWAP, "tdMode": "cross", "side": "sell", "ordType": "oco", "sz": "10", "reduceOnly": True,
+            "tpOrdKind": "limit", "tpOrdPx": "62000"}  # fmt: skip
+    assert code(ex.place_algo(long10, {**base, "cxlOnClosePos": True}))[0] == "51095"
+    assert code(ex.place_algo(long10, {**base, "slTriggerPx": "60000", "slOrdPx": "-1"}))[0] == "51096"
+    assert code(ex.place_algo(long10, {**base, "tpOrdPx": "-1", "cxlOnClosePos": True}))[0] == "51093"
+    algo_id = ok(
+        ex.place_algo(long10, {**base, "slTriggerPx": "60000", "slOrdPx": "-1", "cxlOnClosePos": True})
+    )
+    tp_id = algo(ex, long10, algo_id)["linkedOrd"]["ordId"]
+    ex.cancel_algos(long10, [{"instId": SWAP, "algoId": algo_id}])
+    tp = ex.get_order(long10, SWAP, ord_id=tp_id)
+    assert tp is not None and (tp["state"], tp["cancelSource"]) == ("canceled", "37")

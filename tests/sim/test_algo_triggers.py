@@ -243,6 +243,9 @@ def test_close_all_stop_follows_the_position_and_ends_with_it(ex: Exchange, desk
     open_long(ex, desk, uid, "1")
     algo_id = ok(ex.place_algo(uid, {**sl("", "60000", closeFraction="1", reduceOnly=True), "sz": ""}))
     assert algo(ex, uid, algo_id)["sz"] == "" and algo(ex, uid, algo_id)["closeFraction"] == "1"
+    (row,) = ex.positions(uid, {"instId": SWAP})
+    assert row["closeOrderAlgo"] == [{"algoId": algo_id, "closeFraction": "1", "slTriggerPx": "60000",
+                                      "slTriggerPxType": "last", "tpTriggerPx": "", "tpTriggerPxType": ""}]  # fmt: skip
     open_long(ex, desk, uid, "4")  # the position grows after placement
     desk.move(59000)
     done = algo(ex, uid, algo_id)

@@ -116,6 +116,17 @@ def leg(params: Mapping[str, Any], prefix: str, inst: Instrument) -> Leg | None:
     )
 
 
+def tp_limit_price(raw: Any, inst: Instrument) -> Decimal:
+    """The price of a TP limit order (tpOrdKind "limit"): swaps only, a real price, not market."""
+    if not inst.is_swap:
+        raise Refused("51094", "You can't place TP limit orders in spot, margin, or options trading.")
+    if not param_str(raw):
+        raise Refused("51000", "Parameter tpOrdPx error")
+    if param_str(raw) == "-1":
+        raise Refused("51093", "TP limit order prices (tpOrdPx) in one order can't be –1 (market price).")
+    return price_param(raw, "tpOrdPx", inst)
+
+
 class AlgoChecks:
     """Validation against the exchange's current state (prices, positions, account settings)."""
 
@@ -296,16 +307,13 @@ class AlgoChecks:
 
     def _tpsl(self, algo: Algo, params: Mapping[str, Any]) -> None:
         inst = algo.inst
-        tp, sl = leg(params, "tp", inst), leg(params, "sl", inst)
         kind = param_str(params.get("tpOrdKind")) or "condition"
         if kind not in ("condition", "limit"):
             raise Refused("51000", "Parameter tpOrdKind error")
         if kind == "limit":
-            # TP limit orders (a resting reduce-only TP linked to an SL) are not simulated on this
-            # endpoint; OKX refuses them on spot, which is all a simulator can safely claim.
-            if not inst.is_swap:
-                raise Refused("51094", "You can't place TP limit orders in spot, margin, or options trading.")
-            raise Refused("51000", "Parameter tpOrdKind error")
+            self._tp_limit(algo, params)
+            return
+        tp, sl = leg(params, "tp", inst), leg(params, "sl", inst)
         if algo.ord_type == "oco":
             if tp is None:
                 raise Refused("51000", "Parameter tpTriggerPx error")
@@ -321,6 +329,22 @@ class AlgoChecks:
         algo.tp_ignored = (
             algo.ord_type == "conditional" and tp is not None and sl is not None and (algo.pos_side == "net")
         )
+
+    def _tp_limit(self, algo: Algo, params: Mapping[str, Any]) -> None:
+        """A TP limit order (resting now) with its stop-loss: an oco whose TP leg is an order."""
+        inst = algo.inst
+        px = tp_limit_price(params.get("tpOrdPx"), inst)
+        sl = leg(params, "sl", inst)
+        if sl is None:
+            raise Refused(
+                "51095",
+                "To place TP limit orders at this endpoint, you must place an SL order at the same time.",
+            )
+        if not algo.cxl_on_close_pos:
+            raise Refused("51096", "cxlOnClosePos needs to be true to place a TP limit order")
+        self.check_side("sl", algo.side, sl, inst)
+        self.check_side("tp", algo.side, Leg(px, px), inst)
+        algo.ord_type, algo.sl, algo.tp_limit_px = "oco", sl, px
 
     def _trigger(self, acct: Account, algo: Algo, params: Mapping[str, Any]) -> None:
         inst = algo.inst
@@ -418,29 +442,28 @@ class AlgoChecks:
             cl = param_str(item.get("attachAlgoClOrdId"))
             if cl and not ID.fullmatch(cl):
                 raise Refused("51000", "Parameter attachAlgoClOrdId error")
-            tp, sl = leg(item, "tp", inst), leg(item, "sl", inst)
             kind = param_str(item.get("tpOrdKind")) or "condition"
             if kind not in ("condition", "limit"):
                 raise Refused("51000", "Parameter tpOrdKind error")
-            if tp is None and sl is None:
+            limit_px = None
+            if kind == "limit" and param_str(item.get("tpOrdPx")):
+                limit_px, tp = tp_limit_price(item.get("tpOrdPx"), inst), None
+            else:
+                tp = leg(item, "tp", inst)
+            sl = leg(item, "sl", inst)
+            if tp is None and sl is None and limit_px is None:
                 if cl:
                     raise Refused(
                         "51178",
                         "tpTriggerPx&tpOrdPx or slTriggerPx&slOrdPx can't be empty when using attachAlgoClOrdId.",
                     )
                 continue
-            if kind == "limit":
-                if not inst.is_swap:
-                    raise Refused(
-                        "51094", "You can't place TP limit orders in spot, margin, or options trading."
-                    )
-                raise Refused("51000", "Parameter tpOrdKind error")
             sz_text = param_str(item.get("sz"))
             sz = decimal_param(sz_text, "sz") if sz_text else None
             amend_px = param_str(item.get("amendPxOnTriggerType")) or "0"
             if amend_px not in ("0", "1"):
                 raise Refused("51000", "Parameter amendPxOnTriggerType error")
-            specs.append(AttachSpec("", cl, tp, sl, kind, sz, amend_px))
+            specs.append(AttachSpec("", cl, tp, sl, kind, sz, amend_px, tp_limit_px=limit_px))
         return specs
 
     def check_attach_on_order(self, order: Order, specs: list[AttachSpec]) -> None:
@@ -512,7 +535,10 @@ class AlgoChecks:
                     "The stop loss trigger price must be higher than the best bid price",
                 ),
             }
-        for name, lg in (("tp", tp), ("sl", sl)):
+        legs = [("tp", tp), ("sl", sl)]
+        if spec.tp_limit_px is not None:
+            legs.append(("tp", Leg(spec.tp_limit_px, spec.tp_limit_px)))
+        for name, lg in legs:
             if lg is None:
                 continue
             above = (name == "tp") == (side == "buy")
@@ -525,9 +551,9 @@ class AlgoChecks:
                 "51077",
                 "Setting multiple TP and cost-price SL orders isn’t supported for spot and margin trading.",
             )
-        tps = [s for s in specs if s.tp is not None]
+        tps = [s for s in specs if s.has_tp]
         sls = [s for s in specs if s.sl is not None]
-        if any(s.tp is not None and s.sl is not None for s in specs):
+        if any(s.has_tp and s.sl is not None for s in specs):
             raise Refused(
                 "51076",
                 "TP/SL orders in Split TPs only support one-way TP/SL. You can't use slTriggerPx&slOrdPx and "
@@ -544,6 +570,8 @@ class AlgoChecks:
             )
         if any(s.sz is None for s in tps):
             raise Refused("51089", "The size of the TP order among split TPs attached cannot  be empty")
+        if len({s.tp_ord_kind for s in tps}) > 1:
+            raise Refused("51091", "All TP orders in one order must be of the same type.")
         if len({s.tp.px_type for s in tps if s.tp}) > 1:
             raise Refused(
                 "51080", "Take-profit trigger price types (tpTriggerPxType) must be the same in an order with Split "
@@ -555,6 +583,7 @@ class AlgoChecks:
                 "attached",
             )  # fmt: skip
         limit_prices = [s.tp.ord_px for s in tps if s.tp and s.tp.ord_px is not None]
+        limit_prices += [s.tp_limit_px for s in tps if s.tp_limit_px is not None]
         if len(set(limit_prices)) < len(limit_prices):
             raise Refused("51092", "TP order prices (tpOrdPx) in one order must be different.")
         total = sum((s.sz for s in tps if s.sz is not None), ZERO)

@@ -65,9 +65,19 @@ class AttachSpec:
     amend_px_on_trigger_type: str = "0"
     fail_code: str = ""
     fail_reason: str = ""
+    tp_limit_px: Decimal | None = None  # tpOrdKind "limit": a resting TP limit order at this price
+
+    @property
+    def has_tp(self) -> bool:
+        return self.tp is not None or self.tp_limit_px is not None
 
     def wire(self) -> dict[str, str]:
         tp, sl = self.tp, self.sl
+        if self.tp_limit_px is not None:
+            return {**self._wire(tp, sl), "tpOrdKind": "limit", "tpOrdPx": fmt(self.tp_limit_px)}
+        return self._wire(tp, sl)
+
+    def _wire(self, tp: Leg | None, sl: Leg | None) -> dict[str, str]:
         return {
             "amendPxOnTriggerType": self.amend_px_on_trigger_type,
             "attachAlgoClOrdId": self.attach_algo_cl_ord_id,
@@ -130,6 +140,8 @@ class Algo:
     actual_side: str = ""
     trigger_time: str = ""
     fail_code: str = ""
+    tp_limit_px: Decimal | None = None  # an oco's TP as a resting limit order (tpOrdKind "limit")
+    linked: list[Any] = field(default_factory=list)  # the TP limit orders this stop-loss goes with
     linked_ord_id: str = ""  # SL of a TP-limit pair: the TP limit order
     parent_ord_id: str = ""  # attached TP/SL: the order whose fill created it (not on the wire)
     seen_trade: int = 0  # newest tradeId of the instrument this algo has looked at
@@ -232,7 +244,9 @@ class Algo:
             "tdMode": self.td_mode,
             "tgtCcy": self.tgt_ccy,
             "timeInterval": "",
-            "tpOrdPx": tp.ord_px_wire() if tp else "",
+            "tpOrdPx": fmt(self.tp_limit_px)
+            if self.tp_limit_px is not None
+            else (tp.ord_px_wire() if tp else ""),
             "tpTriggerPx": fmt(tp.trigger_px) if tp else "",
             "tpTriggerPxType": tp.px_type if tp else "",
             "tradeQuoteCcy": "" if self.inst.is_swap else self.inst.quote_ccy,

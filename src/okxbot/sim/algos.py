@@ -116,10 +116,41 @@ class AlgoBook:
         algo.algo_id = self.ids.order()
         for spec in algo.attach:
             spec.attach_algo_id = self.ids.order()
+        if algo.tp_limit_px is not None:
+            res = self._place_tp_limit(algo, algo.tp_limit_px, algo.sz, algo.algo_cl_ord_id)
+            if res["sCode"] != "0":
+                return result(res["sCode"], res["sMsg"])
         self._add(algo)
         self._emit(algo)
         self.bus.flush()  # the trigger check: an algo placed at its trigger price fires now
         return result("0", "", algo.algo_id)
+
+    def _place_tp_limit(self, algo: Algo, px: Decimal, sz: Decimal, cl_ord_id: str) -> dict[str, str]:
+        """The resting TP limit order of a stop-loss (reduce-only in net mode), linked both ways."""
+        params: dict[str, Any] = {
+            "instId": algo.inst.inst_id, "tdMode": algo.td_mode, "side": algo.side, "posSide": algo.pos_side,
+            "ordType": "limit", "px": fmt(px), "sz": fmt(sz), "tag": algo.tag, "clOrdId": cl_ord_id,
+            "reduceOnly": "true" if algo.pos_side == "net" else "false",
+        }  # fmt: skip
+
+        def mark(order: Order) -> None:
+            order.is_tp_limit, order.linked_algo_id = True, algo.algo_id
+
+        res = self.entry.place(algo.uid, params, origin=mark)
+        if res["sCode"] == "0":
+            child = self.ledger.account(algo.uid).visible.get(res["ordId"])
+            if child is not None:
+                algo.linked.append(child)
+                algo.linked_ord_id = algo.linked_ord_id or child.ord_id
+        return res
+
+    def _end(self, algo: Algo, state: str, linked_source: str = "37") -> None:
+        """Retire a live algo and cancel the TP limit orders that went with it; emit."""
+        self._retire(algo, state)
+        for order in algo.linked:
+            if order.pending:
+                self.entry.matcher.remove_resting(order, linked_source)
+        self._emit(algo)
 
     def _check_identity(self, uid: str, algo_cl: str) -> None:
         if not algo_cl:
@@ -239,16 +270,14 @@ class AlgoBook:
             )
         if not algo.live:
             return result("51416", "Order has been triggered and can't be canceled")
-        self._retire(algo, CANCELED)
-        self._emit(algo)
+        self._end(algo, CANCELED)
         return result("0", "")
 
     def cancel_all(self, uid: str, inst_id: str | None = None) -> list[dict[str, Any]]:
         """Cancel every live algo of the account (of one instrument if given); admin and panic paths."""
         victims = [a for a in self.of(uid).live.values() if inst_id is None or a.inst.inst_id == inst_id]
         for algo in victims:
-            self._retire(algo, CANCELED)
-            self._emit(algo)
+            self._end(algo, CANCELED)
         self.bus.flush()
         return [a.to_wire() for a in victims]
 
@@ -279,8 +308,7 @@ class AlgoBook:
             changes = self._amendment(algo, params)
         except Refused as r:
             if param_str(params.get("cxlOnFail")) == "true":
-                self._retire(algo, CANCELED)
-                self._emit(algo)
+                self._end(algo, CANCELED)
                 self.bus.flush()
             return result(r.code, r.msg)
         for name, new in changes.items():
@@ -296,6 +324,15 @@ class AlgoBook:
         inst = algo.inst
         changes: dict[str, Any] = {}
         new_sz = param_str(params.get("newSz"))
+        if algo.linked:
+            if new_sz:
+                raise Refused(
+                    "51090", "You can't modify the amount of an SL order placed with a TP limit order."
+                )
+            if any(param_str(params.get(f"newTp{f}")) for f in ("TriggerPx", "OrdPx", "TriggerPxType")):
+                raise Refused(
+                    "51098", "You can't add a new TP order to an SL order placed with a TP limit order."
+                )
         if new_sz:
             if algo.close_fraction:
                 raise Refused(
@@ -336,7 +373,8 @@ class AlgoBook:
                     "51531", "Order modification unsuccessful. The stop order must have either take profit or stop "
                     "loss attached.",
                 )  # fmt: skip
-            ord_type = algo.ord_type if tp is not None and sl is not None else "conditional"
+            has_tp = tp is not None or algo.tp_limit_px is not None
+            ord_type = algo.ord_type if has_tp and sl is not None else "conditional"
             changes.update(tp=tp, sl=sl, ord_type=ord_type)
             changes["tp_ignored"] = (
                 ord_type == "conditional" and tp is not None and sl is not None and (algo.pos_side == "net")
@@ -513,6 +551,7 @@ class AlgoBook:
             for _ in range(100):  # a cascade (a fill creating TP/SL that fire at once) ends quickly
                 self._again = False
                 self._adopt_filled_parents()
+                self._settle_tp_limits()  # before the position check: a filled TP closed the position
                 self._drop_closed_positions()
                 fired = self._evaluate()
                 if not fired and not self._again:
@@ -541,31 +580,71 @@ class AlgoBook:
         if not inst.is_swap and order.side == "buy" and order.fee_ccy == inst.base_ccy:
             sz = floor_to(filled + order.fee, inst.lot_sz)  # what the buy left in the account
         split = len(order.attached) > 1
+        tp_orders: list[Order] = []  # split TP limit orders: they go with the group's stop-loss
+        stops: list[Algo] = []
         for spec in order.attached:
             algo = Algo(
                 uid=order.uid, inst=inst, algo_id=self.ids.order(),
-                ord_type="oco" if spec.tp is not None and spec.sl is not None else "conditional",
+                ord_type="oco" if spec.has_tp and spec.sl is not None else "conditional",
                 side="sell" if order.side == "buy" else "buy", pos_side=order.pos_side, td_mode=order.td_mode,
                 sz=spec.sz if split and spec.sz is not None else sz, c_time=self.clock.now_ms(),
                 last=self.markets.last_px(inst.inst_id), algo_cl_ord_id=spec.attach_algo_cl_ord_id,
                 tag=order.tag, tgt_ccy="" if inst.is_swap else "base_ccy",
                 reduce_only=inst.is_swap and order.pos_side == "net", tp=spec.tp, sl=spec.sl,
-                parent_ord_id=order.ord_id, cxl_on_close_pos=split,
+                tp_limit_px=spec.tp_limit_px, parent_ord_id=order.ord_id, cxl_on_close_pos=split,
             )  # fmt: skip
             if inst.is_swap:
                 algo.lever = self.checks.margin.lever(acct, inst, order.td_mode, order.pos_side)
-                if split:
-                    p = self.derivs.find(acct, inst, order.td_mode, order.pos_side)
+                p = self.derivs.find(acct, inst, order.td_mode, order.pos_side)
+                if split or spec.tp_limit_px is not None:
+                    algo.cxl_on_close_pos = True
                     algo.pos_closed_at = p.closed_at if p is not None else 0
             try:
                 self.checks.check_size(inst, algo.sz, algo)
-                self._check_identity(order.uid, algo.algo_cl_ord_id)
-                self._check_caps(acct, algo)
+                if spec.sl is not None or spec.tp is not None:
+                    self._check_identity(order.uid, algo.algo_cl_ord_id)
+                    self._check_caps(acct, algo)
             except Refused as r:
                 spec.fail_code, spec.fail_reason = r.code, r.msg
                 continue
+            if spec.tp_limit_px is not None:
+                if split or spec.sl is None:
+                    algo.algo_id = ""  # its TP orders are linked to the group's stop-loss below, or to none
+                res = self._place_tp_limit(
+                    algo, spec.tp_limit_px, algo.sz, "" if split else algo.algo_cl_ord_id
+                )
+                if res["sCode"] != "0":
+                    spec.fail_code, spec.fail_reason = res["sCode"], res["sMsg"]
+                    continue
+                tp_orders.extend(algo.linked)
+                if spec.sl is None:
+                    continue
             self._add(algo)
             self._emit(algo)
+            if spec.sl is not None:
+                stops.append(algo)
+        if split and tp_orders:
+            for stop in stops:
+                stop.linked = list(tp_orders)
+                stop.linked_ord_id = tp_orders[0].ord_id
+                for child in tp_orders:
+                    child.linked_algo_id = stop.algo_id
+
+    def _settle_tp_limits(self) -> None:
+        """A TP-limit oco ends with its TP order: effective once it filled, canceled if it was canceled."""
+        for book in self.accounts.values():
+            for algo in [a for a in book.live.values() if a.tp_limit_px is not None and a.linked]:
+                tp = algo.linked[0]
+                if tp.pending:
+                    continue
+                if tp.state != "filled":
+                    self._end(algo, CANCELED)
+                    continue
+                self._retire(algo, EFFECTIVE)
+                algo.ord_ids.append(tp.ord_id)
+                algo.actual_sz, algo.actual_px, algo.actual_side = fmt(tp.acc_fill_sz), fmt(tp.px), "tp"
+                algo.trigger_time = str(algo.u_time)
+                self._emit(algo)
 
     def _drop_closed_positions(self) -> None:
         """Close-all TP/SL and cxlOnClosePos algos end with their position (canceled)."""
@@ -574,8 +653,7 @@ class AlgoBook:
                 acct = self.ledger.account(algo.uid)
                 p = self.derivs.find(acct, algo.inst, algo.td_mode, algo.pos_side)
                 if p is None or not p.pos or p.closed_at != algo.pos_closed_at:
-                    self._retire(algo, CANCELED)
-                    self._emit(algo)
+                    self._end(algo, CANCELED)
 
     def _evaluate(self) -> bool:
         fired = False
@@ -659,8 +737,7 @@ class AlgoBook:
         if algo.close_fraction:
             p = self.derivs.find(acct, inst, algo.td_mode, algo.pos_side)
             if p is None or not p.pos:
-                self._retire(algo, CANCELED)
-                self._emit(algo)
+                self._end(algo, CANCELED)
                 return
             sz = p.size
         ord_px = lg.ord_px if lg is not None else None
@@ -677,9 +754,21 @@ class AlgoBook:
             params["reduceOnly"] = "true" if (algo.reduce_only or algo.close_fraction) else "false"
         elif ord_px is None:
             params["tgtCcy"] = algo.tgt_ccy or "base_ccy"
-        origin = (algo.algo_id, algo.algo_cl_ord_id, SOURCE[algo.ord_type])
-        # Retire first: the child's own flush must not find this algo live and fire it twice.
+
+        def origin(order: Order) -> None:
+            order.algo_id, order.algo_cl_ord_id, order.source = (
+                algo.algo_id,
+                algo.algo_cl_ord_id,
+                SOURCE[algo.ord_type],
+            )
+
+        # Retire first: the child's own flush must not find this algo live and fire it twice. The
+        # TP limit orders of a firing stop-loss go first (OKX cancelSource 36), so that the stop's
+        # reduce-only order has the whole position to close.
         self._retire(algo, EFFECTIVE)
+        for order in algo.linked:
+            if order.pending:
+                self.entry.matcher.remove_resting(order, "36")
         res = self.entry.place(algo.uid, params, origin=origin)
         if res["sCode"] == "51008" and algo.ord_type == "trigger" and inst.is_swap:
             smaller = self._affordable_contracts(acct, algo, ord_px)
@@ -790,6 +879,22 @@ class AlgoBook:
             and (not inst_type or a.inst.inst_type == inst_type)
             and (not inst_id or a.inst.inst_id == inst_id)
         )
+
+    def show_close_orders(self, uid: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fill positions rows' `closeOrderAlgo` with their live close-all TP/SL (closeFraction 1)."""
+        book = self.accounts.get(uid)
+        closing = [a for a in book.live.values() if a.close_fraction] if book is not None else []
+        for row in rows:
+            if not closing or row.get("pos") in ("0", ""):
+                continue
+            row["closeOrderAlgo"] = [
+                {"algoId": a.algo_id, "closeFraction": "1",
+                 "slTriggerPx": fmt(a.sl.trigger_px) if a.sl else "", "slTriggerPxType": a.sl.px_type if a.sl else "",
+                 "tpTriggerPx": fmt(a.tp.trigger_px) if a.tp else "", "tpTriggerPxType": a.tp.px_type if a.tp else ""}
+                for a in closing
+                if (a.inst.inst_id, a.td_mode, a.pos_side) == (row["instId"], row["mgnMode"], row["posSide"])
+            ]  # fmt: skip
+        return rows
 
     def every(self, uid: str) -> list[dict[str, Any]]:
         """Every algo the account still has on record, any state, oldest first (admin)."""

@@ -463,7 +463,9 @@ class Exchange:
 
     def positions(self, uid: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         acct = self.ledger.account(uid)
-        return self.swap_queries.positions(acct, params or {}, self.clock.now_ms())
+        return self.algos.show_close_orders(
+            uid, self.swap_queries.positions(acct, params or {}, self.clock.now_ms())
+        )
 
     def positions_history(self, uid: str, params: Mapping[str, str] | None = None) -> list[dict[str, str]]:
         acct = self.ledger.account(uid)
@@ -473,7 +475,8 @@ class Exchange:
         """Wire rows of these positions (zero ones included), for the WebSocket pushes."""
         acct = self.ledger.account(uid)
         wanted = set(pos_ids)
-        return [self.margin.position_fields(acct, p) for p in acct.positions.values() if p.pos_id in wanted]
+        rows = [self.margin.position_fields(acct, p) for p in acct.positions.values() if p.pos_id in wanted]
+        return self.algos.show_close_orders(uid, rows)
 
     def max_size(self, uid: str, params: Mapping[str, Any]) -> list[dict[str, str]]:
         return self.swap_queries.max_size(self.ledger.account(uid), params)

@@ -26,6 +26,8 @@ CANCEL_REASONS = {
     "20": "Cancel all after triggered",
     "31": "The post-only order will take liquidity in maker orders",
     "32": "Self trade prevention",
+    "36": "TP limit order canceled: the linked stop-loss was triggered",
+    "37": "TP limit order canceled: the linked stop-loss was canceled",
 }
 
 
@@ -69,6 +71,8 @@ class Order:
     algo_cl_ord_id: str = ""
     source: str = ""
     attached: Any = ()
+    is_tp_limit: bool = False  # a TP limit order of an algo / attached TP/SL, linked to its stop-loss
+    linked_algo_id: str = ""
 
     @property
     def pending(self) -> bool:
@@ -125,9 +129,9 @@ class Order:
             "fillTime": self.fill_time,
             "instId": self.inst.inst_id,
             "instType": self.inst.inst_type,
-            "isTpLimit": "false",
+            "isTpLimit": "true" if self.is_tp_limit else "false",
             "lever": fmt(self.lever) if self.lever else "",
-            "linkedAlgoOrd": {"algoId": ""},
+            "linkedAlgoOrd": {"algoId": self.linked_algo_id},
             "ordId": self.ord_id,
             "ordType": self.ord_type,
             "pnl": fmt(self.pnl),

@@ -7,7 +7,7 @@ Accepted orders go to the `Matcher`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -79,9 +79,10 @@ class OrderEntry:
     # -- placing --------------------------------------------------------------------------------
 
     def place(
-        self, uid: str, params: Mapping[str, Any], origin: tuple[str, str, str] | None = None
+        self, uid: str, params: Mapping[str, Any], origin: Callable[[Order], None] | None = None
     ) -> dict[str, str]:
-        """Place one order; `origin` = (algoId, algoClOrdId, source) when an algo order places it."""
+        """Place one order; `origin` marks it before it is accepted when an algo order places it
+        (algoId, algoClOrdId, source, TP-limit links)."""
         acct = self.ledger.account(uid)
         now = self.clock.now_ms()
         cl = param_str(params.get("clOrdId"))
@@ -93,7 +94,7 @@ class OrderEntry:
         except Reject as r:
             return {"clOrdId": cl, "ordId": "", "tag": tag, "ts": str(now), "sCode": r.code, "sMsg": r.msg}
         if origin is not None:
-            order.algo_id, order.algo_cl_ord_id, order.source = origin
+            origin(order)
         self.matcher.accept(acct, order)
         self.bus.flush()
         return {"clOrdId": cl, "ordId": order.ord_id, "tag": tag, "ts": str(now), "sCode": "0",
