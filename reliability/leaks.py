@@ -135,7 +135,7 @@ async def _bot_run(
         sim.call(sim.ctx.faults.clear)
         await bot.settle()
         texts += bot.errors
-        bot.close()
+        await bot.close()
     bad_creds = credentials(wrong)
     redact.register(bad_creds.values())
     async with OkxClient(ClientConfig(rest_url=proxy.url, disk_cache=False), bad_creds) as client:

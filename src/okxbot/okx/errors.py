@@ -27,8 +27,9 @@ class OkxError(Exception):
     (timeout, dropped connection) or was caught locally before sending.
     ccxt_class: the name of the ccxt exception class ccxt raises for this failure.
     local: True when okxbot refused the request itself and nothing was sent.
-    outcome_unknown: True when a request may or may not have been executed (timeout, 5xx, 50004,
-    50013): an order must be looked up, never resent blindly.
+    outcome_unknown: True when a request may or may not have been executed (timeout, dropped
+    connection, 5xx, 50001, 50004, 50013, 50026, 51149, an unreadable answer): an order must be looked
+    up, never resent while its outcome is unknown (see `OkxOutcomeUnknown`).
     """
 
     family: ClassVar[str] = "error"
@@ -135,6 +136,39 @@ class OkxUnavailable(OkxError):
     """OKX answered but cannot serve the request now (maintenance, overload, 5xx)."""
 
     family = "exchange_unavailable"
+
+
+class OkxOutcomeUnknown(OkxUnavailable):
+    """An order request (place, amend, cancel) that may or may not have been executed.
+
+    OKX answers before its matching engine is done, so after a timeout, a dropped connection, a 5xx,
+    50001, 50004, 50013, 50026, 51149 or an unreadable answer the request can still execute later
+    (up to its expTime). `settle_at_ms` (OKX's clock) is when that can no longer happen and OKX's
+    read endpoints show it if it did: the request's expTime + the measured clock error + the read-lag
+    allowance. Before it, a lookup that finds nothing proves nothing; None when no expTime was sent
+    (the outcome stays unknown until the order is found). `cause` is the failure that made it unknown.
+    """
+
+    def __init__(
+        self,
+        cause: OkxError,
+        message: str,
+        hint: str,
+        *,
+        settle_at_ms: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            cause.code,
+            message,
+            hint,
+            cause.ccxt_class,
+            outcome_unknown=True,
+            http_status=cause.http_status,
+            details=details,
+        )
+        self.cause = cause
+        self.settle_at_ms = settle_at_ms
 
 
 class OkxBadResponse(OkxError):
@@ -375,8 +409,13 @@ CODES: dict[str, CodeInfo] = {
     ),
     "51113": CodeInfo(OkxRateLimited, "RateLimitExceeded", "Too many market-price requests: slow down."),
     # exchange side
+    # OKX's gateway may answer 50001 after the matching engine took the request: unknown, not refused
     "50001": CodeInfo(
-        OkxUnavailable, "OnMaintenance", "OKX is temporarily unavailable (maintenance): try again later."
+        OkxUnavailable,
+        "OnMaintenance",
+        "OKX is temporarily unavailable (maintenance, overload): try again later; an order request "
+        "may or may not have been executed.",
+        outcome_unknown=True,
     ),
     "50004": CodeInfo(
         OkxUnavailable,

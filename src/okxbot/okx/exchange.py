@@ -34,9 +34,10 @@ from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
 from okxbot.okx.ratelimit import AccountLimiter
 from okxbot.okx.ws_budget import ConnectionBudget
 
-# POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
-# placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
-# Amends are not (no idempotency key is required), nor are transfers or withdrawals.
+# POSTs that may be sent again after OKX refused them for rate: 50011 / 50061 are answered before
+# anything is executed, so the request is known not to have been; cancelling is idempotent anyway.
+# Amends are left to their caller (an amend wave is re-decided, not replayed), and transfers or
+# withdrawals are never sent twice by a retry loop.
 _RETRY_SAFE_POSTS = frozenset(
     {
         "trade/order",
@@ -50,6 +51,13 @@ _RETRY_SAFE_POSTS = frozenset(
 _EXP_TIME_POSTS = frozenset(
     {"trade/order", "trade/batch-orders", "trade/amend-order", "trade/amend-batch-orders"}
 )
+# WebSocket ops that honour a top-level expTime, and the REST twin their expTimes are noted under
+_EXP_TIME_WS_OPS = {
+    "order": "trade/order",
+    "batch-orders": "trade/batch-orders",
+    "amend-order": "trade/amend-order",
+    "batch-amend-orders": "trade/amend-batch-orders",
+}
 _RATE_LIMIT_CODES = ("50011", "50061", "50040")
 
 
@@ -113,12 +121,26 @@ class OkxExchange(ccxtpro.okx):
         ):
             exp = self.nonce() + self.okx_exp_time_ms
             request["headers"] = dict(request.get("headers") or {}, expTime=str(exp))
-            for item in params if isinstance(params, list) else [params]:
-                if isinstance(item, dict) and item.get("clOrdId"):
-                    self.okx_exp_times[str(item["clOrdId"])] = exp
-            while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
-                self.okx_exp_times.popitem(last=False)
+            self._okx_note_exp_time(path, params, exp)
         return request
+
+    def _okx_note_exp_time(self, path: str, params: Any, exp: int) -> None:
+        """Remember the expTime each order of a request was signed with (see `okx_exp_time`)."""
+        for item in params if isinstance(params, list) else [params]:
+            if isinstance(item, dict):
+                ident = item.get("clOrdId") or item.get("ordId")
+                if ident:
+                    self.okx_exp_times[f"{path}|{ident}"] = exp
+        while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
+            self.okx_exp_times.popitem(last=False)
+
+    def okx_exp_time(self, path: str, ident: str) -> int | None:
+        """The expTime (OKX ms) of the last request to `path` (e.g. "trade/order"; a WebSocket op
+        counts as its REST twin) naming the order `ident` (clOrdId, else ordId), and forgets it.
+
+        After a lost answer it is the moment from which that request can no longer be executed;
+        None when the request carried no expTime."""
+        return self.okx_exp_times.pop(f"{path}|{ident}", None)
 
     # ---- every REST request ------------------------------------------------------------------
     async def fetch2(self, path, api=None, method="GET", params=None, config=None):
@@ -255,13 +277,27 @@ class OkxExchange(ccxtpro.okx):
                     and message.get("op") in WS_BUDGETED_OPS
                 ):
                     await budget.take()
-                return await send(message)
+                return await send(self._okx_with_exp_time(message))
 
             ws_client.create_connection = limited_connection
             ws_client.send = budgeted_send
             ws_client.okx_budget = budget
             ws_client.okx_limited = True
         return ws_client
+
+    def _okx_with_exp_time(self, message: Any) -> Any:
+        """A WebSocket place / amend op gets a top-level expTime, like its REST twin's header, so
+        that OKX drops it rather than executes it late (ccxt sends none)."""
+        if (
+            self.okx_exp_time_ms is None
+            or not isinstance(message, dict)
+            or message.get("op") not in _EXP_TIME_WS_OPS
+            or "expTime" in message
+        ):
+            return message
+        exp = self.nonce() + self.okx_exp_time_ms
+        self._okx_note_exp_time(_EXP_TIME_WS_OPS[message["op"]], message.get("args"), exp)
+        return {**message, "expTime": str(exp)}
 
     # ---- WebSocket: order-book checksum (what ccxt lacks) -----------------------------------------
     def handle_order_book_message(self, client, message, orderbook, messageHash, market=None):

@@ -12,6 +12,7 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/history       {"pageCap"?, "instId"?, "missing"?, "duplicates"?, "reset"?} (`history`)
     POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
     POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
                                  "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
@@ -53,6 +54,7 @@ def register(router: web.UrlDispatcher) -> None:
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "history", _history),
         ("POST", "deposits", _deposits),
         ("POST", "withdrawals", _withdrawals),
     ):
@@ -75,6 +77,15 @@ def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
             return _json({"error": str(err)}, 400)
 
     return handle
+
+
+def _history(ctx: SimContext, body: dict[str, Any], request: web.Request) -> Any:
+    from okxbot.sim.history import admin_history
+
+    try:
+        return admin_history(ctx, body)
+    except ValueError as err:
+        raise AdminError(str(err)) from None
 
 
 def _json(body: Any, status: int) -> web.Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim import history as _history  # noqa: F401 (registers candles, history-candles, history-trades)
 from okxbot.sim.context import SimContext
 from okxbot.sim.filters import count_param, is_digits
 from okxbot.sim.instruments import fmt
@@ -44,15 +45,6 @@ def _req(params: dict[str, Any], name: str) -> str:
 
 def _count(params: dict[str, Any], name: str, default: int, maximum: int) -> int:
     return count_param(_opt(params, name), name, default=default, maximum=maximum)
-
-
-def _ms(params: dict[str, Any], name: str) -> int | None:
-    raw = _opt(params, name)
-    if not raw:
-        return None
-    if not is_digits(raw):
-        raise SimError("51000", name)
-    return int(raw)
 
 
 def _inst_id(call: Call) -> str:
@@ -139,24 +131,6 @@ def market_books_full(call: Call) -> list[Any]:
             "bids": [[px, sz, n] for px, sz, _, n in book["bids"]],
         }
     ]
-
-
-def _candles(call: Call, max_limit: int) -> list[Any]:
-    inst_id = _inst_id(call)
-    bar = _opt(call.params, "bar") or "1m"
-    limit = _count(call.params, "limit", 100, max_limit)
-    after, before = _ms(call.params, "after"), _ms(call.params, "before")
-    return call.ctx.exchange.candles(inst_id, bar, after=after, before=before, limit=limit)
-
-
-@endpoint("GET", "/api/v5/market/candles")
-def market_candles(call: Call) -> list[Any]:
-    return _candles(call, 300)
-
-
-@endpoint("GET", "/api/v5/market/history-candles")
-def market_history_candles(call: Call) -> list[Any]:
-    return _candles(call, 300)
 
 
 @endpoint("GET", "/api/v5/market/trades")

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,7 @@ from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
-from okxbot.trading.orders import OrderManager
+from okxbot.trading.orders import AmendSpec, OrderManager, OrderSpec
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
 
@@ -85,13 +86,24 @@ class _Ctx:
             return None
         return await self._m.place(side, amount, price, post_only=post_only)
 
+    async def place_many(self, orders: Sequence[OrderSpec]) -> list[JournalOrder | None]:
+        if self._r.stopping:
+            return [None] * len(orders)
+        return await self._m.place_many(orders)
+
     async def cancel(self, client_order_id: str) -> bool:
         return await self._m.cancel(client_order_id)
+
+    async def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        return await self._m.cancel_many(client_order_ids)
 
     async def amend(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
     ) -> bool:
         return await self._m.amend(client_order_id, price=price, amount=amount)
+
+    async def amend_many(self, amendments: Sequence[AmendSpec]) -> list[bool]:
+        return await self._m.amend_many(amendments)
 
     def log(self, message: str, **fields: Any) -> None:
         log.info(message, extra={"strategy": self._r.config.strategy, **fields})
@@ -153,7 +165,6 @@ class Runner:
             RiskGuard(self.config.risk, self.config.symbol),
             self.rules,
             cancel_foreign=self.config.run.cancel_foreign,
-            exp_time_ms=self.client_config.exp_time_ms,
         )
         self.manager.listeners.append(self._on_manager_event)
         ticker = await self.client.fetch_ticker(self.config.symbol)
@@ -226,6 +237,8 @@ class Runner:
         left = len(m.open_orders())
         if self.config.run.cancel_on_stop:
             left = await m.cancel_all_own()
+        # what is still in doubt (an unknown placement, fills not read yet) is settled before exiting
+        await m.settle((client.horizon_ms() - client.okx_now_ms()) / 1000 + 5)
         with contextlib.suppress(OkxError):
             await m.poll()
         # with cancel_on_stop off the user wants the orders to stay: the switch must not cancel them
@@ -253,6 +266,8 @@ class Runner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.manager is not None:
+            await self.manager.close()
         if self.client is not None:
             await self.client.close()
         if self.journal is not None:
