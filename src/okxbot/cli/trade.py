@@ -255,8 +255,8 @@ def _order_command(
     _run(work, render, profile=profile, sim=sim, as_json=as_json, need="trade", allow_withdraw=allow_withdraw)
 
 
-async def _journaled_place(client: OkxClient, intent: Any) -> Any:
-    """Place through the write-ahead journal (bot "cli"), like every bot order.
+async def _journaled_place(client: OkxClient, intent: Any, bot: str = "cli") -> Any:
+    """Place through the write-ahead journal (bot "cli", or `bot`), like every bot order.
 
     The intent is committed before the request leaves, so an order placed from the command line is
     accounted for by reconciliation and not flagged as foreign by `okxbot panic`.
@@ -265,7 +265,7 @@ async def _journaled_place(client: OkxClient, intent: Any) -> Any:
     from okxbot.trading.journal import Journal, default_url, journal_state
     from okxbot.vault.home import okxbot_home
 
-    journal = Journal(default_url(okxbot_home()), bot="cli")
+    journal = Journal(default_url(okxbot_home()), bot=bot)
     try:
         journal.record_intent(
             intent.client_order_id, intent.symbol, intent.side, intent.amount, intent.price, state="sent"

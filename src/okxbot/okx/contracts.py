@@ -237,7 +237,7 @@ class ContractSpec:
         if exact is not None:
             return f"{plain(exact)} contracts"
         approx = self._to_contracts_approx(size, price)
-        return f"about {_approx(approx)} contracts"
+        return f"{_approx(approx)} contracts"
 
     def _to_contracts_approx(self, size: Size, price: Decimal | None) -> Decimal:
         if size.unit == "contracts":

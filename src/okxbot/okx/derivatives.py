@@ -141,7 +141,8 @@ class Derivatives(SwapOrderEntry):
     async def set_position_mode(self, mode: str) -> AccountSettings:
         """Switch between `net_mode` and `long_short_mode` (ccxt set_position_mode).
 
-        Refused locally (59000, nothing sent) while positions or open orders exist: OKX would refuse it."""
+        Refused locally (59000, nothing sent) while positions or open orders (any) exist: OKX would
+        refuse it."""
         if mode not in pretrade.POSITION_MODES:
             raise OkxInvalidOrder(
                 "51000",
@@ -155,13 +156,13 @@ class Derivatives(SwapOrderEntry):
         if settings.position_mode == mode:
             return settings
         positions = [p for p in await self.positions() if p.contracts]
+        # OKX: "close any open positions or orders" (spot orders too, in the harsher reading)
         orders = await self.client.fetch_open_orders()
-        swap_orders = [o for o in orders if o.inst_id.endswith("-SWAP")]
-        if positions or swap_orders:
+        if positions or orders:
             raise OkxSettingsRefused(
                 "59000",
-                f"cannot switch to {mode} with {len(positions)} open position(s) and {len(swap_orders)} open "
-                "swap order(s)",
+                f"cannot switch to {mode} with {len(positions)} open position(s) and {len(orders)} open "
+                "order(s)",
                 "Close the positions and cancel the orders first (`okxbot positions`, `okxbot cancel --all`); "
                 "OKX refuses the switch until then.",
                 local=True,

@@ -508,7 +508,9 @@ CODES.update(
             _E,
             "OKX wants this account-mode switch done on its website or app first (answer its questions there).",
         ),
-        "51030": CodeInfo(OkxUnavailable, _E, "OKX is settling the funding fee: try again in a minute."),
+        "51030": CodeInfo(
+            OkxUnavailable, "ContractUnavailable", "OKX is settling the funding fee: try again in a minute."
+        ),
         "51101": CodeInfo(
             OkxInvalidOrder,
             "InvalidOrder",
@@ -516,22 +518,22 @@ CODES.update(
         ),
         "51169": CodeInfo(
             OkxInvalidOrder,
-            "InvalidOrder",
+            _E,
             "There is no position in this direction to reduce or close (`okxbot positions`).",
         ),
         "51170": CodeInfo(
             OkxInvalidOrder,
-            "InvalidOrder",
+            _E,
             "A reduce-only order must go against the position: sell to reduce a long, buy to reduce a short.",
         ),
         "51205": CodeInfo(OkxInvalidOrder, "InvalidOrder", "Reduce-only is not available for this order."),
         "51148": CodeInfo(
             OkxInvalidOrder,
-            "InvalidOrder",
+            _E,
             "The reduce-only order is larger than the position and would open the other way: lower the size.",
         ),
         "51206": CodeInfo(
-            OkxInvalidOrder, "InvalidOrder", "Cancel the pending reduce-only orders of this position first."
+            OkxInvalidOrder, _E, "Cancel the pending reduce-only orders of this position first."
         ),
         "51100": CodeInfo(
             OkxInvalidOrder,
@@ -568,7 +570,7 @@ CODES.update(
             OkxInvalidOrder, "InvalidOrder", "A trailing buy's activation price must be below the last price."
         ),
         "51257": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The trailing callback is outside OKX's range."),
-        "51311": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The trailing callback is outside OKX's range."),
+        "51311": CodeInfo(OkxInvalidOrder, _E, "The trailing callback is outside OKX's range."),
         "51058": CodeInfo(OkxInvalidOrder, _E, "There is no position for this algo order to close."),
         "51088": CodeInfo(
             OkxInvalidOrder, _E, "Only one close-the-whole-position TP/SL is allowed per position."
@@ -579,12 +581,12 @@ CODES.update(
         "51065": CodeInfo(OkxInvalidOrder, _E, "This algo client order id is already in use."),
         "51412": CodeInfo(
             OkxOrderNotFound,
-            "OrderNotFound",
+            _E,
             "The algo order has already triggered and can no longer be canceled.",
         ),
         "51416": CodeInfo(
             OkxOrderNotFound,
-            "OrderNotFound",
+            _E,
             "The algo order has already triggered and can no longer be canceled.",
         ),
     }

@@ -19,7 +19,9 @@ gives
     linear short:  P = (E x S + M) / (S x (1 + r))
     inverse long:  P = S x (1 + r) / (M + S / E)
     inverse short: P = S x (1 - r) / (S / E - M)
-and no liquidation price when P would not be positive (the margin covers any move).
+and no liquidation price when P would not be positive (the margin covers any move). Counting the
+liquidation fee is the harsher reading (the simulator's `SwapRules.liquidation_fee_in_ratio` can drop
+it): the estimate is then never farther from the mark than a fee-less one.
 
 `after_fill` builds the position an order would leave (sizes in contracts, average entry as OKX
 averages it: arithmetic for linear, harmonic for inverse; isolated margin + value at the fill price /

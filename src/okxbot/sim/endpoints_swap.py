@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from okxbot.sim.endpoints import _count, _ms, _opt, _req
-from okxbot.sim.filters import param_str
+from okxbot.sim.endpoints import _count, _opt, _req
+from okxbot.sim.filters import is_digits, param_str
 from okxbot.sim.instruments import fmt
 from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError
+
+
+def _ms(params: dict[str, Any], name: str) -> int | None:
+    """An optional millisecond timestamp parameter (after / before)."""
+    raw = _opt(params, name)
+    if not raw:
+        return None
+    if not is_digits(raw):
+        raise SimError("51000", name)
+    return int(raw)
 
 
 def _swap_id(call: Call) -> str:
