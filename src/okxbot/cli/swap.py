@@ -44,6 +44,16 @@ def _ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _round(value: Decimal | None, places: str = "0.01") -> Decimal | None:
+    """A display value (OKX's 16-decimal estimates are unreadable); JSON keeps the exact one."""
+    return None if value is None else value.quantize(Decimal(places))
+
+
+def _ratio(value: Decimal | None) -> str:
+    """OKX's mgnRatio is a multiple (liquidation at 1 = 100 %)."""
+    return "-" if value is None else f"{format((value * 100).quantize(Decimal('1')), ',f')} %"
+
+
 def _pct(value: Decimal | None) -> str:
     return "-" if value is None else f"{format((value * 100).normalize(), 'f')} %"
 
@@ -71,37 +81,23 @@ def positions(
         return rows
 
     def render(rows: Any) -> None:
-        table = [
-            [
-                r["position"].symbol,
-                r["position"].side,
-                f"{_d(r['position'].size)} ({_d(r['value'])} {r['value_ccy']})",
-                _d(r["position"].average_price),
-                _d(r["position"].mark_price),
-                _d(r["position"].liquidation_price),
-                f"{_d(r['position'].unrealized_pnl)} {r['position'].margin_ccy}",
-                f"{_d(r['position'].leverage)}x {r['position'].margin_mode}",
-                _d(
-                    r["position"].margin if r["position"].margin is not None else r["position"].initial_margin
-                ),
-                _pct(r["position"].margin_ratio),
-            ]
-            for r in rows
-        ]
+        table = []
+        for r in rows:
+            p = r["position"]
+            table.append(
+                [
+                    f"{p.symbol}\n{p.side} {_d(p.size)} = {_d(r['value'])} {r['value_ccy']}",
+                    _d(p.average_price),
+                    _d(p.mark_price),
+                    _d(_round(p.liquidation_price)),
+                    f"{_d(_round(p.unrealized_pnl))} {p.margin_ccy}",
+                    f"{_d(p.leverage)}x\n{p.margin_mode}",
+                    _ratio(p.margin_ratio),
+                ]
+            )
         _table(
-            "Positions",
-            [
-                "Symbol",
-                "Side",
-                "Contracts",
-                "Entry",
-                "Mark",
-                "Liq. price",
-                "uPnL",
-                "Leverage",
-                "Margin",
-                "Margin ratio",
-            ],
+            "Positions (contracts)",
+            ["Position", "Entry", "Mark", "Liq. price", "uPnL", "Lev.", "Margin ratio"],
             table,
             "No open positions.",
         )
@@ -299,8 +295,9 @@ def _algo_rows(found: list[Any]) -> list[list[str]]:
                 what += f", stop now {_d(a.move_trigger_price)}"
         else:
             what = f"trigger {_d(a.trigger_price)}" if a.trigger_price is not None else ""
-        rows.append([a.algo_id, a.symbol, a.order_type, a.side + (f"/{a.pos_side}" if a.pos_side not in ("", "net") else ""),
-                     _d(a.size), what, a.state])  # fmt: skip
+        side = a.side + (f"/{a.pos_side}" if a.pos_side not in ("", "net") else "")
+        rows.append([a.algo_id, a.symbol, f"{a.order_type}\n{side}", _d(a.size), what, a.state])
+
     return rows
 
 
@@ -327,7 +324,7 @@ def algos(
 
     def render(found: Any) -> None:
         title = "Algo order history" if history else "Pending algo orders"
-        _table(title, ["Algo id", "Symbol", "Type", "Side", "Contracts", "Trigger", "State"], _algo_rows(found),
+        _table(title, ["Algo id", "Symbol", "Type", "Contracts", "Trigger", "State"], _algo_rows(found),
                "No algo orders." if history else "No pending algo orders.")  # fmt: skip
 
     _run(work, render, profile=profile, sim=sim, as_json=as_json, need="data", allow_withdraw=allow_withdraw)
@@ -432,7 +429,7 @@ def algos_protect(
         )
 
     def render(found: Any) -> None:
-        _table("Protection placed", ["Algo id", "Symbol", "Type", "Side", "Contracts", "Trigger", "State"],
+        _table("Protection placed", ["Algo id", "Symbol", "Type", "Contracts", "Trigger", "State"],
                _algo_rows(found), "")  # fmt: skip
 
     _run(work, render, profile=profile, sim=sim, as_json=as_json, need="trade", allow_withdraw=allow_withdraw)

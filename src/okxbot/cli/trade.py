@@ -223,7 +223,8 @@ def _order_command(
     swap: SwapOptions,
 ) -> None:
     async def work(client: OkxClient) -> Any:
-        if await client.derivatives.is_swap(symbol):
+        # a swap, or meant to be one (unknown ones are refused there, with the swaps' names)
+        if await client.derivatives.is_swap(symbol) or ":" in symbol or symbol.upper().endswith("-SWAP"):
             return await _swap_order(client, side, symbol, amount, price, post_only, ioc, fok, client_order_id,
                                      as_json, swap)  # fmt: skip
         swap.refuse_on_spot(symbol)

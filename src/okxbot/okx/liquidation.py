@@ -38,7 +38,7 @@ from okxbot.okx.swap_models import Tier, tier_for
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-PRICE_PLACES = Decimal("1E-16")  # OKX's liqPx strings never carry more
+PRICE_PLACES = Decimal("1E-16")  # OKX's liqPx and margin strings never carry more
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def after_fill(
     new = held + signed_order
     if not new:
         return None
-    fee = value(spec, signed_order, fill_price) * abs(fee_rate)
+    fee = (value(spec, signed_order, fill_price) * abs(fee_rate)).quantize(PRICE_PLACES, ROUND_HALF_EVEN)
     same_way = held and (held > 0) == (new > 0)
     if same_way and abs(new) >= abs(held):  # adding to the position
         avg = average_entry(spec, abs(held), average or fill_price, abs(signed_order), fill_price)
@@ -129,7 +129,8 @@ def after_fill(
         opened = abs(new)
         kept = ZERO
     if isolated:
-        margin = kept + value(spec, opened, fill_price) / leverage
+        # money amounts as OKX writes them: at most 16 decimals
+        margin = kept + (value(spec, opened, fill_price) / leverage).quantize(PRICE_PLACES, ROUND_HALF_EVEN)
     else:
         margin = cross_margin - fee
     return PositionShape(new, avg, margin)

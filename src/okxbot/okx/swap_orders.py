@@ -224,7 +224,7 @@ class SwapOrderEntry:
             fee = await self.taker_fee(spec)
             cross_margin = ZERO
             if margin_mode == "cross":
-                cross_margin = await self._cross_margin(spec, rows, side_sent, fee)
+                cross_margin = await self._cross_margin(spec, side_sent, fee)
             shape = after_fill(
                 spec, held, held_avg, held_margin, signed, fill_px,
                 isolated=margin_mode == "isolated", leverage=lever, cross_margin=cross_margin, fee_rate=fee,
@@ -383,6 +383,22 @@ class SwapOrderEntry:
             )
         return intents
 
+    async def liquidation_estimate(self, position: Position) -> Decimal | None:
+        """okxbot's estimate of `position`'s liquidation price (okxbot.okx.liquidation), from its entry,
+        size and margin: what the pre-trade check uses for the position an order would leave."""
+        from okxbot.okx.liquidation import PositionShape
+
+        spec = await self.contract(position.symbol)
+        fee = await self.taker_fee(spec)
+        tiers = await self.tiers(spec.symbol, position.margin_mode)
+        signed = -position.size if position.side == "short" else position.size
+        if position.margin_mode == "isolated":
+            margin = position.margin or ZERO
+        else:
+            margin = await self._cross_margin(spec, position.pos_side, fee)
+        shape = PositionShape(signed, position.average_price or ZERO, margin)
+        return liquidation_price(spec, shape, tiers, fee)
+
     # ---- helpers --------------------------------------------------------------------------------------
     @staticmethod
     def _client_id(client_order_id: str | None) -> str:
@@ -483,9 +499,7 @@ class SwapOrderEntry:
             return signed, p.average_price, p.margin or ZERO
         return ZERO, None, ZERO
 
-    async def _cross_margin(
-        self, spec: ContractSpec, rows: list[Position], pos_side: str, fee: Decimal
-    ) -> Decimal:
+    async def _cross_margin(self, spec: ContractSpec, pos_side: str, fee: Decimal) -> Decimal:
         """M of `okxbot.okx.liquidation` for a cross position of `spec`: the settle currency's cross
         equity, minus this position's unrealised pnl, minus the other cross positions' maintenance
         margin and liquidation fees."""
@@ -498,7 +512,7 @@ class SwapOrderEntry:
         for p in await self.positions():
             if p.margin_mode != "cross" or p.margin_ccy != spec.settle_ccy:
                 continue
-            if p.inst_id == spec.inst_id and (not pos_side or p.pos_side == pos_side):
+            if p.inst_id == spec.inst_id and (pos_side in ("", "net") or p.pos_side == pos_side):
                 margin -= p.unrealized_pnl
                 continue
             other = await self.contract(p.symbol)

@@ -11,14 +11,15 @@ anywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from okxbot.okx.contracts import plain
 from okxbot.okx.errors import OkxError
+from okxbot.okx.posture import Check
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
     from okxbot.okx.models import AccountConfig
-    from okxbot.okx.posture import Check
 
 
 def config_symbols(paths: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -48,9 +49,6 @@ def bot_config_paths() -> list[str]:
 
 async def swap_checks(client: OkxClient, account: AccountConfig, symbols: Iterable[str]) -> list[Check]:
     """The doctor's swap checks for these instruments (spot symbols are skipped)."""
-    from okxbot.okx.contracts import plain
-    from okxbot.okx.posture import Check
-
     checks: list[Check] = []
     swaps: list[str] = []
     for symbol in dict.fromkeys(symbols):
@@ -97,11 +95,11 @@ async def swap_checks(client: OkxClient, account: AccountConfig, symbols: Iterab
             )
         )
     for symbol in swaps:
-        checks.append(await _leverage_check(client, symbol, plain))
+        checks.append(await _leverage_check(client, symbol))
     return checks
 
 
-async def _leverage_check(client: OkxClient, symbol: str, plain: Any) -> Check:
+async def _leverage_check(client: OkxClient, symbol: str) -> Check:
     d = client.derivatives
     try:
         spec = await d.contract(symbol)
