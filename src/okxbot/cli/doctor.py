@@ -40,9 +40,11 @@ def doctor(
 
     with cli_errors():
         target = resolve_target(profile, sim, need="data")
-    from okxbot.okx.swap_posture import bot_config_paths, config_symbols
+    from okxbot.okx.swap_posture import config_symbols
+    from okxbot.runstate import running_bots
 
-    wanted, unreadable = config_symbols([*(configs or []), *bot_config_paths()])
+    running = [b.config for b in running_bots() if b.config]
+    wanted, unreadable = config_symbols([*(configs or []), *running])
     for path in unreadable:
         typer.echo(f"warning: could not read the bot config {path}", err=True)
     posture = asyncio.run(

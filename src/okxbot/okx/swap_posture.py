@@ -40,13 +40,6 @@ def config_symbols(paths: Iterable[str]) -> tuple[list[str], list[str]]:
     return found, unreadable
 
 
-def bot_config_paths() -> list[str]:
-    """The config files of the bots running on this machine (okxbot.runstate)."""
-    from okxbot.runstate import running_bots
-
-    return [b.config for b in running_bots() if b.config]
-
-
 async def swap_checks(client: OkxClient, account: AccountConfig, symbols: Iterable[str]) -> list[Check]:
     """The doctor's swap checks for these instruments (spot symbols are skipped)."""
     checks: list[Check] = []
