@@ -49,6 +49,7 @@ from okxbot.okx.order_entry import (
 )
 from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter, limiter_from_url
 from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
+from okxbot.okx.wire import WireProbe
 from okxbot.vault.secret import Credentials
 
 if TYPE_CHECKING:
@@ -236,6 +237,11 @@ class OkxClient(OrderEntry):
         await self.raw.close()
         if self._owned_limiter is not None:
             await self._owned_limiter.close()
+
+    @property
+    def wire(self) -> WireProbe:
+        """Socket timestamps (frames in, order requests out) for tick-to-order latency."""
+        return self.raw.okx_wire
 
     # ---- clock --------------------------------------------------------------------------------
     async def _server_time(self) -> int:

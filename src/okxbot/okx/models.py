@@ -94,13 +94,14 @@ class Balance:
     total: Decimal
     available: Decimal
     frozen: Decimal
+    updated_ms: int | None = None  # OKX's uTime: the currency's last change (dates the figures)
 
     @classmethod
     def from_okx(cls, detail: Mapping[str, Any]) -> Balance:
         available = dec0(detail.get("availBal"))
         frozen = dec0(detail.get("frozenBal"))
         total = dec(detail.get("eq")) or dec(detail.get("cashBal")) or available + frozen
-        return cls(str(detail.get("ccy", "")), total, available, frozen)
+        return cls(str(detail.get("ccy", "")), total, available, frozen, _int(detail.get("uTime")))
 
 
 @dataclass(frozen=True)

@@ -210,16 +210,7 @@ class Derivatives:
 
     def set_account_level(self, uid: str, level: str) -> list[dict[str, str]]:
         acct = self.ledger.account(uid)
-        if level not in ("1", "2", "3", "4"):
-            raise ParamError("51000", "Parameter acctLv error")
-        if level not in acct.levels or level in ("3", "4"):
-            # Multi-currency and portfolio margin are not modelled; a mode never used before must be
-            # chosen on the web first.
-            raise ParamError(
-                "51070",
-                "You do not meet the requirements for switching to this account mode. Please upgrade the "
-                "account mode on the OKX website or App",
-            )
+        _check_level(acct, level)
         if level != acct.acct_lv:
             if acct.pending:
                 raise ParamError(
@@ -240,14 +231,7 @@ class Derivatives:
     def switch_precheck(self, uid: str, level: str) -> list[dict[str, Any]]:
         """GET account/set-account-switch-precheck: what stands in the way of `set_account_level`."""
         acct = self.ledger.account(uid)
-        if level not in ("1", "2", "3", "4"):
-            raise ParamError("51000", "Parameter acctLv error")
-        if level not in acct.levels or level in ("3", "4"):
-            raise ParamError(
-                "51070",
-                "You do not meet the requirements for switching to this account mode. Please upgrade the "
-                "account mode on the OKX website or App",
-            )
+        _check_level(acct, level)
         unmatched: list[dict[str, Any]] = []
         if level != acct.acct_lv:
             if acct.pending:
@@ -373,6 +357,20 @@ class Derivatives:
                     "lever": fmt(self.margin.lever(acct, inst, mgn_mode, side)),
                 })  # fmt: skip
         return rows
+
+
+def _check_level(acct: Account, level: str) -> None:
+    """An account mode the API may switch to: 1 or 2, and one this account has used on the web."""
+    if level not in ("1", "2", "3", "4"):
+        raise ParamError("51000", "Parameter acctLv error")
+    if level not in acct.levels or level in ("3", "4"):
+        # Multi-currency and portfolio margin are not modelled; a mode never used before must be
+        # chosen on the web first.
+        raise ParamError(
+            "51070",
+            "You do not meet the requirements for switching to this account mode. Please upgrade the "
+            "account mode on the OKX website or App",
+        )
 
 
 SETTINGS_BLOCKED = "Setting failed. Cancel any open orders, close positions, and stop trading bots first."

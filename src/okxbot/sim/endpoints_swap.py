@@ -17,16 +17,6 @@ from okxbot.sim.rest import Call, endpoint
 from okxbot.sim.wire import SimError
 
 
-def _ms(params: dict[str, Any], name: str) -> int | None:
-    """An optional millisecond timestamp parameter (after / before)."""
-    raw = _opt(params, name)
-    if not raw:
-        return None
-    if not is_digits(raw):
-        raise SimError("51000", name)
-    return int(raw)
-
-
 def _swap_id(call: Call) -> str:
     inst_id = _req(call.params, "instId")
     inst = call.ctx.exchange.instrument(inst_id)
@@ -35,6 +25,16 @@ def _swap_id(call: Call) -> str:
     if not inst.is_swap:
         raise SimError("51000", "instId")
     return inst_id
+
+
+def _ms(params: dict[str, Any], name: str) -> int | None:
+    """A timestamp (or fundingTime) parameter in milliseconds."""
+    raw = _opt(params, name)
+    if not raw:
+        return None
+    if not is_digits(raw):
+        raise SimError("51000", name)
+    return int(raw)
 
 
 def _ids(raw: str, most: int, name: str) -> list[str]:

@@ -114,7 +114,7 @@ from okxbot.sim.order_entry import OrderEntry
 from okxbot.sim.swap_orders import SwapOrders
 from okxbot.sim.swap_queries import SwapQueries
 from okxbot.sim.swap_rules import SwapRules
-from okxbot.sim.tape import Tape, UnknownBar
+from okxbot.sim.tape import Tape
 
 __all__ = [
     "BalanceEvent", "BookEvent", "Event", "Exchange", "Listener", "OrderEvent", "ParamError", "TradeEvent",
@@ -557,10 +557,7 @@ class Exchange:
     def _price_candles(
         self, tape: Tape, bar: str, after: int | None, before: int | None, limit: int
     ) -> list[list[str]]:
-        try:
-            return tape.price_candles(bar, self.clock.now_ms(), after, before, limit)
-        except UnknownBar:
-            raise ParamError("51000", "Parameter bar error") from None
+        return self.markets.tape_candles(tape, bar, after, before, limit, prices_only=True)
 
     def index_ticker(self, index_id: str) -> dict[str, str]:
         tape = self.marks.index_tapes.get(index_id)

@@ -105,8 +105,23 @@ class Markets:
         limit: int = 100,
     ) -> list[list[str]]:
         self.inst(inst_id)
+        return self.tape_candles(self.tapes[inst_id], bar, after, before, limit)
+
+    def tape_candles(
+        self,
+        tape: Tape,
+        bar: str,
+        after: int | None,
+        before: int | None,
+        limit: int,
+        prices_only: bool = False,
+    ) -> list[list[str]]:
+        """A tape's candles, newest first; `prices_only` gives index / mark rows [ts,o,h,l,c,confirm]."""
+        now = self.clock.now_ms()
         try:
-            return self.tapes[inst_id].candles(bar, self.clock.now_ms(), after, before, limit)
+            if prices_only:
+                return tape.price_candles(bar, now, after, before, limit)
+            return tape.candles(bar, now, after, before, limit)
         except UnknownBar:
             raise ParamError("51000", "Parameter bar error") from None
 

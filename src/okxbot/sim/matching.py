@@ -187,12 +187,13 @@ class Matcher:
         self, order: Order, qty: Decimal, px: Decimal, px_str: str, exec_type: str, trade_id: str, now: int
     ) -> None:
         cost = qty * px
-        if order.inst.is_swap:
+        swap = order.inst.is_swap
+        if swap:
             rate = SWAP_TAKER_FEE if exec_type == "T" else SWAP_MAKER_FEE
             fee = -money(value(order.inst, qty, px) * rate)
-            return self._fill_swap(order, qty, px, px_str, exec_type, trade_id, now, fee)
-        rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
-        fee = -(qty * rate if order.side == "buy" else cost * rate)
+        else:
+            rate = TAKER_FEE if exec_type == "T" else MAKER_FEE
+            fee = -(qty * rate if order.side == "buy" else cost * rate)
         order.acc_fill_sz += qty
         order.notional += cost
         order.fee += fee
@@ -208,29 +209,10 @@ class Matcher:
             if done:
                 acct.retire(order)
             return
-        self.ledger.settle_spot(order, qty, px_str, cost, fee, exec_type, trade_id, now, rate)
-        if done:
-            self.complete(acct, order)
-        self.order_event(order, fill=(px_str, fmt(qty), str(now), trade_id, fee, exec_type))
-
-    def _fill_swap(
-        self, order: Order, qty: Decimal, px: Decimal, px_str: str, exec_type: str, trade_id: str, now: int,
-        fee: Decimal,
-    ) -> None:  # fmt: skip
-        order.acc_fill_sz += qty
-        order.notional += qty * px
-        order.fee += fee
-        order.remaining -= qty
-        order.fill_px, order.fill_sz, order.fill_time, order.trade_id = px_str, fmt(qty), str(now), trade_id
-        order.u_time = now
-        done = order.remaining <= 0
-        order.state = "filled" if done else "partially_filled"
-        acct = self.ledger.accounts[order.uid]
-        if order.internal:
-            if done:
-                acct.retire(order)
-            return
-        self.derivs.settle_fill(order, qty, px, px_str, fee, exec_type, trade_id, now)
+        if swap:
+            self.derivs.settle_fill(order, qty, px, px_str, fee, exec_type, trade_id, now)
+        else:
+            self.ledger.settle_spot(order, qty, px_str, cost, fee, exec_type, trade_id, now, rate)
         if done:
             self.complete(acct, order)
         self.order_event(order, fill=(px_str, fmt(qty), str(now), trade_id, fee, exec_type))

@@ -29,6 +29,17 @@ def _ids(raw: str, most: int, name: str) -> list[str]:
     return ids
 
 
+def _sizing(params: Mapping[str, Any]) -> tuple[list[str], str]:
+    """max-size / max-avail-size: instId (up to 5) and tdMode, both required."""
+    inst_ids = _ids(param_str(params.get("instId")), 5, "instId")
+    td_mode = param_str(params.get("tdMode"))
+    if not inst_ids:
+        raise ParamError("50014", "Parameter instId can not be empty.")
+    if not td_mode:
+        raise ParamError("50014", "Parameter tdMode can not be empty.")
+    return inst_ids, td_mode
+
+
 class SwapQueries:
     def __init__(self, markets: Markets, marks: Marks, margin: Margin, derivs: Derivatives) -> None:
         self.markets = markets
@@ -88,12 +99,7 @@ class SwapQueries:
         return f.page(rows, key=lambda r: int(r["uTime"]))
 
     def max_size(self, acct: Account, params: Mapping[str, Any]) -> list[dict[str, str]]:
-        inst_ids = _ids(param_str(params.get("instId")), 5, "instId")
-        td_mode = param_str(params.get("tdMode"))
-        if not inst_ids:
-            raise ParamError("50014", "Parameter instId can not be empty.")
-        if not td_mode:
-            raise ParamError("50014", "Parameter tdMode can not be empty.")
+        inst_ids, td_mode = _sizing(params)
         px_text, lever_text = param_str(params.get("px")), param_str(params.get("leverage"))
         rows = []
         for inst_id in inst_ids:
@@ -149,12 +155,7 @@ class SwapQueries:
         return rows
 
     def max_avail_size(self, acct: Account, params: Mapping[str, Any]) -> list[dict[str, str]]:
-        inst_ids = _ids(param_str(params.get("instId")), 5, "instId")
-        td_mode = param_str(params.get("tdMode"))
-        if not inst_ids:
-            raise ParamError("50014", "Parameter instId can not be empty.")
-        if not td_mode:
-            raise ParamError("50014", "Parameter tdMode can not be empty.")
+        inst_ids, td_mode = _sizing(params)
         rows = []
         for inst_id in inst_ids:
             inst = self.markets.instruments.get(inst_id)

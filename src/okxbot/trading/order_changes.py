@@ -22,6 +22,7 @@ from okxbot.okx.errors import OkxError, OkxOutcomeUnknown
 from okxbot.okx.models import AmendResult, CancelResult, Order
 from okxbot.okx.order_entry import AmendRequest, OrderRef
 from okxbot.trading.doubts import AmendTarget, Doubts
+from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import PENDING, JournalOrder
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
 from okxbot.trading.waves import AMEND, CANCEL, route
@@ -59,6 +60,7 @@ class OrderChanges:
     rules: InstrumentRules
     symbol: str
     doubts: Doubts
+    funds: Funds
     stats: Any
     confirm_placements: bool
     _open: dict[str, JournalOrder]
@@ -188,7 +190,10 @@ class OrderChanges:
             new_amount = spec.amount if spec.amount is not None else record.amount
             try:
                 self.risk.check(ProposedOrder(self.symbol, record.side, new_amount, new_price), self._view())
-            except RiskRefused as refused:
+                if new_price is not None:  # only what the amendment adds to the reserve must fit
+                    already = self.funds.reserved_for(record.client_order_id)
+                    self.funds.check(record.side, new_amount - record.filled, new_price, already=already)
+            except (RiskRefused, InsufficientFunds) as refused:
                 self.stats.refused += 1
                 self.stats.error(str(refused))
                 continue

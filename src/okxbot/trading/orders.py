@@ -30,6 +30,7 @@ from okxbot.okx.models import ACCEPTED, Fill, Order, dec, dec0
 from okxbot.okx.order_entry import OrderIntent, PlaceResult
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.doubts import Doubt, Doubts
+from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import (
     FINAL,
     Journal,
@@ -39,6 +40,7 @@ from okxbot.trading.journal import (
     changes,
     reported_state,
 )
+from okxbot.trading.latency import LatencyLog, LatencySample, Tick
 from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges, journal_on_book
 from okxbot.trading.pnl import Pnl, PnlSums, utc_day
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
@@ -46,6 +48,7 @@ from okxbot.trading.venue import Venue
 from okxbot.trading.waves import PLACE, route
 
 log = logging.getLogger("okxbot.trading.orders")
+perf_ns = time.perf_counter_ns
 
 ZERO = Decimal(0)
 
@@ -53,7 +56,8 @@ ZERO = Decimal(0)
 @dataclass
 class Stats:
     placed: int = 0
-    refused: int = 0
+    refused: int = 0  # refused locally, nothing sent: a risk rule or the funds check
+    no_funds: int = 0  # of which: the bot's tracked balance could not pay for the order
     rejected: int = 0
     canceled: int = 0
     fills: int = 0
@@ -101,7 +105,11 @@ class OrderManager(OrderChanges):
         self.stats = Stats()
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
-        self.on_send: Callable[[], None] | None = None  # bench hook: the request is about to leave
+        # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
+        # order placed then is timed from that message's frame to its request's bytes (latency.py)
+        self.cause: Tick | None = None
+        self.latency = LatencyLog()
+        self._wire = getattr(client, "wire", None)  # okx.wire.WireProbe, where the venue has one
         # While the orders channel reports every state change, a placement needs no read-back GET
         # (the runner clears this when the channel is up, and sets it again when it goes down).
         self.confirm_placements = True
@@ -117,6 +125,11 @@ class OrderManager(OrderChanges):
         for fill in journal.fills():
             self._count_fill(fill)
         self._req_ids = itertools.count(1)
+        # the funds check's balance: the runner feeds OKX's reports (REST and the account channel)
+        self.funds = Funds(rules.base, rules.quote)
+        for o in self._open.values():
+            if o.price is not None:
+                self.funds.sent(o.client_order_id, o.side, o.amount, o.price)
         self._lock = asyncio.Lock()  # serialises journal transitions from the two update paths
         self._changed = asyncio.Event()  # set on every journaled change (cancel_all_own waits on it)
 
@@ -178,10 +191,14 @@ class OrderManager(OrderChanges):
 
         An order whose answer left its outcome unknown is returned in state "unknown": it is
         settled in the background (found by clOrdId, or certainly never placed) and never resent."""
+        cause, self.cause = self.cause, None  # the market message it answers: timed once
+        decided = perf_ns()
         intent = await self._prepare(OrderSpec(side, amount, price, post_only))
         if intent is None:
             return None
+        checked = perf_ns()
         self._journal_sent([intent])
+        timed = self._timer(cause, decided, checked, intent.client_order_id)
         try:
             order = await self.client.place(intent, confirm=self.confirm_placements, wait=False)
         except OkxError as err:
@@ -189,17 +206,24 @@ class OrderManager(OrderChanges):
         except asyncio.CancelledError:
             self._in_doubt([intent])
             raise
+        finally:
+            if timed is not None:
+                timed()
         return await self._placed(PlaceResult(intent, order, None))
 
     async def place_many(self, specs: Sequence[OrderSpec]) -> list[JournalOrder | None]:
         """Place orders that go out together (a grid's quotes): each risk-checked (counting the ones
         before it), all journaled in one commit, then sent through the batch endpoint (20 per request)
         with the overflow through the single-order one (`waves.route`). One result per spec."""
+        cause, self.cause = self.cause, None
+        decided = perf_ns()
         intents = [await self._prepare(spec) for spec in specs]
         ready = [i for i in intents if i is not None]
         if not ready:
             return [None] * len(intents)
+        checked = perf_ns()
         self._journal_sent(ready)
+        timed = self._timer(cause, decided, checked, ready[0].client_order_id)
         n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
         batch, singles = ready[:n_batch], ready[n_batch:]
         try:
@@ -207,6 +231,8 @@ class OrderManager(OrderChanges):
         except asyncio.CancelledError:
             self._in_doubt(ready)
             raise
+        if timed is not None:
+            timed()
         results = groups[0] + [r for group in groups[1:] for r in group]
         placed = {r.intent.client_order_id: await self._placed(r) for r in results}
         return [None if i is None else placed.get(i.client_order_id) for i in intents]
@@ -229,6 +255,18 @@ class OrderManager(OrderChanges):
             log.warning("order refused before sending: %s", err)
             return None
         cid = intent.client_order_id
+        reserve_px = intent.price if intent.price is not None else self.mid
+        if reserve_px is not None:
+            try:
+                self.funds.check(spec.side, intent.amount, reserve_px)
+            except InsufficientFunds as refused:
+                self.stats.refused += 1
+                self.stats.no_funds += 1
+                self.stats.error(f"order refused before sending: {refused}")
+                log.warning("order refused before sending: %s", refused, extra={"ccy": refused.ccy})
+                return None
+            # no await since the check: the next order sees this one's reserve
+            self.funds.sent(cid, spec.side, intent.amount, reserve_px)
         self._open[cid] = JournalOrder(
             cid,
             self.journal.bot,
@@ -255,8 +293,24 @@ class OrderManager(OrderChanges):
                 [NewOrder(i.client_order_id, self.symbol, i.side, i.amount, i.price) for i in intents],
                 state="sent",
             )
-        if self.on_send is not None:
-            self.on_send()
+
+    def _timer(self, cause: Tick | None, decided: int, checked: int, cid: str) -> Callable[[], None] | None:
+        """For the first order a market message caused: await its request's bytes at the socket;
+        the returned function, called once the request is out, records the sample."""
+        wire = self._wire
+        if cause is None or wire is None:
+            return None
+        journaled = perf_ns()
+        wire.expect(cid)
+
+        def done() -> None:
+            written = wire.written(cid)
+            if written:
+                self.latency.add(
+                    LatencySample(cause.frame_ns, cause.parsed_ns, decided, checked, journaled, written)
+                )
+
+        return done
 
     def _in_doubt(self, intents: list[OrderIntent]) -> None:
         """The caller was cancelled while these were on their way: whatever OKX made of them is
@@ -325,6 +379,7 @@ class OrderManager(OrderChanges):
                 return
             if record.bot != self.journal.bot:
                 return  # another bot's order (bots may share one journal database)
+        self.funds.seen(cid, order)
         if order.state != ACCEPTED and self.doubts.has(cid, "place"):
             self.doubts.discard(cid, "place")  # found: it exists
             self.stats.placed += 1
@@ -367,6 +422,7 @@ class OrderManager(OrderChanges):
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
             self._count_fill(fill)
+            self.funds.fill(fill)
             self.stats.fills += 1
             await self._emit("fill", fill)
 
@@ -418,8 +474,12 @@ class OrderManager(OrderChanges):
             return
         if record.order_id:
             self._by_ord_id[record.order_id] = cid
+        if amended and changed and record.price is not None:
+            self.funds.amended(cid, record.amount, record.price)
         if record.state in FINAL:
             self._open.pop(cid, None)
+            if record.state == "rejected":
+                self.funds.forget(cid)
             if record.state == "canceled" and changed:
                 self.stats.canceled += 1
         else:
