@@ -1,4 +1,4 @@
-"""OKX's checks on an algo order (`trade/order-algo`) and on `attachAlgoOrds`, with OKX's sCodes.
+"""OKX's checks on an algo order (`trade/order-algo`), with OKX's sCodes (attachAlgoOrds: `attach_checks`).
 
 Order of the `order-algo` checks: required fields (50014) -> id and tag formats (51000) -> instrument
 (51001) -> ordType / side (51000) -> tdMode and account mode (51010, 51000, 54000) -> posSide
@@ -14,36 +14,41 @@ Prices are checked on the price stream the leg triggers on: `last` (the instrume
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from okxbot.sim.accounts import Account
 from okxbot.sim.algo_model import (
     ALGO_TYPES,
-    PRICE_TYPES,
     TPSL_TYPES,
     UNSIMULATED_TYPES,
     Algo,
-    AttachSpec,
     Leg,
 )
+from okxbot.sim.algo_params import (
+    ID,
+    TAG,
+    bool_param,
+    decimal_param,
+    leg,
+    order_price,
+    price_param,
+    px_type,
+    tp_limit_price,
+)
+from okxbot.sim.attach_checks import AttachChecks
 from okxbot.sim.derivatives import Derivatives
 from okxbot.sim.filters import param_str
 from okxbot.sim.instruments import ZERO, Instrument, InstrumentSet, fmt, is_multiple
 from okxbot.sim.margin import Margin
 from okxbot.sim.marketdata import Markets
 from okxbot.sim.marks import Marks
-from okxbot.sim.order import Order
 from okxbot.sim.swap_orders import Refused, SwapOrders
 
-ID = re.compile(r"[A-Za-z0-9]{1,32}")
-TAG = re.compile(r"[A-Za-z0-9]{1,16}")
 # Trailing callback ratio: OKX words the refusal "{min}< x<={max}"; the simulator takes 0.1 % .. 10 %.
 CALLBACK_MIN = Decimal("0.001")
 CALLBACK_MAX = Decimal("0.1")
-MAX_SPLIT_TPS = 10
 
 # (leg, side) -> (code, message word) when the trigger lies on the wrong side of its price stream.
 _WRONG_SIDE = {
@@ -52,79 +57,6 @@ _WRONG_SIDE = {
     ("tp", "sell"): ("lower", {"last": "51279", "mark": "51303", "index": "51307"}),
     ("sl", "sell"): ("higher", {"last": "51280", "mark": "51304", "index": "51308"}),
 }
-
-
-def _bool(raw: Any, name: str) -> bool:
-    text = param_str(raw)
-    if text in ("", "false"):
-        return False
-    if text == "true":
-        return True
-    raise Refused("51000", f"Parameter {name} error")
-
-
-def decimal_param(raw: Any, name: str, *, allow_zero: bool = False) -> Decimal:
-    try:
-        value = Decimal(param_str(raw))
-    except (InvalidOperation, ValueError):
-        raise Refused("51000", f"Parameter {name} error") from None
-    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
-        raise Refused("51000", f"Parameter {name} error")
-    return value
-
-
-def price_param(raw: Any, name: str, inst: Instrument) -> Decimal:
-    px = decimal_param(raw, name)
-    if not is_multiple(px, inst.tick_sz):
-        raise Refused("51000", f"Parameter {name} error")
-    return px
-
-
-def order_price(raw: Any, name: str, inst: Instrument) -> Decimal | None:
-    """An order price: "-1" is market (None), else a positive multiple of the tick."""
-    if param_str(raw) == "-1":
-        return None
-    return price_param(raw, name, inst)
-
-
-def px_type(raw: Any, name: str, inst: Instrument) -> str:
-    text = param_str(raw) or "last"
-    if text not in PRICE_TYPES:
-        raise Refused("51000", f"Parameter {name} error")
-    if text != "last" and not inst.is_swap:
-        raise Refused(
-            "51415",
-            "Unable to place order. Spot trading only supports using the last price as trigger price. "
-            'Please select "Last" and try again.',
-        )
-    return text
-
-
-def leg(params: Mapping[str, Any], prefix: str, inst: Instrument) -> Leg | None:
-    """The tp / sl leg of a request (`tpTriggerPx` + `tpOrdPx` + `tpTriggerPxType`), or None."""
-    trig, ord_px = params.get(f"{prefix}TriggerPx"), params.get(f"{prefix}OrdPx")
-    if not param_str(trig) and not param_str(ord_px):
-        return None
-    if not param_str(trig):
-        raise Refused("51000", f"Parameter {prefix}TriggerPx error")
-    if not param_str(ord_px):
-        raise Refused("51000", f"Parameter {prefix}OrdPx error")
-    return Leg(
-        price_param(trig, f"{prefix}TriggerPx", inst),
-        order_price(ord_px, f"{prefix}OrdPx", inst),
-        px_type(params.get(f"{prefix}TriggerPxType"), f"{prefix}TriggerPxType", inst),
-    )
-
-
-def tp_limit_price(raw: Any, inst: Instrument) -> Decimal:
-    """The price of a TP limit order (tpOrdKind "limit"): swaps only, a real price, not market."""
-    if not inst.is_swap:
-        raise Refused("51094", "You can't place TP limit orders in spot, margin, or options trading.")
-    if not param_str(raw):
-        raise Refused("51000", "Parameter tpOrdPx error")
-    if param_str(raw) == "-1":
-        raise Refused("51093", "TP limit order prices (tpOrdPx) in one order can't be –1 (market price).")
-    return price_param(raw, "tpOrdPx", inst)
 
 
 class AlgoChecks:
@@ -140,6 +72,7 @@ class AlgoChecks:
         self.margin = margin
         self.derivs = derivs
         self.swaps = swaps
+        self.attach = AttachChecks(self)
 
     # -- prices ---------------------------------------------------------------------------------
 
@@ -190,14 +123,14 @@ class AlgoChecks:
         self.check_td_mode(acct, inst, td_mode)
         pos_side = self.check_pos_side(acct, inst, param_str(params.get("posSide")))
         long_short = pos_side in ("long", "short")
-        reduce_only = _bool(params.get("reduceOnly"), "reduceOnly")
+        reduce_only = bool_param(params.get("reduceOnly"), "reduceOnly")
         if reduce_only and not inst.is_swap:
             raise Refused(
                 "51139", "Reduce-only feature is unavailable for the spot transactions by spot mode."
             )
         if long_short:
             reduce_only = False  # OKX: only meaningful in net mode, ignored in long/short mode
-        cxl_on_close = _bool(params.get("cxlOnClosePos"), "cxlOnClosePos")
+        cxl_on_close = bool_param(params.get("cxlOnClosePos"), "cxlOnClosePos")
         close_fraction = self._close_fraction(params, inst, ord_type, pos_side, reduce_only)
         if cxl_on_close and not reduce_only and not long_short:
             raise Refused("51000", "Parameter cxlOnClosePos error")
@@ -360,14 +293,14 @@ class AlgoChecks:
         now = self.price(inst, trig.px_type)
         algo.trigger = trig
         algo.trigger_dir = (trig.trigger_px > now) - (trig.trigger_px < now)
-        attach = self.attach_list(params.get("attachAlgoOrds"), inst, prefix="")
+        attach = self.attach.attach_list(params.get("attachAlgoOrds"), inst, prefix="")
         if attach:
             if acct.acct_lv == "1":
                 raise Refused("51010", "You can't complete this request under your current account mode.")
             if len(attach) > 1:
                 raise Refused("51000", "Parameter attachAlgoOrds error")
             ref = trig.ord_px if trig.ord_px is not None else trig.trigger_px
-            self.check_against_order(attach[0], algo.side, ref, "limit")
+            self.attach.check_against_order(attach[0], algo.side, ref, "limit")
         algo.attach = attach
 
     def _trailing(self, algo: Algo, params: Mapping[str, Any]) -> None:
@@ -428,180 +361,3 @@ class AlgoChecks:
         assert p is not None
         if algo.position_linked:
             algo.pos_closed_at = p.closed_at
-
-    # -- attachAlgoOrds -------------------------------------------------------------------------
-
-    def attach_list(self, raw: Any, inst: Instrument, prefix: str = "") -> list[AttachSpec]:
-        """Parse an `attachAlgoOrds` array (ids are the book's to assign); [] when absent or empty."""
-        if raw is None or raw == "" or raw == []:
-            return []
-        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-            raise Refused("51000", "Parameter attachAlgoOrds error")
-        specs = []
-        for item in raw:
-            cl = param_str(item.get("attachAlgoClOrdId"))
-            if cl and not ID.fullmatch(cl):
-                raise Refused("51000", "Parameter attachAlgoClOrdId error")
-            kind = param_str(item.get("tpOrdKind")) or "condition"
-            if kind not in ("condition", "limit"):
-                raise Refused("51000", "Parameter tpOrdKind error")
-            limit_px = None
-            if kind == "limit" and param_str(item.get("tpOrdPx")):
-                limit_px, tp = tp_limit_price(item.get("tpOrdPx"), inst), None
-            else:
-                tp = leg(item, "tp", inst)
-            sl = leg(item, "sl", inst)
-            if tp is None and sl is None and limit_px is None:
-                if cl:
-                    raise Refused(
-                        "51178",
-                        "tpTriggerPx&tpOrdPx or slTriggerPx&slOrdPx can't be empty when using attachAlgoClOrdId.",
-                    )
-                continue
-            sz_text = param_str(item.get("sz"))
-            sz = decimal_param(sz_text, "sz") if sz_text else None
-            amend_px = param_str(item.get("amendPxOnTriggerType")) or "0"
-            if amend_px not in ("0", "1"):
-                raise Refused("51000", "Parameter amendPxOnTriggerType error")
-            specs.append(AttachSpec("", cl, tp, sl, kind, sz, amend_px, tp_limit_px=limit_px))
-        return specs
-
-    def check_attach_on_order(self, order: Order, specs: list[AttachSpec]) -> None:
-        """The rules for TP/SL attached to a normal order (place / batch place)."""
-        if not specs:
-            return
-        if order.reduce_only:
-            raise Refused(
-                "51100",
-                "Unable to place order. Take profit/Stop loss conditions cannot be added to reduce-only orders.",
-            )
-        if order.inst.is_swap and order.pos_side in ("long", "short") and self.derivs.closes(order, None):
-            raise Refused(
-                "51333",
-                "Close position order in hedge-mode or reduce-only order in one-way mode cannot attach TPSL",
-            )
-        if order.ord_type == "market" and (
-            (order.side == "buy" and order.tgt_ccy == "base_ccy")
-            or (order.side == "sell" and order.tgt_ccy == "quote_ccy")
-        ):
-            raise Refused(
-                "51044",
-                f"The order type {order.ord_type}, {order.side} is not allowed to set stop loss and take profit",
-            )
-        if len(specs) > 1:
-            self._split_tps(order, specs)
-            return
-        spec = specs[0]
-        if spec.sz is not None:
-            raise Refused("51000", "Parameter sz error")
-        if spec.amend_px_on_trigger_type == "1":
-            raise Refused(
-                "51085",
-                "The number of TP orders cannot be less than 2 when cost-price SL is enabled "
-                "(amendPxOnTriggerType set as 1) for Split TPs",
-            )
-        kind = "limit" if order.ord_type not in ("market", "optimal_limit_ioc") else "market"
-        ref = order.px
-        if kind == "market":
-            book = self.markets.books[order.inst.inst_id]
-            ref = book.best_px("asks" if order.side == "buy" else "bids") or self.markets.last_px(
-                order.inst.inst_id
-            )
-        self.check_against_order(spec, order.side, ref, kind)
-
-    def check_against_order(self, spec: AttachSpec, side: str, ref: Decimal, kind: str) -> None:
-        """TP above / SL below a buy's price (the reverse for a sell): 51046-51053."""
-        tp, sl = spec.tp, spec.sl
-        if kind == "limit":
-            codes = {
-                ("tp", "buy"): ("51046", "The take profit trigger price must be higher than the order price"),
-                ("sl", "buy"): ("51047", "The stop loss trigger price must be lower than the order price"),
-                ("tp", "sell"): ("51048", "The take profit trigger price must be lower than the order price"),
-                ("sl", "sell"): ("51049", "The stop loss trigger price must be higher than the order price"),
-            }
-        else:
-            codes = {
-                ("tp", "buy"): (
-                    "51050",
-                    "The take profit trigger price must be higher than the best ask price",
-                ),
-                ("sl", "buy"): ("51051", "The stop loss trigger price must be lower than the best ask price"),
-                ("tp", "sell"): (
-                    "51052",
-                    "The take profit trigger price must be lower than the best bid price",
-                ),
-                ("sl", "sell"): (
-                    "51053",
-                    "The stop loss trigger price must be higher than the best bid price",
-                ),
-            }
-        legs = [("tp", tp), ("sl", sl)]
-        if spec.tp_limit_px is not None:
-            legs.append(("tp", Leg(spec.tp_limit_px, spec.tp_limit_px)))
-        for name, lg in legs:
-            if lg is None:
-                continue
-            above = (name == "tp") == (side == "buy")
-            if (above and lg.trigger_px <= ref) or (not above and lg.trigger_px >= ref):
-                raise Refused(*codes[(name, side)])
-
-    def _split_tps(self, order: Order, specs: list[AttachSpec]) -> None:
-        if not order.inst.is_swap:
-            raise Refused(
-                "51077",
-                "Setting multiple TP and cost-price SL orders isn’t supported for spot and margin trading.",
-            )
-        tps = [s for s in specs if s.has_tp]
-        sls = [s for s in specs if s.sl is not None]
-        if any(s.has_tp and s.sl is not None for s in specs):
-            raise Refused(
-                "51076",
-                "TP/SL orders in Split TPs only support one-way TP/SL. You can't use slTriggerPx&slOrdPx and "
-                "tpTriggerPx&tpOrdPx at the same time.",
-            )
-        if len(tps) > MAX_SPLIT_TPS:
-            raise Refused(
-                "51079",
-                f"The number of TP orders with Split TPs attached in a same order cannot exceed {MAX_SPLIT_TPS}",
-            )
-        if len(sls) > 1:
-            raise Refused(
-                "51084", "The number of SL orders with Split TPs attached in a same order cannot exceed 1"
-            )
-        if any(s.sz is None for s in tps):
-            raise Refused("51089", "The size of the TP order among split TPs attached cannot  be empty")
-        if len({s.tp_ord_kind for s in tps}) > 1:
-            raise Refused("51091", "All TP orders in one order must be of the same type.")
-        if len({s.tp.px_type for s in tps if s.tp}) > 1:
-            raise Refused(
-                "51080", "Take-profit trigger price types (tpTriggerPxType) must be the same in an order with Split "
-                "TPs attached",
-            )  # fmt: skip
-        if len({s.tp.trigger_px for s in tps if s.tp}) < len(tps):
-            raise Refused(
-                "51081", "Take-profit trigger prices (tpTriggerPx) cannot be the same in an order with Split TPs "
-                "attached",
-            )  # fmt: skip
-        limit_prices = [s.tp.ord_px for s in tps if s.tp and s.tp.ord_px is not None]
-        limit_prices += [s.tp_limit_px for s in tps if s.tp_limit_px is not None]
-        if len(set(limit_prices)) < len(limit_prices):
-            raise Refused("51092", "TP order prices (tpOrdPx) in one order must be different.")
-        total = sum((s.sz for s in tps if s.sz is not None), ZERO)
-        if total != order.sz:
-            raise Refused(
-                "51083", "The total size of TP orders with Split TPs attached in a same order should equal the size "
-                "of this order",
-            )  # fmt: skip
-        if any(s.amend_px_on_trigger_type == "1" for s in sls) and len(tps) < 2:
-            raise Refused(
-                "51085",
-                "The number of TP orders cannot be less than 2 when cost-price SL is enabled "
-                "(amendPxOnTriggerType set as 1) for Split TPs",
-            )
-        for s in tps:
-            assert s.sz is not None
-            self.check_size(order.inst, s.sz)
-        kind = "limit" if order.ord_type not in ("market", "optimal_limit_ioc") else "market"
-        ref = order.px if kind == "limit" else self.markets.last_px(order.inst.inst_id)
-        for s in specs:
-            self.check_against_order(s, order.side, ref, kind)
