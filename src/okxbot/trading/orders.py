@@ -419,6 +419,12 @@ class OrderManager(OrderChanges):
             return
         self.doubts.add(cid, "fills", None, first_check_s=self._first_check_s())
 
+    def _sibling_order(self, cid: str) -> bool:
+        """Journaled by another bot on the same key and journal (okxbot serve runs many): that bot's
+        to track; neither this bot's nor foreign."""
+        record = self.journal.order(cid)
+        return record is not None and record.bot != self.journal.bot
+
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
             self._count_fill(fill)
@@ -622,7 +628,7 @@ class OrderManager(OrderChanges):
         fills: list[Fill] = await self.client.fetch_fills(self.symbol)
         for f in reversed(fills):  # oldest first
             cid = f.client_order_id or self._by_ord_id.get(f.order_id, "")
-            if not cid or self.journal.order(cid) is None:
+            if not cid or self.journal.order(cid) is None or self._sibling_order(cid):
                 continue
             await self.record_fill(self._journal_fill(f, cid))
 

@@ -23,6 +23,7 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError
 from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
+from okxbot.trading.client_source import ClientSource, OwnClient
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
 from okxbot.trading.latency import Tick
@@ -124,7 +125,9 @@ class Runner:
         console: Console | None = None,
         client_config: ClientConfig | None = None,
         allow_withdraw: bool = False,
+        clients: ClientSource | None = None,
     ) -> None:
+        """`clients`: where the bot's OkxClient comes from (default: its own, closed on close)."""
         self.config = config
         self.target = target
         self.config_path = config_path
@@ -132,6 +135,7 @@ class Runner:
         self.console = console
         self.allow_withdraw = allow_withdraw
         self.client_config = client_config or ClientConfig(rest_url=target.base_url, demo=target.demo)
+        self.clients = clients or OwnClient()
         self.client: OkxClient | None = None
         self.journal: Journal | None = None
         self.manager: OrderManager | None = None
@@ -156,7 +160,9 @@ class Runner:
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> dict[str, int]:
         """Posture check, markets, journal, reconciliation, dead-man switch, strategy start."""
-        self.client = OkxClient(self.client_config, self.target.credentials)
+        self.client = await self.clients.open_client(
+            self.client_config, self.target.credentials, self.config.name
+        )
         await guard(
             self.client, purpose=self.target.purpose, need="trade", allow_withdraw=self.allow_withdraw
         )
@@ -285,7 +291,7 @@ class Runner:
         if self.manager is not None:
             await self.manager.close()
         if self.client is not None:
-            await self.client.close()
+            await self.clients.release_client(self.client, self.config.name)
         if self.journal is not None:
             self.journal.close()
 
