@@ -268,6 +268,9 @@ async def test_a_trailing_stop_follows_a_market_entry(okx: OkxClient, desk: Desk
 async def test_positions_funding_marks_and_watch(okx: OkxClient, desk: Desk) -> None:
     funding = await okx.derivatives.funding_rate(LINEAR)
     assert funding.interval_hours == D(8) and funding.max_rate == D("0.00375")
+    every = await okx.derivatives.funding_rates()
+    assert every[LINEAR].rate == funding.rate and every["BTC/USD:BTC"].inst_id == "BTC-USD-SWAP"
+    assert list(await okx.derivatives.funding_rates(["ETH-USDT-SWAP"])) == ["ETH/USDT:USDT"]
     history = await okx.derivatives.funding_history(LINEAR, 3)
     assert len(history) == 3 and history[0].funding_time > history[1].funding_time
     candles = await okx.derivatives.mark_candles(LINEAR, "1m", 5)

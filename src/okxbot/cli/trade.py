@@ -313,6 +313,9 @@ def _order_row(o: Any) -> list[str]:
     ]
 
 
+TRADE_SYMBOL_HELP = (
+    "Spot pair in ccxt form (BTC/USDT), or a perpetual swap (BTC/USDT:USDT, BTC/USD:BTC, BTC-USDT-SWAP)."
+)
 AMOUNT = typer.Argument(
     ...,
     help="How much: spot in the base currency (0.001 BTC for BTC/USDT); swaps in the unit given by --unit.",
@@ -543,7 +546,7 @@ def _render_swap(result: dict[str, Any]) -> None:
 
 
 def buy(
-    symbol: str = typer.Argument(..., help="Symbol in ccxt form, e.g. BTC/USDT."),
+    symbol: str = typer.Argument(..., help=TRADE_SYMBOL_HELP),
     amount: str = AMOUNT,
     price: str | None = PRICE,
     post_only: bool = POST_ONLY,
@@ -568,12 +571,15 @@ def buy(
 ) -> None:
     """Buy AMOUNT of SYMBOL (limit with --price, market without); checked before sending.
 
-    Spot (BTC/USDT): AMOUNT is in the base currency. Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or
-    BTC-USDT-SWAP): say what AMOUNT counts with --unit (contracts, base or quote currency); okxbot converts
-    it to contracts exactly and refuses a size that is not a whole number of lots, naming the nearest
-    valid ones. --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a
-    market entry. Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation
-    distance) runs before anything is sent."""
+    Spot (BTC/USDT): AMOUNT is in the base currency.
+
+    Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or BTC-USDT-SWAP): say what AMOUNT counts with --unit
+    (contracts, base or quote currency); okxbot converts it to contracts exactly and refuses a size that
+    is not a whole number of lots, naming the nearest valid ones.
+
+    --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a market entry.
+    Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation distance) runs
+    before anything is sent."""
     _order_command(
         "buy",
         symbol,
@@ -604,7 +610,7 @@ def buy(
 
 
 def sell(
-    symbol: str = typer.Argument(..., help="Symbol in ccxt form, e.g. BTC/USDT."),
+    symbol: str = typer.Argument(..., help=TRADE_SYMBOL_HELP),
     amount: str = AMOUNT,
     price: str | None = PRICE,
     post_only: bool = POST_ONLY,
@@ -629,12 +635,15 @@ def sell(
 ) -> None:
     """Sell AMOUNT of SYMBOL (limit with --price, market without); checked before sending.
 
-    Spot (BTC/USDT): AMOUNT is in the base currency. Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or
-    BTC-USDT-SWAP): say what AMOUNT counts with --unit (contracts, base or quote currency); okxbot converts
-    it to contracts exactly and refuses a size that is not a whole number of lots, naming the nearest
-    valid ones. --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a
-    market entry. Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation
-    distance) runs before anything is sent."""
+    Spot (BTC/USDT): AMOUNT is in the base currency.
+
+    Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or BTC-USDT-SWAP): say what AMOUNT counts with --unit
+    (contracts, base or quote currency); okxbot converts it to contracts exactly and refuses a size that
+    is not a whole number of lots, naming the nearest valid ones.
+
+    --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a market entry.
+    Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation distance) runs
+    before anything is sent."""
     _order_command(
         "sell",
         symbol,

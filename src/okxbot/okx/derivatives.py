@@ -311,6 +311,21 @@ class Derivatives(SwapOrderEntry):
         result = await self.client._call(self.raw.fetch_funding_rate(spec.symbol))
         return FundingRate.from_okx(result.get("info") or {}, spec.symbol)
 
+    async def funding_rates(self, symbols: Sequence[str] | None = None) -> dict[str, FundingRate]:
+        """The current funding rate of every swap (or of `symbols`) in one request (ccxt
+        fetch_funding_rates: GET public/funding-rate?instId=ANY), by ccxt symbol."""
+        names = None if symbols is None else [(await self.contract(s)).symbol for s in symbols]
+        if names is None:
+            await self.client.load_markets()
+        result = await self.client._call(self.raw.fetch_funding_rates(names))
+        rates = {}
+        for row in (result or {}).values():
+            info = row.get("info") or {}
+            symbol = self.client._symbol_of(str(info.get("instId", "")))
+            if names is None or symbol in names:
+                rates[symbol] = FundingRate.from_okx(info, symbol)
+        return rates
+
     async def funding_history(self, symbol: str, limit: int = 20) -> list[FundingRecord]:
         """Past settlements, newest first (ccxt fetch_funding_rate_history; OKX keeps 3 months)."""
         if not 1 <= limit <= 400:
