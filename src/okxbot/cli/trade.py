@@ -497,16 +497,8 @@ async def _swap_order(
     )  # fmt: skip
     if not as_json:
         print(f"placing {plan.describe()} as client order id {plan.intent.client_order_id}", file=sys.stderr)
-    order = await _journaled_place(client, plan.intent)
-    trailing_algo, trailing_error = None, None
-    if plan.trailing is not None:
-        from okxbot.okx.errors import OkxError
-
-        try:
-            filled = await client.derivatives._await_fill(order)
-            trailing_algo = await client.algos.place(client.derivatives.trailing_request(plan, filled.filled))
-        except OkxError as err:
-            trailing_error = err
+    placed = await client.derivatives.place_plan(plan, place=lambda intent: _journaled_place(client, intent))
+    order, trailing_algo, trailing_error = placed.order, placed.trailing, placed.trailing_error
     attached = []
     attach_ids = {a.get("attachAlgoClOrdId") for a in plan.intent.attach_algos}
     if attach_ids:

@@ -21,6 +21,7 @@ as soon as the entry is filled (and is refused up front for a resting limit entr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -257,9 +258,19 @@ class SwapOrderEntry:
             stop_loss, take_profit, trailing,
         )  # fmt: skip
 
-    async def place_plan(self, plan: SwapOrderPlan, *, confirm: bool = True) -> SwapPlacement:
-        """Send a prepared swap order (exactly once, `OkxClient.place`), then its trailing stop."""
-        order = await self.client.place(plan.intent, confirm=confirm)
+    async def place_plan(
+        self,
+        plan: SwapOrderPlan,
+        *,
+        confirm: bool = True,
+        place: Callable[[OrderIntent], Awaitable[Order]] | None = None,
+    ) -> SwapPlacement:
+        """Send a prepared swap order (exactly once: `OkxClient.place`, or `place`, e.g. one that
+        journals the intent first), then its trailing stop once the entry has filled."""
+        if place is None:
+            order = await self.client.place(plan.intent, confirm=confirm)
+        else:
+            order = await place(plan.intent)
         if plan.trailing is None:
             return SwapPlacement(order)
         try:
