@@ -117,7 +117,8 @@ def collect(
     for path in home.rglob("*"):
         if path.is_file():
             texts[f"file {path.relative_to(home)}"] = path.read_bytes().decode("utf-8", errors="replace")
-    extra = {"dashboard password": [DASHBOARD_PASSWORD], "API token": [token, token.rsplit("_", 1)[1]]}
+    # okxb_<id>_<secret>: the id is hex, the secret (token_urlsafe) may itself hold "_"
+    extra = {"dashboard password": [DASHBOARD_PASSWORD], "API token": [token, token.split("_", 2)[2]]}
     if cookie:
         extra["session cookie"] = [cookie]
     return texts, extra
