@@ -249,7 +249,7 @@ def test_close_all_stop_follows_the_position_and_ends_with_it(ex: Exchange, desk
     open_long(ex, desk, uid, "4")  # the position grows after placement
     desk.move(59000)
     done = algo(ex, uid, algo_id)
-    assert (done["state"], done["actualSz"]) == ("effective", "5") and position(ex, uid) == 0
+    assert (done["state"], done["actualSz"], done["sz"]) == ("effective", "5", "5") and position(ex, uid) == 0
 
     desk.move(START)
     open_long(ex, desk, uid, "1")

@@ -125,7 +125,7 @@ class Triggers:
             if p is None or not p.pos:
                 self.book.end(algo, CANCELED)
                 return
-            sz = p.size
+            sz = algo.sz = p.size  # OKX's history shows a close-all algo's sz as what it closed
         ord_px = lg.ord_px if lg is not None else None
         if algo.ord_type == "trigger":
             sz = self._fit_trigger_size(acct, algo, sz, ord_px)

@@ -47,16 +47,6 @@ def _count(params: dict[str, Any], name: str, default: int, maximum: int) -> int
     return count_param(_opt(params, name), name, default=default, maximum=maximum)
 
 
-def _ms(params: dict[str, Any], name: str) -> int | None:
-    """A millisecond timestamp parameter (after / before / begin / end), or None when absent."""
-    raw = _opt(params, name)
-    if not raw:
-        return None
-    if not is_digits(raw):
-        raise SimError("51000", name)
-    return int(raw)
-
-
 def _inst_id(call: Call) -> str:
     inst_id = _req(call.params, "instId")
     if call.ctx.exchange.instrument(inst_id) is None:
