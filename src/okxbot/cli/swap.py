@@ -403,7 +403,7 @@ def algos_protect(
 ) -> None:
     """Put a stop-loss / take-profit (one OCO for both) and/or a trailing stop on an open position,
     sized to it and reduce-only, so it is protected on the exchange even when okxbot is not running."""
-    from okxbot.cli.trade import protection_specs
+    from okxbot.cli.swap_trade import protection_specs
 
     async def work(client: OkxClient) -> Any:
         stop_loss, take_profit, trailing = protection_specs(
