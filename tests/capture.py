@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "upgrade", "keep-alive"}
 
@@ -60,9 +61,10 @@ class CaptureProxy:
             return await self._websocket(request)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         assert self._session is not None
-        async with self._session.request(
-            request.method, self.upstream + request.raw_path, headers=headers, data=body
-        ) as answer:
+        # encoded=True: forward the path and query byte for byte (aiohttp would unquote %2C to ",",
+        # and the simulator checks the signature over what arrives)
+        target = URL(self.upstream + request.raw_path, encoded=True)
+        async with self._session.request(request.method, target, headers=headers, data=body) as answer:
             content = await answer.read()
             kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
             return web.Response(status=answer.status, body=content, headers=kept)

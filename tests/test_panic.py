@@ -149,11 +149,14 @@ def test_panic_cancels_everything_flags_foreign_orders_and_disables_the_profile(
     report = Path(outcome["report_dir"])
     assert report.parent == home / "reports" and report.name.startswith("panic-")
     assert sorted(p.name for p in report.iterdir()) == [
+        "algo_orders.csv",
         "bills.csv",
         "deposits.csv",
         "fills.csv",
         "funding_bills.csv",
         "orders.csv",
+        "positions.csv",
+        "positions_history.csv",
         "report.json",
         "summary.txt",
         "withdrawals.csv",

@@ -124,15 +124,16 @@ async def test_markets_are_cached_on_disk_with_a_ttl(sim: Any, tmp_path: Path) -
     start = hits(sim, path)
     async with client(sim, None, tmp_path) as okx:
         await okx.load_markets()
-        assert "BTC/USDT" in okx.raw.markets
-    assert hits(sim, path) - start == 1
+        assert "BTC/USDT" in okx.raw.markets and "BTC/USDT:USDT" in okx.raw.markets
+        kinds = len(okx.config.market_types)  # one instruments request per type (spot, swap)
+    assert hits(sim, path) - start == kinds
     async with client(sim, None, tmp_path) as second:  # a new process would do the same
         rules = await second.rules("BTC/USDT")
         assert rules.tick_size > 0 and rules.inst_id == "BTC-USDT"
-    assert hits(sim, path) - start == 1
+    assert hits(sim, path) - start == kinds
     async with client(sim, None, tmp_path, markets_ttl_s=0.0) as expired:
         await expired.load_markets()
-    assert hits(sim, path) - start == 2
+    assert hits(sim, path) - start == 2 * kinds
 
 
 async def test_unknown_symbol_is_refused_before_any_order_request(sim: Any, tmp_path: Path) -> None:

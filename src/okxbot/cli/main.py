@@ -19,6 +19,7 @@ from okxbot.cli import panic as panic_cli
 from okxbot.cli import run as run_cli
 from okxbot.cli import serve as serve_cli
 from okxbot.cli import sim as sim_cli
+from okxbot.cli import swap as swap_cli
 from okxbot.cli import trade as trade_cli
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ app.add_typer(backtest_group.app, name="backtest")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)
 trade_cli.register(app)
+swap_cli.register(app)
 app.command(name="run")(run_cli.run)
 app.command(name="stop")(run_cli.stop)
 app.command(name="demo")(demo_cli.demo)

@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from okxbot.cli.target import Target
     from okxbot.okx.client import OkxClient
 
-LABELS = {"funding_bills": "funding-account bills", "bills": "trading-account bills"}
+LABELS = {
+    "funding_bills": "funding-account bills",
+    "bills": "trading-account bills",
+    "algo_orders": "algo orders",
+    "positions_history": "closed positions",
+}
 
 CHECKLIST = """\
 What to do now:
@@ -33,12 +38,20 @@ def panic(
         help="Act on the okxbot simulator at this URL instead of OKX (a drill). With no --profile: a funded simulator account okxbot keeps for that URL (fetched on first use); --profile must then name a simulator key of that URL (`okxbot keys add NAME --sim URL`). An OKX key is never sent to a --sim URL.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    close_positions: bool = typer.Option(
+        False,
+        "--close-positions",
+        help="Also close every perpetual-swap position with reduce-only market orders (after canceling "
+        "every order and algo order), saying what was done for each.",
+    ),
 ) -> None:
-    """Compromise response: stop okxbot bots here, disable the profile, cancel EVERY open order,
-    then export the last 7 days: withdrawals (shown first: amount, currency, address, time, state and
-    what to do), deposits, funding-account bills, orders (those okxbot did not place are flagged),
-    fills and trading-account bills, to OKXBOT_HOME/reports/panic-<time>/ (CSV files, report.json,
-    summary.txt), then print the checklist. Works with a read-only key (it cannot cancel, and says so).
+    """Compromise response: stop okxbot bots here, disable the profile, cancel EVERY open order and
+    EVERY algo order (TP/SL, trailing stops, triggers: they fire on their own), with --close-positions
+    close every swap position, then export the last 7 days: withdrawals (shown first: amount,
+    currency, address, time, state and what to do), deposits, funding-account bills, orders (those
+    okxbot did not place are flagged), fills, trading-account bills, algo orders, positions and their
+    history, to OKXBOT_HOME/reports/panic-<time>/ (CSV files, report.json, summary.txt), then print the
+    checklist. Works with a read-only key (it cannot cancel or close, and says so).
     Exit status 1 when something could not be done.
     """
     import asyncio
@@ -48,7 +61,7 @@ def panic(
 
     with cli_errors():
         target = resolve_target(profile, sim, need="data", allow_disabled=True)
-    outcome = asyncio.run(respond(target))
+    outcome = asyncio.run(respond(target, close_positions=close_positions))
     if json_out:
         typer.echo(json.dumps(outcome.as_dict(), indent=2))
     else:
@@ -68,6 +81,8 @@ class Outcome:
     foreign_orders: int = 0
     withdrawals: list[WithdrawalAlert] | None = None  # None: they could not be read
     alert: list[str] = field(default_factory=list)  # the report's first lines: the withdrawals
+    algos_canceled: int = 0
+    positions_closed: list[dict[str, Any]] = field(default_factory=list)  # per position: what was done
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +93,8 @@ class Outcome:
             "report_dir": self.report_dir,
             "canceled": self.canceled,
             "foreign_orders": self.foreign_orders,
+            "algos_canceled": self.algos_canceled,
+            "positions_closed": self.positions_closed,
             "checklist": CHECKLIST.splitlines()[1:],
         }
 
@@ -91,8 +108,9 @@ class Outcome:
         return "\n".join([*lines, "", CHECKLIST])
 
 
-async def respond(target: Target) -> Outcome:
+async def respond(target: Target, *, close_positions: bool = False) -> Outcome:
     """Each step runs even when an earlier one failed: a partial response beats none."""
+    from okxbot.cli import panic_swaps
     from okxbot.cli.panic_export import export, paged, write_report
     from okxbot.okx.client import ClientConfig, OkxClient
     from okxbot.okx.errors import OkxError
@@ -109,17 +127,36 @@ async def respond(target: Target) -> Outcome:
             outcome.not_done.append(f"could not reach the account with this key ({err.describe()})")
         open_before: list[dict[str, Any]] = []
         try:
-            open_before = await paged(client, "privateGetTradeOrdersPending", {"instType": "SPOT"}, "ordId")
+            open_before = await paged(client, "privateGetTradeOrdersPending", {}, "ordId")
         except OkxError as err:
             outcome.not_done.append(f"could not list open orders ({err.describe()})")
+        swaps = panic_swaps.SwapSteps()
+        await panic_swaps.snapshot(client, swaps)
         if "trade" in perms:
+            # algo orders first: a TP/SL or trailing stop could otherwise fire while the rest is canceled
+            await panic_swaps.cancel_algos(client, swaps)
             await _cancel_everything(client, outcome)
+            if close_positions:
+                await panic_swaps.close_positions(client, swaps)
         elif perms:
             outcome.not_done.append(
-                f"could not cancel the {len(open_before)} open order(s): the key is read-only. Cancel them on "
-                "OKX's website or app, or delete the key there (its orders stay open)"
+                f"could not cancel the {len(open_before)} open order(s)"
+                + (f" and {len(swaps.algos_before)} algo order(s)" if swaps.algos_before else "")
+                + ": the key is read-only. Cancel them on OKX's website or app, or delete the key there "
+                "(its orders stay open)"
             )
+            if close_positions and swaps.positions_before:
+                outcome.not_done.append(
+                    f"could not close the {len(swaps.positions_before)} position(s): the key is read-only"
+                )
+        outcome.done += swaps.done
+        outcome.not_done += swaps.not_done
+        outcome.algos_canceled = swaps.algos_canceled
+        outcome.positions_closed = swaps.closed
         found = await export(client, open_before, client.clock.now_ms())
+        more, problems = await panic_swaps.export_sections(client, swaps, client.clock.now_ms())
+        found.sections.update(more)
+        found.problems += problems
     outcome.withdrawals = found.withdrawals
     outcome.alert = found.alert_lines()
     outcome.foreign_orders = found.foreign_orders

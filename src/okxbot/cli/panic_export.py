@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
 
 DAYS = 7
+INST_TYPES = ("SPOT", "SWAP")  # orders-history and fills-history take one instType a request
 PAGE = 100
 MAX_PAGES = 1000  # 100k rows a section: more than 7 days of any retail account
 FLAGGED = "NO - FLAGGED"
@@ -154,10 +155,10 @@ async def export(client: OkxClient, open_before: list[dict[str, Any]], now_ms: i
 async def _trading(client: OkxClient, open_before: list[dict[str, Any]], begin: int, found: Export) -> None:
     from okxbot.okx.errors import OkxError
 
-    spot = {"instType": "SPOT", "begin": str(begin)}
+    kinds = [{"instType": kind, "begin": str(begin)} for kind in INST_TYPES]
     try:
-        history = await paged(client, "privateGetTradeOrdersHistory", spot, "ordId")
-        pending = await paged(client, "privateGetTradeOrdersPending", {"instType": "SPOT"}, "ordId")
+        history = [o for q in kinds for o in await paged(client, "privateGetTradeOrdersHistory", q, "ordId")]
+        pending = await paged(client, "privateGetTradeOrdersPending", {}, "ordId")
         merged: dict[str, dict[str, Any]] = {}
         for order in [*open_before, *pending, *history]:
             merged[str(order.get("ordId"))] = order  # later (fresher) states win
@@ -171,12 +172,16 @@ async def _trading(client: OkxClient, open_before: list[dict[str, Any]], begin: 
         found.problems.append(f"could not export orders ({err.describe()})")
     foreign_ids = {str(o["ordId"]) for o in found.sections.get("orders", []) if o["placedByOkxbot"] != "yes"}
     try:
-        try:
-            fills = await paged(client, "privateGetTradeFillsHistory", spot, "billId")
-        except OkxError:
-            # fills-history (3 months) may be missing where trade/fills (3 days) exists.
-            fills = await paged(client, "privateGetTradeFills", spot, "billId")
-            found.problems.append("fills older than 3 days were not exported (fills-history unavailable)")
+        fills = []
+        for q in kinds:
+            try:
+                fills += await paged(client, "privateGetTradeFillsHistory", q, "billId")
+            except OkxError:
+                # fills-history (3 months) may be missing where trade/fills (3 days) exists.
+                fills += await paged(client, "privateGetTradeFills", q, "billId")
+                found.problems.append(
+                    f"{q['instType']} fills older than 3 days were not exported (fills-history unavailable)"
+                )
         for fill in fills:
             fill["placedByOkxbot"] = FLAGGED if str(fill.get("ordId")) in foreign_ids else "yes"
         found.sections["fills"] = fills

@@ -1,4 +1,4 @@
-"""Trading commands: balance, ticker, book, buy, sell, orders, cancel, fills.
+"""Trading commands: balance, ticker, book, buy, sell (spot and perpetual swaps), orders, cancel, fills.
 
 Thin: parse, call `OkxClient`, render (Rich tables or `--json`). Only typer is imported at module
 level; the client (and ccxt) load inside the commands so that `okxbot --help` stays fast.
@@ -12,6 +12,22 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+
+from okxbot.cli.swap_trade import (
+    MARGIN_MODE,
+    MIN_LIQ_DISTANCE,
+    POS_SIDE,
+    REDUCE_ONLY,
+    SL,
+    TP,
+    TRAIL,
+    TRAIL_ACTIVATE,
+    TRAIL_SPREAD,
+    TRIGGER_TYPE,
+    UNIT,
+    SwapOptions,
+    swap_order,
+)
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
@@ -55,8 +71,11 @@ def _run(
     as_json: bool,
     need: str,
     allow_withdraw: bool = False,
+    to_json: Callable[[T], Any] | None = None,
 ) -> None:
-    """Resolve the target, run the posture check, do the work, then render or fail with a hint."""
+    """Resolve the target, run the posture check, do the work, then render or fail with a hint.
+
+    `to_json` picks what `--json` prints of the result (default: all of it)."""
     import asyncio
 
     from okxbot.cli.target import cli_errors, resolve_target
@@ -87,7 +106,7 @@ def _run(
     if as_json:
         from okxbot.okx.models import jsonable
 
-        typer.echo(json.dumps(jsonable(result), indent=2))
+        typer.echo(json.dumps(jsonable(to_json(result) if to_json else result), indent=2))
     else:
         render(result)
 
@@ -216,8 +235,14 @@ def _order_command(
     sim: str | None,
     as_json: bool,
     allow_withdraw: bool,
+    swap: SwapOptions,
 ) -> None:
     async def work(client: OkxClient) -> Any:
+        # a swap, or meant to be one (unknown ones are refused there, with the swaps' names)
+        if await client.derivatives.is_swap(symbol) or ":" in symbol or symbol.upper().endswith("-SWAP"):
+            return await swap_order(client, side, symbol, amount, price, post_only, ioc, fok, client_order_id,
+                                     as_json, swap)  # fmt: skip
+        swap.refuse_on_spot(symbol)
         intent = await client.prepare_order(
             symbol,
             side,
@@ -237,14 +262,19 @@ def _order_command(
         return await _journaled_place(client, intent)
 
     def render(o: Any) -> None:
+        if isinstance(o, dict):  # a swap order and its protection
+            from okxbot.cli.swap_trade import render_swap
+
+            render_swap(o)
+            return
         rows = [[name, value] for name, value in zip(_ORDER_COLUMNS, _order_row(o), strict=True)]
         _table("Order", ["Field", "Value"], rows, "")
 
     _run(work, render, profile=profile, sim=sim, as_json=as_json, need="trade", allow_withdraw=allow_withdraw)
 
 
-async def _journaled_place(client: OkxClient, intent: Any) -> Any:
-    """Place through the write-ahead journal (bot "cli"), like every bot order.
+async def _journaled_place(client: OkxClient, intent: Any, bot: str = "cli") -> Any:
+    """Place through the write-ahead journal (bot "cli", or `bot`), like every bot order.
 
     The intent is committed before the request leaves, so an order placed from the command line is
     accounted for by reconciliation and not flagged as foreign by `okxbot panic`.
@@ -253,7 +283,7 @@ async def _journaled_place(client: OkxClient, intent: Any) -> Any:
     from okxbot.trading.journal import Journal, default_url, journal_state
     from okxbot.vault.home import okxbot_home
 
-    journal = Journal(default_url(okxbot_home()), bot="cli")
+    journal = Journal(default_url(okxbot_home()), bot=bot)
     try:
         journal.record_intent(
             intent.client_order_id, intent.symbol, intent.side, intent.amount, intent.price, state="sent"
@@ -300,7 +330,13 @@ def _order_row(o: Any) -> list[str]:
     ]
 
 
-AMOUNT = typer.Argument(..., help="Amount in the base currency, e.g. 0.001 (BTC for BTC/USDT).")
+TRADE_SYMBOL_HELP = (
+    "Spot pair in ccxt form (BTC/USDT), or a perpetual swap (BTC/USDT:USDT, BTC/USD:BTC, BTC-USDT-SWAP)."
+)
+AMOUNT = typer.Argument(
+    ...,
+    help="How much: spot in the base currency (0.001 BTC for BTC/USDT); swaps in the unit given by --unit.",
+)
 PRICE = typer.Option(None, "--price", help="Limit price in the quote currency; omit for a market order.")
 POST_ONLY = typer.Option(False, "--post-only", help="Maker only: canceled instead of taking liquidity.")
 IOC = typer.Option(False, "--ioc", help="Immediate or cancel.")
@@ -311,19 +347,40 @@ CLORDID = typer.Option(
 
 
 def buy(
-    symbol: str = typer.Argument(..., help="Symbol in ccxt form, e.g. BTC/USDT."),
+    symbol: str = typer.Argument(..., help=TRADE_SYMBOL_HELP),
     amount: str = AMOUNT,
     price: str | None = PRICE,
     post_only: bool = POST_ONLY,
     ioc: bool = IOC,
     fok: bool = FOK,
     client_order_id: str | None = CLORDID,
+    unit: str | None = UNIT,
+    margin: str = MARGIN_MODE,
+    pos_side: str | None = POS_SIDE,
+    reduce_only: bool = REDUCE_ONLY,
+    sl: str | None = SL,
+    tp: str | None = TP,
+    trigger_type: str = TRIGGER_TYPE,
+    trail: str | None = TRAIL,
+    trail_spread: str | None = TRAIL_SPREAD,
+    trail_activate: str | None = TRAIL_ACTIVATE,
+    min_liq_distance: str = MIN_LIQ_DISTANCE,
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
     allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
-    """Buy AMOUNT of SYMBOL (limit with --price, market without); checked before sending."""
+    """Buy AMOUNT of SYMBOL (limit with --price, market without); checked before sending.
+
+    Spot (BTC/USDT): AMOUNT is in the base currency.
+
+    Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or BTC-USDT-SWAP): say what AMOUNT counts with --unit
+    (contracts, base or quote currency); okxbot converts it to contracts exactly and refuses a size that
+    is not a whole number of lots, naming the nearest valid ones.
+
+    --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a market entry.
+    Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation distance) runs
+    before anything is sent."""
     _order_command(
         "buy",
         symbol,
@@ -337,23 +394,57 @@ def buy(
         sim,
         as_json,
         allow_withdraw,
+        SwapOptions(
+            unit,
+            margin,
+            pos_side,
+            reduce_only,
+            sl,
+            tp,
+            trigger_type,
+            trail,
+            trail_spread,
+            trail_activate,
+            min_liq_distance,
+        ),
     )
 
 
 def sell(
-    symbol: str = typer.Argument(..., help="Symbol in ccxt form, e.g. BTC/USDT."),
+    symbol: str = typer.Argument(..., help=TRADE_SYMBOL_HELP),
     amount: str = AMOUNT,
     price: str | None = PRICE,
     post_only: bool = POST_ONLY,
     ioc: bool = IOC,
     fok: bool = FOK,
     client_order_id: str | None = CLORDID,
+    unit: str | None = UNIT,
+    margin: str = MARGIN_MODE,
+    pos_side: str | None = POS_SIDE,
+    reduce_only: bool = REDUCE_ONLY,
+    sl: str | None = SL,
+    tp: str | None = TP,
+    trigger_type: str = TRIGGER_TYPE,
+    trail: str | None = TRAIL,
+    trail_spread: str | None = TRAIL_SPREAD,
+    trail_activate: str | None = TRAIL_ACTIVATE,
+    min_liq_distance: str = MIN_LIQ_DISTANCE,
     profile: str | None = PROFILE,
     sim: str | None = SIM,
     as_json: bool = JSON,
     allow_withdraw: bool = WITHDRAW_RISK,
 ) -> None:
-    """Sell AMOUNT of SYMBOL (limit with --price, market without); checked before sending."""
+    """Sell AMOUNT of SYMBOL (limit with --price, market without); checked before sending.
+
+    Spot (BTC/USDT): AMOUNT is in the base currency.
+
+    Perpetual swaps (BTC/USDT:USDT, BTC/USD:BTC or BTC-USDT-SWAP): say what AMOUNT counts with --unit
+    (contracts, base or quote currency); okxbot converts it to contracts exactly and refuses a size that
+    is not a whole number of lots, naming the nearest valid ones.
+
+    --sl / --tp ride on the order and are created by OKX when it fills; --trail follows a market entry.
+    Every check (account mode, --pos-side, --reduce-only, leverage tier, liquidation distance) runs
+    before anything is sent."""
     _order_command(
         "sell",
         symbol,
@@ -367,6 +458,19 @@ def sell(
         sim,
         as_json,
         allow_withdraw,
+        SwapOptions(
+            unit,
+            margin,
+            pos_side,
+            reduce_only,
+            sl,
+            tp,
+            trigger_type,
+            trail,
+            trail_spread,
+            trail_activate,
+            min_liq_distance,
+        ),
     )
 
 

@@ -7,13 +7,14 @@ Decimal in and out, dataclasses, `OkxError`s with hints, and orders that are nev
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ccxt.base.errors import BadSymbol
@@ -50,6 +51,10 @@ from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter,
 from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
 from okxbot.okx.wire import WireProbe
 from okxbot.vault.secret import Credentials
+
+if TYPE_CHECKING:
+    from okxbot.okx.algos import Algos
+    from okxbot.okx.derivatives import Derivatives
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -94,7 +99,7 @@ class ClientConfig:
     clock_samples: int = 5
     clock_resync_s: float = 600.0
     clock_cache_s: float = 60.0  # a measurement is reused by processes started within this
-    market_types: tuple[str, ...] = ("spot",)
+    market_types: tuple[str, ...] = ("spot", "swap")
     markets_ttl_s: float = DEFAULT_MARKETS_TTL_S
     cache_dir: Path | None = None  # None: default_cache_dir(); use disk_cache=False to disable
     disk_cache: bool = True
@@ -176,6 +181,20 @@ class OkxClient(OrderEntry):
         self._markets_loaded_at: float | None = None
         self._streams: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._stream_ok: dict[tuple[str, str], bool] = {}
+
+    @functools.cached_property
+    def derivatives(self) -> Derivatives:
+        """Perpetual swaps: contracts, leverage, positions, funding, swap orders (okx.derivatives)."""
+        from okxbot.okx.derivatives import Derivatives
+
+        return Derivatives(self)
+
+    @functools.cached_property
+    def algos(self) -> Algos:
+        """Algo orders on the exchange: TP/SL, trailing stops, their lists and cancels (okx.algos)."""
+        from okxbot.okx.algos import Algos
+
+        return Algos(self)
 
     def _build_exchange(self) -> OkxExchange:
         cfg = self.config
@@ -464,6 +483,8 @@ class OkxClient(OrderEntry):
     async def _with_available(self, err: OkxError, intent: OrderIntent) -> OkxError:
         """OKX's 51008 names the currency; add how much of it is available, so the user can act."""
         ccy = intent.symbol.split("/")[1] if intent.side == "buy" else intent.symbol.split("/")[0]
+        if ":" in intent.symbol:  # a swap: the margin is in its settle currency, whichever the side
+            ccy = intent.symbol.split(":")[1]
         try:
             balance = (await self.fetch_balance()).get(ccy)
         except OkxError:
@@ -473,8 +494,8 @@ class OkxClient(OrderEntry):
         return from_code(err.code, err.message, ccy=ccy, available=available)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
-        """Open orders (live, partially filled), all instruments or one."""
-        params: dict[str, str] = {"instType": "SPOT"}
+        """Open orders (live, partially filled), all instruments (spot and swaps) or one."""
+        params: dict[str, str] = {}
         if symbol is not None:
             params["instId"] = await self._inst_id(symbol)
         else:
@@ -494,7 +515,7 @@ class OkxClient(OrderEntry):
         """Recent fills (last 3 days), newest first; only those of one order with `order_id`."""
         if not 1 <= limit <= 100:
             raise OkxBadRequest(None, f"limit {limit}", "limit must be 1..100.", "BadRequest", local=True)
-        params: dict[str, str] = {"instType": "SPOT", "limit": str(limit)}
+        params: dict[str, str] = {"limit": str(limit)}
         if symbol is not None:
             params["instId"] = await self._inst_id(symbol)
         else:

@@ -113,6 +113,15 @@ class OkxOrderNotFound(OkxError):
     family = "order_not_found"
 
 
+class OkxSettingsRefused(OkxError):
+    """OKX refused to change an account setting (leverage, margin or position mode: the 59000 family).
+
+    The same request fails again until the user changes something (cancels orders, closes positions),
+    so okxbot never retries it."""
+
+    family = "settings_refused"
+
+
 class OkxRateLimited(OkxError):
     family = "rate_limit"
 
@@ -290,7 +299,9 @@ CODES: dict[str, CodeInfo] = {
     "51010": CodeInfo(
         OkxPermissionError,
         "AccountNotEnabled",
-        "Not possible in the account's current mode: check the account mode on OKX (okxbot doctor).",
+        "The OKX account's mode does not allow this. Perpetual swaps need Futures mode (acctLv 2) or a "
+        "margin mode above it; Spot mode (acctLv 1) trades spot only. Switch the account mode on OKX "
+        "(Trade > Settings > Account mode: okxbot never switches it for you); `okxbot doctor` shows it.",
     ),
     "51024": CodeInfo(OkxPermissionError, "AccountSuspended", "The trading account is blocked: contact OKX."),
     # money
@@ -313,7 +324,12 @@ CODES: dict[str, CodeInfo] = {
         "the symbol does not exist).",
     ),
     "51003": CodeInfo(OkxBadRequest, "BadRequest", "Give an order id or a client order id."),
-    "51004": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The order exceeds the position limit."),
+    "51004": CodeInfo(
+        OkxInvalidOrder,
+        "InvalidOrder",
+        "The position would exceed what the current leverage allows (OKX's position tiers): lower the "
+        "leverage or the size; `okxbot leverage SYMBOL` shows the tiers.",
+    ),
     "51006": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The price is outside OKX's price limit band."),
     "51011": CodeInfo(OkxInvalidOrder, "InvalidOrder", "This order id already exists."),
     "51016": CodeInfo(
@@ -440,6 +456,159 @@ CODES: dict[str, CodeInfo] = {
     ),
 }
 
+# Perpetual swaps, leverage and algo orders (derivatives reference §1.3, §2.1, §4.5, §7.3). The 59000
+# family and the posSide / account-mode codes are user decisions, never retried.
+_SETTINGS_BLOCKED = (
+    "OKX does not change leverage, margin mode or position mode while open orders, positions or "
+    "trading bots are in the way: cancel the orders (`okxbot cancel --all`, `okxbot algos cancel --all`), "
+    "close the positions (`okxbot positions`), stop OKX trading bots, then try again."
+)
+CODES.update(
+    {
+        "59000": CodeInfo(OkxSettingsRefused, _E, _SETTINGS_BLOCKED),
+        "59002": CodeInfo(OkxSettingsRefused, _E, "Sub-account: " + _SETTINGS_BLOCKED),
+        "59101": CodeInfo(
+            OkxSettingsRefused,
+            _E,
+            "Leverage cannot change while isolated-margin orders are pending: cancel them first.",
+        ),
+        "59107": CodeInfo(
+            OkxSettingsRefused,
+            _E,
+            "Leverage cannot change while cross-margin orders are pending: cancel them first.",
+        ),
+        "59112": CodeInfo(
+            OkxSettingsRefused, _E, "Leverage cannot change while orders are pending: cancel them first."
+        ),
+        "59102": CodeInfo(
+            OkxSettingsRefused,
+            _E,
+            "The leverage is above the maximum of the instrument or of the position tier your position "
+            "is in: lower it (`okxbot leverage SYMBOL` shows the tiers).",
+        ),
+        "59103": CodeInfo(
+            OkxSettingsRefused,
+            "InsufficientFunds",
+            "Not enough margin for that leverage on the open position: add margin or pick a higher leverage.",
+        ),
+        "59105": CodeInfo(OkxSettingsRefused, _E, "The leverage is below OKX's minimum (0.01)."),
+        "59108": CodeInfo(
+            OkxSettingsRefused,
+            "InsufficientFunds",
+            "The leverage is too low for the margin available: raise it or add margin.",
+        ),
+        "59109": CodeInfo(
+            OkxSettingsRefused, _E, "After the change the equity would be below the required margin."
+        ),
+        "59111": CodeInfo(OkxSettingsRefused, _E, "Portfolio margin: cross leverage is not settable."),
+        "51039": CodeInfo(OkxSettingsRefused, _E, "Portfolio margin: cross leverage is not settable."),
+        "51041": CodeInfo(OkxSettingsRefused, _E, "Portfolio margin accounts trade in net mode only."),
+        "51070": CodeInfo(
+            OkxSettingsRefused,
+            _E,
+            "OKX wants this account-mode switch done on its website or app first (answer its questions there).",
+        ),
+        "51030": CodeInfo(
+            OkxUnavailable, "ContractUnavailable", "OKX is settling the funding fee: try again in a minute."
+        ),
+        "51101": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "The size is above the instrument's largest order (in contracts).",
+        ),
+        "51169": CodeInfo(
+            OkxInvalidOrder,
+            _E,
+            "There is no position in this direction to reduce or close (`okxbot positions`).",
+        ),
+        "51170": CodeInfo(
+            OkxInvalidOrder,
+            _E,
+            "A reduce-only order must go against the position: sell to reduce a long, buy to reduce a short.",
+        ),
+        "51205": CodeInfo(OkxInvalidOrder, "InvalidOrder", "Reduce-only is not available for this order."),
+        "51148": CodeInfo(
+            OkxInvalidOrder,
+            _E,
+            "The reduce-only order is larger than the position and would open the other way: lower the size.",
+        ),
+        "51206": CodeInfo(
+            OkxInvalidOrder, _E, "Cancel the pending reduce-only orders of this position first."
+        ),
+        "51100": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "A reduce-only order cannot carry a TP/SL: attach it to the entry.",
+        ),
+        "54070": CodeInfo(
+            OkxInvalidOrder,
+            _E,
+            "OKX no longer takes top-level TP/SL fields on orders: send them in attachAlgoOrds (okxbot does).",
+        ),
+        "51277": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "The take-profit trigger must be below the last price (buy side).",
+        ),
+        "51278": CodeInfo(
+            OkxInvalidOrder, "InvalidOrder", "The stop-loss trigger must be above the last price (buy side)."
+        ),
+        "51279": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "The take-profit trigger must be above the last price (sell side).",
+        ),
+        "51280": CodeInfo(
+            OkxInvalidOrder, "InvalidOrder", "The stop-loss trigger must be below the last price (sell side)."
+        ),
+        "51258": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "A trailing sell's activation price must be above the last price.",
+        ),
+        "51259": CodeInfo(
+            OkxInvalidOrder, "InvalidOrder", "A trailing buy's activation price must be below the last price."
+        ),
+        "51257": CodeInfo(OkxInvalidOrder, "InvalidOrder", "The trailing callback is outside OKX's range."),
+        "51311": CodeInfo(OkxInvalidOrder, _E, "The trailing callback is outside OKX's range."),
+        "51058": CodeInfo(OkxInvalidOrder, _E, "There is no position for this algo order to close."),
+        "51088": CodeInfo(
+            OkxInvalidOrder, _E, "Only one close-the-whole-position TP/SL is allowed per position."
+        ),
+        "51298": CodeInfo(
+            OkxInvalidOrder, _E, "Trigger orders are not available in net mode for swaps: use TP/SL instead."
+        ),
+        "51065": CodeInfo(OkxInvalidOrder, _E, "This algo client order id is already in use."),
+        "51412": CodeInfo(
+            OkxOrderNotFound,
+            _E,
+            "The algo order has already triggered and can no longer be canceled.",
+        ),
+        "51416": CodeInfo(
+            OkxOrderNotFound,
+            _E,
+            "The algo order has already triggered and can no longer be canceled.",
+        ),
+    }
+)
+
+# 51000 "Parameter X error": what X means for the user when it is about modes, not a typo.
+PARAM_HINTS: dict[str, str] = {
+    "posSide": (
+        "posSide does not match the account's position mode. In net mode (one position per "
+        "instrument) send no posSide; in long/short mode every swap order needs posSide long or short "
+        "(buy + long opens a long, sell + long closes it). `okxbot doctor` shows the mode; "
+        "okxbot checks this before sending."
+    ),
+    "tdMode": (
+        "tdMode does not fit the instrument or the account mode: spot trades in cash, swaps in cross "
+        "or isolated margin, and swaps need Futures mode (acctLv 2) or above; multi-currency and "
+        "portfolio margin accounts have no isolated margin."
+    ),
+    "reduceOnly": "reduceOnly is not accepted here (in long/short mode closing orders reduce by themselves).",
+    "lever": "The leverage is out of range: from 0.01 up to the maximum of the instrument's position tier.",
+}
+
 # Families for failures that carry no OKX code, keyed by the ccxt class name ccxt raised.
 _BY_CCXT_CLASS: list[tuple[str, type[OkxError], str, bool]] = [
     # (ccxt class, our family, hint, outcome unknown)
@@ -515,10 +684,11 @@ def from_code(
         ctx["ccy"] = m.group(1)
     if "param" not in ctx and (m := _PARAM.search(message)):
         ctx["param"] = m.group(1)
+    hint = PARAM_HINTS.get(str(ctx.get("param"))) if code == "51000" else None
     return entry.kind(
         code,
         message,
-        _fill(entry.hint, ctx),
+        hint or _fill(entry.hint, ctx),
         entry.ccxt_class,
         http_status=http_status,
         local=local,

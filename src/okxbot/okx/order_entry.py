@@ -58,11 +58,16 @@ class OrderIntent:
     price: Decimal | None
     order_type: str  # OKX ordType
     client_order_id: str
+    # swaps (okxbot.okx.derivatives): amount in contracts, margin mode, position side, TP/SL
+    td_mode: str = "cash"
+    pos_side: str = ""  # "" sends none (net mode)
+    reduce_only: bool = False
+    attach_algos: tuple[dict[str, str], ...] = ()  # attachAlgoOrds items
 
-    def body(self) -> dict[str, str]:
-        body = {
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "instId": self.inst_id,
-            "tdMode": "cash",
+            "tdMode": self.td_mode,
             "clOrdId": self.client_order_id,
             "side": self.side,
             "ordType": self.order_type,
@@ -70,8 +75,14 @@ class OrderIntent:
         }
         if self.price is not None:
             body["px"] = plain(self.price)
-        if self.order_type == "market":
+        if self.order_type == "market" and self.td_mode == "cash":
             body["tgtCcy"] = "base_ccy"  # the amount is in the base currency, like limit orders
+        if self.pos_side:
+            body["posSide"] = self.pos_side
+        if self.reduce_only:
+            body["reduceOnly"] = True
+        if self.attach_algos:
+            body["attachAlgoOrds"] = [dict(a) for a in self.attach_algos]
         return body
 
     def accepted(self, ack: dict[str, Any]) -> Order:

@@ -8,6 +8,7 @@ read-only key asked to trade, and a `data` profile asked to trade.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -216,9 +217,19 @@ def clock_check(offset_ms: int, rtt_ms: int) -> Check:
 
 
 async def audit(
-    base_url: str, credentials: Credentials, *, demo: bool, purpose: str, sim: bool = False, samples: int = 5
+    base_url: str,
+    credentials: Credentials,
+    *,
+    demo: bool,
+    purpose: str,
+    sim: bool = False,
+    samples: int = 5,
+    symbols: Sequence[str] = (),
 ) -> Posture:
-    """Every check of `okxbot doctor` for one key; later checks are skipped when an earlier one fails."""
+    """Every check of `okxbot doctor` for one key; later checks are skipped when an earlier one fails.
+
+    `symbols`: the instruments the bots trade; for swaps among them the account mode, position mode,
+    leverage settings and the key's IP binding are checked too (okxbot.okx.swap_posture)."""
     from okxbot.okx.client import ClientConfig, OkxClient
 
     posture = Posture()
@@ -263,4 +274,8 @@ async def audit(
         except Exception as exc:  # an unknown ccxt failure here must not hide the other checks
             err = exc if isinstance(exc, OkxError) else explain(exc)
             posture.add("order rate limit", "warn", f"could not read it: {err.message}", err.hint)
+        if symbols:
+            from okxbot.okx.swap_posture import swap_checks
+
+            posture.checks += await swap_checks(client, account, symbols)
     return posture
