@@ -14,6 +14,7 @@ from aiohttp import web
 from okxbot.sim import admin, rest, ws
 from okxbot.sim import asset_endpoints as _asset_endpoints  # noqa: F401 (registers /asset/...)
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
+from okxbot.sim import subaccount_endpoints as _subaccount_endpoints  # noqa: F401 (users/subaccount/...)
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.wire import SimError, error_response
 

@@ -179,6 +179,7 @@ def account_balance(call: Call) -> list[Any]:
 def account_config(call: Call) -> list[Any]:
     key = call.key
     assert key is not None
+    main_uid = call.ctx.subaccounts.master_of(key.uid)  # a sub-account's key names its master
     return [
         {
             "acctLv": "1",  # Spot mode: the simulator trades spot only
@@ -193,7 +194,7 @@ def account_config(call: Call) -> list[Any]:
             "level": "Lv1",
             "levelTmp": "",
             "liquidationGear": "-1",
-            "mainUid": key.uid,
+            "mainUid": main_uid,
             "mgnIsoMode": "automatic",
             "opAuth": "0",
             "perm": key.perm_string(),
@@ -204,7 +205,7 @@ def account_config(call: Call) -> list[Any]:
             "spotRoleType": "0",
             "spotTraderInsts": [],
             "traderInsts": [],
-            "type": "0",
+            "type": "0" if main_uid == key.uid else "1",  # 1: standard sub-account
             "uid": key.uid,
         }
     ]
