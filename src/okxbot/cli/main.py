@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from okxbot.cli import budget as budget_cli
 from okxbot.cli import demo as demo_cli
 from okxbot.cli import doctor as doctor_cli
 from okxbot.cli import keys as keys_cli
@@ -55,6 +56,7 @@ app.add_typer(sim_cli.app, name="sim")
 app.add_typer(keys_cli.app, name="keys")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)
+app.command(name="budget")(budget_cli.budget)
 trade_cli.register(app)
 app.command(name="run")(run_cli.run)
 app.command(name="stop")(run_cli.stop)

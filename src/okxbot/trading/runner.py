@@ -23,6 +23,7 @@ from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
+from okxbot.trading.key_swap import KeySwap
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
@@ -135,6 +136,7 @@ class Runner:
         self._trade_ids: OrderedDict[str, None] = OrderedDict()  # recent tradeIds, delivered once
         self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
+        self.key_swap = KeySwap(self)  # moves onto a rotated key between requests; halts on a revoked one
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> dict[str, int]:
@@ -178,6 +180,7 @@ class Runner:
             loop_tasks.append(self._timer_loop(self.strategy.timer_seconds))
         if self.strategy.candle_bar:
             loop_tasks.append(self._candle_loop(self.strategy.candle_bar))
+        loop_tasks.append(self.key_swap.watch())
         self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
         return self.reconciliation
 
@@ -185,6 +188,7 @@ class Runner:
         self, stop: asyncio.Event, seconds: float | None = None, live_view: bool = False
     ) -> Summary:
         """Start, trade until `stop` is set (or `seconds` pass), then stop cleanly; returns the summary."""
+        self.key_swap.stop_event = stop  # a revoked key stops the bot like a stop request
         try:
             await self.start()
             if live_view and self.console is not None:
@@ -422,6 +426,7 @@ class Runner:
                 if err.code == "50011":
                     self.manager.stats.rate_limited += 1
                 self._error(f"poll: {err.message}")
+                await self.key_swap.on_error(err)
             halted = self.manager.check_halt()
             if halted and not halted_before:
                 self._error(f"halted: {self.manager.risk.halted}; canceling open orders")
