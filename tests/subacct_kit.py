@@ -104,7 +104,7 @@ def start_bot(home: Path, config: Path, profile: str, seconds: float = 120) -> s
     for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE"):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "okxbot", "run", str(config), "--profile", profile, "--no-live"]
-    return subprocess.Popen(  # noqa: S603 (this interpreter, okxbot, the test's own arguments)
+    return subprocess.Popen(
         [*cmd, "--seconds", str(seconds)],
         env=env,
         text=True,
