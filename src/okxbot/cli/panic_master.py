@@ -135,6 +135,7 @@ async def _cancel_orders(m: Master, sub: SubAccount, profiles: list[Profile], en
     from okxbot.okx.client import ClientConfig, OkxClient
     from okxbot.okx.errors import OkxError
     from okxbot.vault.errors import VaultError
+    from okxbot.vault.made_keys import MadeKeys
     from okxbot.vault.store import Vault
 
     not_done = entry["notDone"]
@@ -143,12 +144,19 @@ async def _cancel_orders(m: Master, sub: SubAccount, profiles: list[Profile], en
                         "checked or canceled; cancel them on OKX's website")  # fmt: skip
         return
     last_error = ""
+    made = MadeKeys()
     for profile in profiles:
         try:
             creds = Vault().credentials(profile.name)
         except VaultError as err:
             last_error = f"profile {profile.name!r}: {err.problem}"
             continue
+        retired = made.find(creds.api_key.reveal())
+        if retired is not None and retired.deleted:
+            # an earlier panic (or rotation) deleted it after canceling what it had placed
+            entry["done"].append(f"the key of {profile.name!r} was already deleted by okxbot ({retired.deleted}): "
+                                 "no okxbot key can have placed orders since")  # fmt: skip
+            return
         config = ClientConfig(rest_url=profile.base_url, demo=profile.demo, disk_cache=False)
         async with OkxClient(config, creds) as client:
             try:
