@@ -54,7 +54,11 @@ dead_man = false
 
 def _okxbot(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 (this interpreter, fixed module, the suite's own arguments)
-        [sys.executable, "-m", "okxbot", *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "okxbot", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -72,7 +76,10 @@ def _journal_states(db: Path) -> list[tuple[str, str]]:
         return []
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return [tuple(r) for r in conn.execute("SELECT client_order_id, state FROM orders WHERE bot = ?", (BOT,))]
+            return [
+                tuple(r)
+                for r in conn.execute("SELECT client_order_id, state FROM orders WHERE bot = ?", (BOT,))
+            ]
     except sqlite3.OperationalError:
         return []  # the table is not created yet, or a writer holds a lock for a moment
 
@@ -92,7 +99,9 @@ def _revoke(sim: RunningSim, master: dict[str, Any], sub: str) -> int:
     from okxbot.okx.subaccounts import MasterAccount
 
     async def go() -> int:
-        async with OkxClient(ClientConfig(rest_url=sim.rest, disk_cache=False), credentials(master)) as client:
+        async with OkxClient(
+            ClientConfig(rest_url=sim.rest, disk_cache=False), credentials(master)
+        ) as client:
             api = MasterAccount(client)
             keys = await api.keys(sub)
             for key in keys:
@@ -149,7 +158,9 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                 problems.append(f"rotation: {rotated['notDone'][0][:200]}")
         final = _okxbot([*args, "--seconds", "2"], env)
         out, err = final.communicate(timeout=120)
-        if final.returncode != 0 or not any("journal reconciled" in line and "yes" in line for line in out.splitlines()):
+        if final.returncode != 0 or not any(
+            "journal reconciled" in line and "yes" in line for line in out.splitlines()
+        ):
             restart_failures += 1
             problems.append(f"restart: exit {final.returncode}: {(err or out).strip()[-200:]!r}")
         journal = Journal(f"sqlite:///{db}", BOT)
@@ -157,7 +168,9 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         placed = len(journal.orders())
         journal.close()
     return [
-        Check(SECTION, "keys deleted under a running bot", revoked, False, f"{cycles} cycle(s), {placed} orders"),
+        Check(
+            SECTION, "keys deleted under a running bot", revoked, False, f"{cycles} cycle(s), {placed} orders"
+        ),
         Check(
             SECTION,
             f"bots that did not halt cleanly (exit 1 with the reason, no traceback, < {HALT_WITHIN_S:g} s)",

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reliability.bot import audit
 
 from okxbot.trading.journal import Journal
 from okxbot.vault.profiles import ProfileStore
-from reliability.bot import audit
 from tests.sim.okx_http import signed
 from tests.subacct_kit import (
     add_profile,
