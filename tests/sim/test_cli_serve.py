@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from okxbot.sim.server import admin_call
 from tests.sim.okx_http import signed
 
 pytestmark = pytest.mark.timeout(60)
@@ -80,3 +81,42 @@ def test_a_bad_config_file_is_explained(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "unknown simulator setting(s) ['speed']" in err
+
+
+def test_realism_flags_set_the_asynchrony_and_bad_values_are_explained() -> None:
+    process = serve("--realism", "--cancel-lag-ms", "75", "--late-exec-share", "0.25")
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        settings = admin_call(ready["rest"], "GET", "/__sim__/realism")
+        # the preset, with the two flags given on top of it
+        assert {
+            k: settings[k] for k in ("lateExecMs", "lateExecShare", "cancelLagMs", "amendLagMs", "readLagMs")
+        } == {
+            "lateExecMs": 400,
+            "lateExecShare": "0.25",
+            "cancelLagMs": 75,
+            "amendLagMs": 150,
+            "readLagMs": 200,
+        }
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+    # without flags everything is off
+    process = serve()
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        settings = admin_call(ready["rest"], "GET", "/__sim__/realism")
+        assert (settings["lateExecMs"], settings["cancelLagMs"], settings["readLagMs"]) == (0, 0, 0)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    process = serve("--late-exec-share", "2")
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "--late-exec-share: lateExecShare must be a number from 0 to 1" in err
+    assert "Traceback" not in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from okxbot.cli import budget as budget_cli
+from okxbot.cli import data as data_cli
 from okxbot.cli import demo as demo_cli
 from okxbot.cli import doctor as doctor_cli
 from okxbot.cli import keys as keys_cli
@@ -54,6 +55,7 @@ def _every_command(
 
 app.add_typer(sim_cli.app, name="sim")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(data_cli.app, name="data")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)
 app.command(name="budget")(budget_cli.budget)

@@ -5,10 +5,14 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     POST /__sim__/keys          {"uid"?, "balances"?, "perm", "ip", "label", "demo"} -> key fields
     POST /__sim__/price         {"instId", "px"} or {"instId", "movePct"}
     POST /__sim__/clock         {"offsetMs": 40000}
-    POST /__sim__/faults        {"path", "count", "kind", "delayMs"?}
+    POST /__sim__/faults        {"path", "count", "kind", "delayMs"?, "lateMs"?, "op"?}
+    GET  /__sim__/realism       the asynchrony settings, scheduled late work ("pending"), hidden reads
+    POST /__sim__/realism       {"lateExecMs"?, "lateExecShare"?, "cancelLagMs"?, "amendLagMs"?,
+                                 "readLagMs"?, "fixedLags"?} -> the same as GET
     GET  /__sim__/stats         request counts per path and per uid
     GET  /__sim__/orders?uid=U  every order of an account, any state
     POST /__sim__/reset-limits
+    POST /__sim__/history       {"pageCap"?, "instId"?, "missing"?, "duplicates"?, "reset"?} (`history`)
     POST /__sim__/deposits      {"uid", "ccy", "amt", "state"?: "2", "type"?: "4", "from"?, "txId"?, "ts"?}
     POST /__sim__/withdrawals   {"uid", "ccy", "amt", "toAddr", "state"?: "2", "dest"?: "4", "chain"?,
                                  "fee"?, "clientId"?, "txId"?, "ts"?}  or  {"uid", "wdId", "state"}
@@ -31,10 +35,11 @@ from aiohttp import web
 
 from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
-from okxbot.sim.faults import REST_KINDS, Fault
+from okxbot.sim.faults import Fault
 from okxbot.sim.filters import ParamError
 from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
+from okxbot.sim.ws_ops import OPS
 
 
 class AdminError(Exception):
@@ -51,9 +56,12 @@ def register(router: web.UrlDispatcher) -> None:
         ("POST", "price", _price),
         ("POST", "clock", _clock),
         ("POST", "faults", _faults),
+        ("GET", "realism", _realism),
+        ("POST", "realism", _realism),
         ("GET", "stats", _stats),
         ("GET", "orders", _orders),
         ("POST", "reset-limits", _reset_limits),
+        ("POST", "history", _history),
         ("POST", "deposits", _deposits),
         ("POST", "withdrawals", _withdrawals),
         ("POST", "subaccounts", _subaccounts_create),
@@ -79,6 +87,15 @@ def _wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
             return _json({"error": str(err)}, 400)
 
     return handle
+
+
+def _history(ctx: SimContext, body: dict[str, Any], request: web.Request) -> Any:
+    from okxbot.sim.history import admin_history
+
+    try:
+        return admin_history(ctx, body)
+    except ValueError as err:
+        raise AdminError(str(err)) from None
 
 
 def _json(body: Any, status: int) -> web.Response:
@@ -182,18 +199,30 @@ def _faults(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
     kind = str(body.get("kind", ""))
     if not path.startswith("/"):
         raise AdminError('path must be a request path such as "/api/v5/trade/order"')
-    if path.startswith("/api/") and kind not in REST_KINDS:
-        raise AdminError(f"kind must be one of {', '.join(REST_KINDS)}")
     try:
         count = int(body.get("count", 1))
         delay_ms = int(body.get("delayMs", 0))
+        late_ms = None if body.get("lateMs") is None else int(body["lateMs"])
     except (TypeError, ValueError):
-        raise AdminError("count and delayMs must be integers") from None
+        raise AdminError("count, delayMs and lateMs must be integers") from None
+    op = str(body.get("op", ""))
+    if op and op not in OPS:
+        raise AdminError(f"op must be one of {', '.join(sorted(OPS))} (or absent for every trading op)")
+    fault = Fault(path=path, kind=kind, count=count, delay_ms=delay_ms, late_ms=late_ms, op=op)
     try:
-        ctx.faults.add(Fault(path=path, kind=kind, count=count, delay_ms=delay_ms))
+        ctx.faults.add(fault)
     except ValueError as err:
         raise AdminError(str(err)) from None
     return {"pending": [vars(f) for f in ctx.faults.pending()]}
+
+
+def _realism(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    if request.method == "POST":
+        try:
+            ctx.asynchrony.configure(body)
+        except ValueError as err:
+            raise AdminError(str(err)) from None
+    return ctx.asynchrony.wire()
 
 
 def _stats(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:

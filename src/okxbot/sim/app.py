@@ -40,4 +40,10 @@ def build_app(ctx: SimContext) -> web.Application:
     app.router.add_route("*", "/api/v5/{tail:.*}", rest.dispatch)
     admin.register(app.router)
     ws.register(app)  # /ws/v5/public, /private, /business and the /__sim__/ws-* admin routes
+    app.on_shutdown.append(_release_held_requests)
     return app
+
+
+async def _release_held_requests(app: web.Application) -> None:
+    """Requests held unanswered by a `timeout` fault end now, not after the server's shutdown timeout."""
+    app[CTX].asynchrony.stop()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from okxbot.sim.asynchrony import Asynchrony
 from okxbot.sim.auth import KeyStore
 from okxbot.sim.clock import Clock
 from okxbot.sim.faults import FaultPlan
@@ -50,6 +51,11 @@ class SimContext:
     subaccounts: SubAccounts = field(default_factory=SubAccounts)
     # (uid, tag) -> deadline (ms, simulator clock) of a cancel-all-after dead-man switch.
     dead_man: dict[tuple[str, str], int] = field(default_factory=dict)
+    # OKX's asynchrony (late executions, lagged cancels / amends, read lag); all off until configured.
+    asynchrony: Asynchrony = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.asynchrony = Asynchrony(self.exchange, self.clock, self.seed)
 
 
 CTX = web.AppKey("okxbot.sim.ctx", SimContext)

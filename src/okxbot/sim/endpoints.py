@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from okxbot.sim import history as _history  # noqa: F401 (registers candles, history-candles, history-trades)
 from okxbot.sim.context import SimContext
 from okxbot.sim.filters import count_param, is_digits
 from okxbot.sim.instruments import fmt
@@ -44,15 +45,6 @@ def _req(params: dict[str, Any], name: str) -> str:
 
 def _count(params: dict[str, Any], name: str, default: int, maximum: int) -> int:
     return count_param(_opt(params, name), name, default=default, maximum=maximum)
-
-
-def _ms(params: dict[str, Any], name: str) -> int | None:
-    raw = _opt(params, name)
-    if not raw:
-        return None
-    if not is_digits(raw):
-        raise SimError("51000", name)
-    return int(raw)
 
 
 def _inst_id(call: Call) -> str:
@@ -138,24 +130,6 @@ def market_books_full(call: Call) -> list[Any]:
             "bids": [[px, sz, n] for px, sz, _, n in book["bids"]],
         }
     ]
-
-
-def _candles(call: Call, max_limit: int) -> list[Any]:
-    inst_id = _inst_id(call)
-    bar = _opt(call.params, "bar") or "1m"
-    limit = _count(call.params, "limit", 100, max_limit)
-    after, before = _ms(call.params, "after"), _ms(call.params, "before")
-    return call.ctx.exchange.candles(inst_id, bar, after=after, before=before, limit=limit)
-
-
-@endpoint("GET", "/api/v5/market/candles")
-def market_candles(call: Call) -> list[Any]:
-    return _candles(call, 300)
-
-
-@endpoint("GET", "/api/v5/market/history-candles")
-def market_history_candles(call: Call) -> list[Any]:
-    return _candles(call, 300)
 
 
 @endpoint("GET", "/api/v5/market/trades")
@@ -256,36 +230,40 @@ def _place(call: Call, items: list[dict[str, Any]]) -> web.Response:
     return batch_response([exchange.place_order(call.uid, item) for item in items], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/order", perm="trade", exp_time=True, late=True)
 def trade_place_order(call: Call) -> web.Response:
     return _place(call, [call.params])
 
 
-@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_batch_orders(call: Call) -> web.Response:
     return _place(call, _batch(call))
 
 
-@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade")
+# Cancels and amends go through `ctx.asynchrony`: with a cancel / amend lag it acknowledges now and
+# changes the order later; without one it is the engine's own call.
+
+
+@endpoint("POST", "/api/v5/trade/cancel-order", perm="trade", late=True)
 def trade_cancel_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.cancel_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.cancel_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array")
+@endpoint("POST", "/api/v5/trade/cancel-batch-orders", perm="trade", body="array", late=True)
 def trade_cancel_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.cancel_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-order", perm="trade", exp_time=True, late=True)
 def trade_amend_order(call: Call) -> web.Response:
-    return batch_response([call.ctx.exchange.amend_order(call.uid, call.params)], call.in_time)
+    return batch_response([call.ctx.asynchrony.amend_order(call.uid, call.params)], call.in_time)
 
 
-@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True)
+@endpoint("POST", "/api/v5/trade/amend-batch-orders", perm="trade", body="array", exp_time=True, late=True)
 def trade_amend_batch_orders(call: Call) -> web.Response:
-    exchange = call.ctx.exchange
-    return batch_response([exchange.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
+    asynchrony = call.ctx.asynchrony
+    return batch_response([asynchrony.amend_order(call.uid, item) for item in _batch(call)], call.in_time)
 
 
 @endpoint("GET", "/api/v5/trade/order", perm="read_only")
@@ -296,7 +274,8 @@ def trade_get_order(call: Call) -> list[Any]:
     if not ord_id and not cl_ord_id:
         raise SimError("51003")
     order = call.ctx.exchange.get_order(call.uid, inst_id, ord_id=ord_id or None, cl_ord_id=cl_ord_id or None)
-    if order is None:
+    # Read lag: an order the query side has not seen yet "does not exist".
+    if order is None or call.ctx.asynchrony.read_lag.order_hidden(order["ordId"]):
         raise SimError("51603")
     return [order]
 
@@ -311,14 +290,14 @@ def _known_inst_filter(call: Call) -> None:
 def trade_orders_pending(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.pending_orders(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.pending_orders(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history", perm="read_only")
 def trade_orders_history(call: Call) -> list[Any]:
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.order_history(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.orders(call.ctx.exchange.order_history(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/orders-history-archive", perm="read_only")
@@ -331,7 +310,7 @@ def trade_orders_history_archive(call: Call) -> list[Any]:
 def trade_fills(call: Call) -> list[Any]:
     _inst_type(call.params, required=False)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("GET", "/api/v5/trade/fills-history", perm="read_only")
@@ -339,7 +318,7 @@ def trade_fills_history(call: Call) -> list[Any]:
     # OKX keeps 3 months here; the simulator's engine keeps fills 3 days, so both views agree.
     _inst_type(call.params, required=True)
     _known_inst_filter(call)
-    return call.ctx.exchange.fills(call.uid, call.params)
+    return call.ctx.asynchrony.read_lag.fills(call.ctx.exchange.fills(call.uid, call.params))
 
 
 @endpoint("POST", "/api/v5/trade/mass-cancel", perm="trade")

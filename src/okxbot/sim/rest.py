@@ -5,22 +5,29 @@ The dispatcher applies, in order: request statistics, injected faults, method / 
 raw bytes received (`auth.KeyStore.verify_rest`), permission (50120), rate limits (50011 / 50061),
 then the endpoint. Endpoint functions live in `okxbot.sim.endpoints` and return the `data` list (or a
 whole response for batch answers); they raise `SimError` for top-level errors.
+
+A fault that answers without executing (`faults`: timeout, 50013, ...) may still let an order-entry
+request execute later (`okxbot.sim.asynchrony`): the request then passes every check above now, and
+its endpoint runs on the loop later, unless its expTime has passed by then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
+from okxbot.sim.asynchrony import UNANSWERED_KINDS
 from okxbot.sim.auth import ApiKey, require_permission
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.engine import ParamError
+from okxbot.sim.faults import Fault
 from okxbot.sim.wire import SimError, error_response, now_us, ok
 
 log = logging.getLogger("okxbot.sim")
@@ -51,6 +58,7 @@ class Endpoint:
     perm: str | None  # None = public; else the permission the key needs
     body: str = "object"  # POST only: "object" | "array"
     honours_exp_time: bool = False  # place / amend endpoints discard requests past the expTime header
+    late: bool = False  # order entry: may still execute after an ambiguous answer (asynchrony)
 
 
 # path -> method -> endpoint; filled by `okxbot.sim.endpoints` at import.
@@ -58,10 +66,15 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {}
 
 
 def endpoint(
-    method: str, path: str, perm: str | None = None, body: str = "object", exp_time: bool = False
+    method: str,
+    path: str,
+    perm: str | None = None,
+    body: str = "object",
+    exp_time: bool = False,
+    late: bool = False,
 ) -> Callable[[EndpointFn], EndpointFn]:
     def register(fn: EndpointFn) -> EndpointFn:
-        ENDPOINTS.setdefault(path, {})[method] = Endpoint(fn, perm, body, exp_time)
+        ENDPOINTS.setdefault(path, {})[method] = Endpoint(fn, perm, body, exp_time, late)
         return fn
 
     return register
@@ -73,11 +86,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     path = request.path
     ctx.stats.by_path[path] += 1
     fault = ctx.faults.take(path)
-    if fault is not None:
-        if fault.kind in ("50013", "50001"):
-            return error_response(SimError(fault.kind))
-        if fault.kind == "http500":
-            return web.Response(status=500, text="Internal Server Error")
+    if fault is not None and (fault.kind in UNANSWERED_KINDS or fault.late_ms is not None):
+        return await _unanswered(ctx, request, in_time, fault)
     try:
         response = await _execute(ctx, request, in_time)
     except SimError as err:
@@ -89,15 +99,60 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         response = error_response(SimError("50026"))
     if fault is not None and fault.kind == "drop":
         # The request has been executed; the client never learns the outcome.
-        if request.transport is not None:
-            request.transport.abort()
-        raise asyncio.CancelledError
+        _cut(request)
     if fault is not None and fault.kind == "delay":
         await asyncio.sleep(fault.delay_ms / 1000)
     return response
 
 
+async def _unanswered(
+    ctx: SimContext, request: web.Request, in_time: str, fault: Fault
+) -> web.StreamResponse:
+    """A fault that does not execute the request now: maybe later (asynchrony), then the fault's answer."""
+    ep = ENDPOINTS.get(request.path, {}).get(request.method)
+    delay = ctx.asynchrony.late_delay_ms(fault) if ep is not None and ep.late else None
+    if delay is not None:
+        try:
+            ready = await _prepare(ctx, request, in_time)
+        except (SimError, ParamError):
+            pass  # refused before reaching the engine (auth, limits, expTime...): nothing to run later
+        else:
+            ctx.asynchrony.later(delay, functools.partial(ready.ep.fn, ready.call), ready.exp_time_ms)
+    if fault.kind == "drop":
+        _cut(request)
+    if fault.kind == "timeout":
+        await ctx.asynchrony.hold(lambda: request.transport is None or request.transport.is_closing())
+        _cut(request)
+    if fault.kind == "http500":
+        return web.Response(status=500, text="Internal Server Error")
+    return error_response(SimError(fault.kind))
+
+
+def _cut(request: web.Request) -> NoReturn:
+    """Close the connection without an answer."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+@dataclass
+class _Ready:
+    """A request that passed every check and only waits for its endpoint to run."""
+
+    ep: Endpoint
+    call: Call
+    exp_time_ms: int | None
+
+
 async def _execute(ctx: SimContext, request: web.Request, in_time: str) -> web.StreamResponse:
+    ready = await _prepare(ctx, request, in_time)
+    result = ready.ep.fn(ready.call)
+    if isinstance(result, web.StreamResponse):
+        return result
+    return ok(result)
+
+
+async def _prepare(ctx: SimContext, request: web.Request, in_time: str) -> _Ready:
     methods = ENDPOINTS.get(request.path)
     if methods is None:
         raise SimError("50005")
@@ -124,12 +179,10 @@ async def _execute(ctx: SimContext, request: web.Request, in_time: str) -> web.S
     ctx.limiter.charge_request(
         method, request.path, ip=ip, uid=key.uid if key else "", params=params, arrival=int(in_time)
     )
+    exp_time_ms = None
     if ep.honours_exp_time:
-        _check_exp_time(ctx, request.headers.get("expTime", ""))
-    result = ep.fn(Call(ctx, key, params, ip, in_time))
-    if isinstance(result, web.StreamResponse):
-        return result
-    return ok(result)
+        exp_time_ms = _check_exp_time(ctx, request.headers.get("expTime", ""))
+    return _Ready(ep, Call(ctx, key, params, ip, in_time), exp_time_ms)
 
 
 def _decode_body(request: web.Request, body: bytes, shape: str) -> Any:
@@ -150,11 +203,12 @@ def _decode_body(request: web.Request, body: bytes, shape: str) -> Any:
     return decoded
 
 
-def _check_exp_time(ctx: SimContext, exp_time: str) -> None:
+def _check_exp_time(ctx: SimContext, exp_time: str) -> int | None:
     """OKX drops a request whose `expTime` (ms) has passed when it arrives (reference §1.2): 50036."""
     if not exp_time:
-        return
+        return None
     if not (exp_time.isascii() and exp_time.isdigit()):
         raise SimError("51000", "expTime")
     if int(exp_time) < ctx.clock.now_ms():
         raise SimError("50036")
+    return int(exp_time)

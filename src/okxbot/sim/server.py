@@ -1,6 +1,7 @@
 """Run the simulator in-process: an aiohttp server on a background thread with its own event loop.
 
     sim = start_sim(host="127.0.0.1", port=0, seed=7)   # returns when the port accepts connections
+    sim = start_sim(..., realism={"lateExecMs": 400, ...})   # OKX's asynchrony (okxbot.sim.realism)
     sim.rest, sim.ws, sim.keys, sim.admin("POST", "/__sim__/clock", {"offsetMs": 40000}), sim.stop()
 
 The same function backs `okxbot sim serve`. Everything that touches the exchange runs on that
@@ -34,6 +35,7 @@ from okxbot.sim.funding_account import FundingLedger
 from okxbot.sim.instruments import InstrumentSet
 from okxbot.sim.limits import Limiter
 from okxbot.sim.market import SyntheticMarket
+from okxbot.sim.realism import Realism
 
 log = logging.getLogger("okxbot.sim")
 T = TypeVar("T")
@@ -178,14 +180,21 @@ def build_context(seed: int, config: SimConfig) -> SimContext:
 
 
 def start_sim(
-    host: str = "127.0.0.1", port: int = 0, seed: int = 7, config: SimConfig | Mapping[str, Any] | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 7,
+    config: SimConfig | Mapping[str, Any] | None = None,
+    realism: Mapping[str, Any] | None = None,
 ) -> RunningSim:
     """Start a simulator on a background thread; return once it accepts connections.
 
     Two keys are ready: a live one and a demo one, both "read_only,trade", bound to 127.0.0.1, each on
-    its own funded account.
+    its own funded account. `realism` turns on OKX's asynchrony, in the admin API's spelling
+    (`POST /__sim__/realism`, `okxbot.sim.realism`); a bad value raises ValueError before anything starts.
     """
     cfg = config if isinstance(config, SimConfig) else SimConfig.from_mapping(config)
+    if realism:
+        Realism().updated(realism)  # refuse bad settings here, in the caller's thread
     ready: Future[RunningSim] = Future()
     done = threading.Event()
     loop = _new_loop()
@@ -193,6 +202,8 @@ def start_sim(
     async def serve() -> None:
         stopped = asyncio.Event()
         ctx = build_context(seed, cfg)
+        if realism:
+            ctx.asynchrony.configure(realism)
         keys = [
             ctx.keystore.create(
                 ctx.exchange.create_account(cfg.balances, demo=False), label="live", ip="127.0.0.1"

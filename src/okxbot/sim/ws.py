@@ -240,7 +240,8 @@ class WsHub:
                     answer = run_op(self.ctx, session.key, message)
                 finally:
                     deferred, self._deferred = self._deferred, None
-                session.send_json(answer)
+                if answer is not None:  # None: an injected `timeout` fault swallows the answer
+                    session.send_json(answer)
                 for target, text in deferred:
                     target.send(text)
         else:

@@ -6,15 +6,23 @@
 Per-order failures travel in `data[].sCode` with top-level code "1" (all failed) or "2" (some failed);
 a malformed request gets code 60013 "Invalid args" and empty data; a rate-limit breach gets the REST
 code (50011 / 50061) because the buckets are the REST ones (`Limiter.charge_ws`).
+
+Injected faults (`faults`, path "/ws/v5/private", optionally one `op`) answer with their code and
+empty data, or not at all (`timeout`); place / cancel / amend ops may still execute later
+(`okxbot.sim.asynchrony`), after passing every check now. Cancels and amends go through
+`ctx.asynchrony`, which may acknowledge them before they take effect.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from okxbot.sim.auth import ApiKey
 from okxbot.sim.context import SimContext
+from okxbot.sim.faults import WS_PATH, Fault
 from okxbot.sim.wire import SimError, now_us
 
 OPS = frozenset(
@@ -29,6 +37,7 @@ OPS = frozenset(
     }
 )
 SINGLE = frozenset({"order", "cancel-order", "amend-order", "mass-cancel"})
+EXP_TIME_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})  # OKX docs
 MAX_BATCH = 20
 
 
@@ -51,9 +60,49 @@ def _batch_code(results: list[Mapping[str, Any]]) -> str:
     return "2" if failed else "0"
 
 
-def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str, Any]:
-    """Execute one trading op for `key`'s account and return the answer to send."""
+@dataclass
+class _Ready:
+    """An op that passed every check and only waits for the engine."""
+
+    uid: str
+    op: str
+    req_id: str
+    args: list[dict[str, Any]]
+    exp_time_ms: int | None
+
+
+def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Execute one trading op for `key`'s account and return the answer to send (None: send nothing)."""
     in_time = now_us()
+    op = str(message.get("op"))
+    fault = ctx.faults.take(WS_PATH, op)
+    if fault is not None:
+        return _faulted(ctx, key, message, fault, in_time)
+    ready = _prepare(ctx, key, message, in_time)
+    if isinstance(ready, _Ready):
+        return _execute(ctx, ready, in_time)
+    return ready
+
+
+def _faulted(
+    ctx: SimContext, key: ApiKey, message: Mapping[str, Any], fault: Fault, in_time: str
+) -> dict[str, Any] | None:
+    op = str(message.get("op"))
+    delay = ctx.asynchrony.late_delay_ms(fault) if op != "mass-cancel" else None
+    if delay is not None:
+        ready = _prepare(ctx, key, message, in_time)
+        if isinstance(ready, _Ready):
+            ctx.asynchrony.later(delay, functools.partial(_execute, ctx, ready, in_time), ready.exp_time_ms)
+    if fault.kind == "timeout":
+        return None
+    err = SimError(fault.kind)
+    return _answer(str(message.get("id") or ""), op, err.code, err.msg, [], in_time)
+
+
+def _prepare(
+    ctx: SimContext, key: ApiKey, message: Mapping[str, Any], in_time: str
+) -> _Ready | dict[str, Any]:
+    """The op ready to run, or the answer refusing it."""
     op = str(message.get("op"))
     req_id = str(message.get("id") or "")
     args = message.get("args")
@@ -83,16 +132,20 @@ def run_op(ctx: SimContext, key: ApiKey, message: Mapping[str, Any]) -> dict[str
         ctx.limiter.charge_ws(key.uid, op, inst_ids, arrival=int(in_time))
     except SimError as err:
         return _answer(req_id, op, err.code, err.msg, [], in_time)
-    exchange = ctx.exchange
-    uid = key.uid
+    exp_time_ms = int(exp_time) if exp_time and op in EXP_TIME_OPS else None
+    return _Ready(key.uid, op, req_id, args, exp_time_ms)
+
+
+def _execute(ctx: SimContext, ready: _Ready, in_time: str) -> dict[str, Any]:
+    uid, op, req_id, args = ready.uid, ready.op, ready.req_id, ready.args
     if op == "mass-cancel":
         return _mass_cancel(ctx, uid, req_id, args[0], in_time)
     if op in ("order", "batch-orders"):
-        results = [exchange.place_order(uid, a) for a in args]
+        results = [ctx.exchange.place_order(uid, a) for a in args]
     elif op in ("cancel-order", "batch-cancel-orders"):
-        results = [exchange.cancel_order(uid, a) for a in args]
+        results = [ctx.asynchrony.cancel_order(uid, a) for a in args]
     else:
-        results = [exchange.amend_order(uid, a) for a in args]
+        results = [ctx.asynchrony.amend_order(uid, a) for a in args]
     return _answer(req_id, op, _batch_code(results), "", results, in_time)
 
 
