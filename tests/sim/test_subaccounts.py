@@ -310,3 +310,35 @@ def test_website_only_creation_and_hand_made_keys(sim: RunningSim, master: dict[
     sim.admin("POST", "/__sim__/deposits", {"uid": row["uid"], "ccy": "USDT", "amt": "5"})
     withdrawal = {"ccy": "USDT", "amt": "1", "dest": "4", "toAddr": "TAttacker01", "chain": "USDT-TRC20"}
     assert call(sim, manual, "POST", "/api/v5/asset/withdrawal", withdrawal)["code"] == "59504"
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+def test_unmodified_python_okx_manages_sub_accounts(sim: RunningSim, master: dict[str, Any]) -> None:
+    from okx.Funding import FundingAPI
+    from okx.SubAccount import SubAccountAPI
+
+    name = unique("pyokx")
+    new_sub(sim, master, name)
+    key = new_sub_key(sim, master, name)
+    creds = (master["apiKey"], master["secretKey"], master["passphrase"])
+    subs = SubAccountAPI(*creds, flag="0", domain=sim.rest, debug=False)
+    funding = FundingAPI(*creds, flag="0", domain=sim.rest, debug=False)
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert [r["subAcct"] for r in subs.get_subaccount_list(subAcct=name)["data"]] == [name]
+    moved = funding.funds_transfer(ccy="USDT", amt="25", from_="18", to="18", type="1", subAcct=name)
+    assert moved["code"] == "0", moved
+    trading = subs.get_account_balance(subAcct=name)["data"][0]["details"]
+    assert [(d["ccy"], d["availBal"]) for d in trading] == [("USDT", "25")]
+    assert subs.get_funding_balance(subAcct=name)["data"] == []
+    assert [(b["type"], b["amt"]) for b in subs.bills(subAcct=name)["data"]] == [("0", "25")]
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert (
+        subs.set_permission_transfer_out(subAcct=name, canTransOut="false")["data"][0]["canTransOut"] is False
+    )
+    sim.admin("POST", "/__sim__/reset-limits")
+    reset = subs.reset_subaccount_apikey(subAcct=name, apiKey=key["apiKey"], perm="read_only")
+    assert (
+        reset["code"] == "0"
+        and reset["data"][0]["perm"] == "read_only"
+        and reset["data"][0]["ip"] == "127.0.0.1"
+    )

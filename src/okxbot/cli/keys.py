@@ -310,6 +310,11 @@ def show(
         f"created      {p.created}   last used {p.last_used or 'never'}",
         f"status       {'DISABLED: ' + p.disabled_reason if p.disabled else 'enabled'}",
     ]
+    if p.provisioned:
+        lines.append(
+            f"bot key      sub-account {p.sub_acct} of master profile {p.master}; made by okxbot "
+            f"{p.key_created or '?'} (label {p.key_label}); rotate with `okxbot keys rotate {p.name} --auto`"
+        )
     if p.notes:
         lines.append(f"notes        {p.notes}")
     typer.echo("\n".join(lines))
