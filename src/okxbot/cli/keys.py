@@ -254,7 +254,7 @@ def _list_master(master: str, json_out: bool) -> None:
     from okxbot.okx.errors import OkxError
 
     with cli_errors():
-        master_target(master)
+        master_target(master, need="data")
         try:
             result = asyncio.run(inventory(master))
         except OkxError as err:

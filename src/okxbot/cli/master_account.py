@@ -21,7 +21,7 @@ import string
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from okxbot.vault.errors import VaultError
 
@@ -181,8 +181,11 @@ def choose_ips(given: str | None, master_ips: tuple[str, ...], *, yes: bool) -> 
 # -- the master profile ------------------------------------------------------------------------
 
 
-def master_problems(config: AccountConfig, profile: str, *, manage_keys: bool) -> list[tuple[str, str]]:
-    """(problem, fix) for each way the master key is unfit for what okxbot will do with it."""
+def master_problems(
+    config: AccountConfig, profile: str, *, manage_keys: bool, need_trade: bool = True
+) -> list[tuple[str, str]]:
+    """(problem, fix) for each way the master key is unfit for what okxbot will do with it (reading
+    only, `need_trade=False`, is fine with a read-only key)."""
     problems = []
     if config.main_uid and config.uid != config.main_uid:
         problems.append(
@@ -202,7 +205,7 @@ def master_problems(config: AccountConfig, profile: str, *, manage_keys: bool) -
                 f"one on OKX, and store the new one with `okxbot keys rotate {profile}`",
             )
         )
-    if "trade" not in config.permissions:
+    if need_trade and "trade" not in config.permissions:
         problems.append(
             (
                 f"the master key of profile {profile!r} is read-only",
@@ -231,7 +234,9 @@ class Master:
     problems: list[tuple[str, str]]
 
 
-def master_target(profile: str, *, allow_disabled: bool = False) -> tuple[Target, Profile]:
+def master_target(
+    profile: str, *, allow_disabled: bool = False, need: Literal["data", "trade"] = "trade"
+) -> tuple[Target, Profile]:
     """The master profile's target (before anything is sent); a profile is required."""
     from okxbot.cli.target import resolve_target
     from okxbot.vault.profiles import ProfileStore, check_name
@@ -243,22 +248,24 @@ def master_target(profile: str, *, allow_disabled: bool = False) -> tuple[Target
             f"profile {profile!r} is a bot's sub-account key (made by `okxbot keys provision`)",
             f"pass --master {stored.master} (the master account's profile)",
         )
-    return resolve_target(profile, None, need="trade", allow_disabled=allow_disabled), stored
+    return resolve_target(profile, None, need=need, allow_disabled=allow_disabled), stored
 
 
 @contextlib.asynccontextmanager
-async def open_master(profile: str, *, manage_keys: bool, strict: bool = True) -> AsyncIterator[Master]:
+async def open_master(
+    profile: str, *, manage_keys: bool, strict: bool = True, need_trade: bool = True
+) -> AsyncIterator[Master]:
     """The master account, checked: one signed read (account/config), then `master_problems` refuse
     (with `strict=False`, for `panic --master`, they are kept in `Master.problems` instead: an
     emergency goes ahead with the key it has)."""
     from okxbot.okx.client import ClientConfig, OkxClient
     from okxbot.okx.subaccounts import MasterAccount
 
-    target, stored = master_target(profile, allow_disabled=not strict)
+    target, stored = master_target(profile, allow_disabled=not strict, need="trade" if need_trade else "data")
     config = ClientConfig(rest_url=target.base_url, demo=target.demo, disk_cache=False)
     async with OkxClient(config, target.credentials) as client:
         account = await client.account_config()
-        problems = master_problems(account, profile, manage_keys=manage_keys)
+        problems = master_problems(account, profile, manage_keys=manage_keys, need_trade=need_trade)
         if problems and strict:
             raise SetupError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
         yield Master(target, stored, client, MasterAccount(client), account, problems)

@@ -19,7 +19,7 @@ async def inventory(master_name: str) -> dict[str, Any]:
     made = MadeKeys()
     profiles = [p for p in ProfileStore().all() if p.provisioned and p.master == master_name]
     rows: list[dict[str, Any]] = []
-    async with open_master(master_name, manage_keys=False) as m:
+    async with open_master(master_name, manage_keys=False, need_trade=False) as m:  # reading: Read is enough
         subs = await m.api.subaccounts()
         for sub in sorted(subs, key=lambda s: s.name):
             for key in await m.api.keys(sub.name):
