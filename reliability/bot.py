@@ -20,7 +20,7 @@ from okxbot.okx.validate import InstrumentRules
 from okxbot.sim.server import RunningSim
 from okxbot.trading.config import RiskConfig
 from okxbot.trading.journal import FINAL, Journal
-from okxbot.trading.orders import OrderManager
+from okxbot.trading.orders import AmendSpec, OrderManager, OrderSpec
 from okxbot.trading.risk import RiskGuard
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "LTC/USDT")
@@ -44,9 +44,15 @@ class Bot:
     rng: random.Random
     ops: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)  # texts of every OkxError the bot saw
+    feed: asyncio.Task[None] | None = None
+    channel_pushes: int = 0  # orders-channel pushes applied
 
     @classmethod
-    async def start(cls, client: OkxClient, journal_url: str, bot: str, seed: int) -> Bot:
+    async def start(
+        cls, client: OkxClient, journal_url: str, bot: str, seed: int, *, orders_channel: bool = False
+    ) -> Bot:
+        """`orders_channel`: follow the orders channel as `okxbot run` does (while it is up, a
+        placement's state is not read back with a GET: the pushes tell it)."""
         managers = {}
         for symbol in SYMBOLS:
             rules: InstrumentRules = await client.rules(symbol)
@@ -55,7 +61,31 @@ class Bot:
             managers[symbol] = manager
         robot = cls(client, managers, random.Random(seed))
         await robot.refresh_mids()
+        if orders_channel:
+            robot.feed = asyncio.ensure_future(robot._orders_feed())
         return robot
+
+    async def _orders_feed(self) -> None:
+        """The runner's orders feed, for several instruments: pushes go to their instrument's manager."""
+        by_inst = {m.rules.inst_id: m for m in self.managers.values()}
+        while True:
+            try:
+                orders = await self.client.raw.watch_orders()
+                for manager in self.managers.values():
+                    manager.confirm_placements = False
+                for o in orders:
+                    info = o.get("info") or {}
+                    manager = by_inst.get(str(info.get("instId", "")))
+                    if manager is not None:
+                        self.channel_pushes += 1
+                        await manager.apply_order(info)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the channel is down: REST confirms placements until it is back
+                for manager in self.managers.values():
+                    manager.confirm_placements = True
+                self.errors.append(f"orders channel: {type(err).__name__}: {err}"[:200])
+                await asyncio.sleep(0.5)
 
     async def refresh_mids(self) -> None:
         for symbol, manager in self.managers.items():
@@ -78,28 +108,57 @@ class Bot:
             return "place", symbol
         return ("amend" if roll < 0.8 else "cancel"), symbol
 
-    async def step(self, op: str, symbol: str) -> None:
-        manager = self.managers[symbol]
+    def _spec(self, manager: OrderManager) -> OrderSpec:
         rules = manager.rules
         mid = manager.mid
         assert mid is not None
-        self.ops[op] += 1
+        side = self.rng.choice(("buy", "sell"))
+        amount = rules.min_size * self.rng.randint(1, 5)
+        if self.rng.random() < 0.15:
+            return OrderSpec(side, amount)  # a market order: fills at once, frees its clOrdId
+        # a third cross the spread and fill (fills to reconcile), the rest rest on the book
+        offset = Decimal(self.rng.choice((-3, -2, 2, 5, 10, 20))) / 1000
+        if side == "sell":
+            offset = -offset
+        return OrderSpec(side, amount, _round(mid * (1 - offset), rules.tick_size))
+
+    async def step(self, op: str, symbol: str) -> None:
+        """One intent: `place`, `amend`, `cancel`, or a wave sent through the batch endpoints:
+        `place-wave` (2-6 orders), `amend-wave`, `cancel-wave` (the live orders, up to 6)."""
+        manager = self.managers[symbol]
+        rules = manager.rules
         live = [o for o in manager.open_orders() if o.state in ("live", "partially_filled")]
+        if not live or (op.startswith("amend") and not any(o.price is not None for o in live)):
+            op = "place"  # nothing to amend or cancel (a market order is live only until its fill)
+        if op.startswith("amend"):
+            live = [o for o in live if o.price is not None]
+        self.ops[op] += 1
         try:
             if op == "place":
-                side = self.rng.choice(("buy", "sell"))
-                # a third cross the spread and fill (fills to reconcile), the rest rest on the book
-                offset = Decimal(self.rng.choice((-3, -2, 2, 5, 10, 20))) / 1000
-                if side == "sell":
-                    offset = -offset
-                price = _round(mid * (1 - offset), rules.tick_size)
-                amount = rules.min_size * self.rng.randint(1, 5)
-                await manager.place(side, amount, price)
+                spec = self._spec(manager)
+                await manager.place(spec.side, spec.amount, spec.price)
+            elif op == "place-wave":
+                await manager.place_many([self._spec(manager) for _ in range(self.rng.randint(2, 6))])
             elif op == "amend":
                 order = self.rng.choice(live)
-                assert order.price is not None
+                assert order.price is not None  # chosen among priced orders above
                 nudge = Decimal(self.rng.choice((-2, -1, 1, 2))) * rules.tick_size
                 await manager.amend(order.client_order_id, price=order.price + nudge)
+            elif op == "amend-wave":
+                chosen = self.rng.sample(live, min(len(live), 6))
+                await manager.amend_many(
+                    [
+                        AmendSpec(
+                            o.client_order_id, price=o.price + self.rng.choice((-1, 1)) * rules.tick_size
+                        )
+                        for o in chosen
+                        if o.price is not None
+                    ]
+                )
+            elif op == "cancel-wave":
+                await manager.cancel_many(
+                    [o.client_order_id for o in self.rng.sample(live, min(len(live), 6))]
+                )
             else:
                 await manager.cancel(self.rng.choice(live).client_order_id)
         except OkxError as err:
@@ -107,24 +166,32 @@ class Bot:
         self.errors += [e for e in manager.stats.errors if e not in self.errors][-5:]
 
     async def settle(self, rounds: int = 6) -> None:
-        """Cancel what is open, resolve every unknown and poll fills until nothing is left open."""
+        """Cancel what is open and wait until every doubt is settled and nothing is left open."""
         for _ in range(rounds):
-            remaining = 0
-            for manager in self.managers.values():
-                try:
-                    remaining += await manager.cancel_all_own()
-                    await manager.poll()
-                    remaining += len(manager.open_orders())
-                except OkxError as err:
-                    self.errors.append(str(err))
-                    remaining += 1
-            if remaining == 0:
+            left = await asyncio.gather(*(self._settle_one(m) for m in self.managers.values()))
+            if sum(left) == 0:
                 return
-            # unknown orders are decided only once their expTime has passed
-            await asyncio.sleep(2)
 
-    def close(self) -> None:
+    async def _settle_one(self, manager: OrderManager) -> int:
+        try:
+            remaining = await manager.cancel_all_own()
+            settled = await manager.settle(30)
+            await manager.poll()
+            return remaining + len(manager.open_orders()) + (0 if settled else 1)
+        except OkxError as err:
+            self.errors.append(str(err))
+            return 1
+
+    def unknown_outcomes(self) -> int:
+        """Placements whose answer left the outcome unknown (each settled in the background)."""
+        return sum(m.stats.unknown for m in self.managers.values())
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            self.feed.cancel()
+            await asyncio.gather(self.feed, return_exceptions=True)
         for manager in self.managers.values():
+            await manager.close()
             manager.journal.close()
 
 

@@ -1,6 +1,8 @@
 """Crashes: `okxbot run` killed with SIGKILL at a random moment, then restarted, again and again.
 
 Each kill lands before, while or after orders are sent (classified from the journal afterwards);
+two kills in three come right after the market was moved through the grid's resting orders, so orders
+fill around the kill (the bot sees the fills, or dies first and must find them when it restarts);
 each restart must reconcile and trade again. At the end the journal is audited against the
 simulator: no order placed twice, none unaccounted for, the SQLite file intact after every kill.
 """
@@ -26,6 +28,7 @@ from reliability.env import new_key, scratch_home, sim_profile_env
 
 SECTION = "crashes"
 BOT = "crash-grid"
+INST = "BTC-USDT"
 CONFIG = """name = "crash-grid"
 symbol = "BTC/USDT"
 strategy = "grid"
@@ -109,6 +112,14 @@ def _summary_number(out: str, label: str) -> int:
     return 0
 
 
+def _move_through_grid(sim: RunningSim, last: Decimal, *, down: bool) -> bool:
+    """Jump the market 2.5% away from where the grid was laid out: the simulator's market maker
+    re-quotes across the grid's resting orders on that side, which fill."""
+    px = last * (Decimal("0.975") if down else Decimal("1.025"))
+    sim.admin("POST", "/__sim__/price", {"instId": INST, "px": str(px.quantize(Decimal("0.1")))})
+    return True
+
+
 def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
     rng = random.Random(31)
     key = new_key(sim)
@@ -128,16 +139,25 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         args = ["run", str(config), "--sim", sim.rest, "--no-live"]
         for n in range(sizes.crashes):
             bot = _okxbot([*args, "--seconds", "60"], env)
+            moved = False
             if n % 3 == 1:
                 _wait_for(db, known, ("sent", "intent"))  # an order is journaled and on its way: kill now
             elif n % 3 == 2:
                 _wait_for(db, known, ("live",))
                 time.sleep(rng.random())
+                # the market runs through resting grid orders right before the kill: fills land while
+                # the bot is reading them, or after it died
+                moved = _move_through_grid(sim, last, down=n % 2 == 0)
+                time.sleep(rng.random() * 0.3)
             else:
                 time.sleep(0.3 + rng.random() * 4.0)  # imports + posture + reconcile take ~1-3 s, then orders
+                moved = _move_through_grid(sim, last, down=n % 2 == 1)
             bot.send_signal(signal.SIGKILL)
             bot.communicate(timeout=30)
             kills += 1
+            if moved:
+                # back to where the grid straddles the market (filling the other side on the way)
+                sim.admin("POST", "/__sim__/price", {"instId": INST, "px": str(last)})
             phases[_phase(db, known)] += 1
             if db.exists():
                 with sqlite3.connect(db) as conn:
@@ -179,6 +199,12 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
             result.missing_in_journal + result.state_mismatches + result.unresolved,
             True,
             "; ".join(result.examples[:3]),
+        ),
+        Check(
+            SECTION,
+            "fills of the bot's orders (the market was moved through the grid around kills)",
+            result.fills_exchange,
+            False,
         ),
         Check(SECTION, "journal fills != exchange fills", result.fill_mismatches, True),
         Check(SECTION, "journal failed SQLite integrity_check after a kill", corrupt, True),

@@ -93,7 +93,7 @@ async def _run(sim: RunningSim) -> list[Check]:
             await asyncio.sleep(1.6)  # past the expTime of anything in doubt
             await bot.settle()
             result = audit(sim, key["uid"], [m.journal for m in bot.managers.values()])
-            bot.close()
+            await bot.close()
     lost = result.duplicates + result.unresolved + result.state_mismatches + result.missing_in_journal
     return [
         Check(

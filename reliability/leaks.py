@@ -135,7 +135,7 @@ async def _bot_run(
         sim.call(sim.ctx.faults.clear)
         await bot.settle()
         texts += bot.errors
-        bot.close()
+        await bot.close()
     bad_creds = credentials(wrong)
     redact.register(bad_creds.values())
     async with OkxClient(ClientConfig(rest_url=proxy.url, disk_cache=False), bad_creds) as client:
@@ -214,6 +214,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         for what, values in secrets.items():
             if any(v.encode() in blob for v in values):
                 found.append(f"{what} in raw bytes of {path.name}")
+    serve_found, serve_places = _serve_leaks(sim)
     # the search must be able to find something: ccxt really logged signed requests at DEBUG
     logged = "OK-ACCESS-SIGN" in log and "OK-ACCESS-PASSPHRASE" in log
     searched = sum(len(v) for v in secrets.values())
@@ -246,4 +247,39 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
             True,
             "; ".join(found[:4]),
         ),
+        Check(
+            SECTION,
+            "okxbot serve: key secret, dashboard password, API token or session cookie found",
+            len(serve_found),
+            True,
+            "; ".join(serve_found[:4])
+            or f"{serve_places} pages, API answers, stream, logs and files searched",
+        ),
     ]
+
+
+def _serve_leaks(sim: RunningSim) -> tuple[list[str], int]:
+    """A bot under `okxbot serve`, every page / API answer / log / file searched (reliability.serve_leaks)."""
+    from typer.testing import CliRunner
+
+    from okxbot.cli.main import app
+    from reliability.serve_leaks import collect
+
+    key = new_key(sim)
+    found: list[str] = []
+    with scratch_home("serve-leaks") as home:
+        home.mkdir(parents=True, exist_ok=True)
+        CliRunner().invoke(app, ["keys", "add", "main", "--from-env", "--sim", sim.rest], env=key_env(key))
+        texts, extra = collect(sim, home, "main")
+    secrets = {
+        "API key": [key["apiKey"]],
+        "secret key": [key["secretKey"]],
+        "passphrase": [key["passphrase"]],
+    }
+    for where, text in texts.items():
+        for what, values in {**secrets, **extra}.items():
+            if any(v in text or urllib.parse.quote(v, safe="") in text for v in values):
+                found.append(f"{what} in {where}")
+        if SIGNATURE_FIELD.search(text):
+            found.append(f"signature-shaped OK-ACCESS-SIGN value in {where}")
+    return found, len(texts)

@@ -53,3 +53,17 @@ def test_measure_needs_a_sample() -> None:
 
     with pytest.raises(ValueError, match="at least one"):
         asyncio.run(measure_offset(never, samples=0))
+
+
+def test_clock_error_covers_half_the_round_trip_and_the_spread_of_the_samples() -> None:
+    from okxbot.okx.clock import UNMEASURED_ERROR_MS, ClockSync
+
+    samples = (
+        ClockSample(sent_ms=1000, received_ms=1040, server_ms=6020),  # offset 5000, rtt 40
+        ClockSample(sent_ms=2000, received_ms=2020, server_ms=7016),  # offset 5006, rtt 20
+        ClockSample(sent_ms=3000, received_ms=3030, server_ms=7995),  # offset 4980, rtt 30
+    )
+    sync = ClockSync(samples, offset_ms=5000, measured_at_ms=3030)
+    # half the median round trip (15) + the farthest sample from the median offset (20) + 1
+    assert sync.error_ms == 36
+    assert ClockSync((), 0, 0).error_ms == UNMEASURED_ERROR_MS

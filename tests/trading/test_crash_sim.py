@@ -73,16 +73,21 @@ def test_sigkill_while_placing_then_restart_no_duplicates_and_trading_resumes(
     sim: RunningSim, tmp_path: Path
 ) -> None:
     key = new_key(sim)
-    # 120 orders: past OKX's 60 placements per 2 s on one instrument, so the bot is still placing
-    # (paced by its rate limiter) when it is killed, however fast each placement is
+    # The grid's first quotes go out as one wave (journaled in one commit, then batch requests), so
+    # the kill cannot be timed between two placements: instead the first batch requests fail with a
+    # 5xx without executing (outcome unknown to the bot until their expTime passes), and the bot is
+    # killed right after its write-ahead commit, with those orders journaled and never placed.
     levels = 121
     config = tmp_path / "bot.toml"
     write_config(config, mid(sim), levels, cancel_on_stop="false", dead_man="false")
+    sim.admin(
+        "POST", "/__sim__/faults", {"path": "/api/v5/trade/batch-orders", "count": 3, "kind": "http500"}
+    )
     bot = start_bot(sim, key, tmp_path, config, 60)
     wait(lambda: len(journal_rows(tmp_path)) >= 5, 60)
     bot.send_signal(signal.SIGKILL)
     bot.wait()
-    killed_with = len(journal_rows(tmp_path))
+    killed_with = sum(o["state"] == "live" for o in exchange_orders(sim, key).values())
     assert killed_with < levels - 1, "the bot finished placing before it was killed; nothing was tested"
 
     again = start_bot(sim, key, tmp_path, config, 15)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from okxbot.trading.journal import Journal, JournalError, JournalFill, default_url
+from okxbot.trading.journal import Journal, JournalError, JournalFill, default_url, reported_state
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -73,6 +73,46 @@ def test_unknown_outcome_is_resolved_later(url: str) -> None:
     assert [o.client_order_id for o in j.open_orders()] == ["c3"]
     assert j.transition("c3", "live", order_id="o3")
     assert j.history("c3") == ["sent", "unknown", "live"]
+    j.close()
+
+
+def test_an_accepted_cancel_stays_pending_until_the_order_says_canceled_or_filled(url: str) -> None:
+    j = Journal(url, "bot-p")
+    j.record_intent("p1", "BTC/USDT", "buy", Decimal("1"), Decimal("100"), state="sent")
+    assert j.transition("p1", "live", order_id="o1")
+    assert j.transition("p1", "cancel_pending", note="cancel accepted")
+    assert [o.client_order_id for o in j.open_orders()] == ["p1"]  # still open: it can fill
+    # a push saying "partially filled" meanwhile: the fill counts, the cancel stays pending
+    assert reported_state("cancel_pending", "partially_filled") == "cancel_pending"
+    assert j.transition("p1", "cancel_pending", filled=Decimal("0.4"))
+    assert not j.transition("p1", "live")  # a report alone never undoes the pending cancel
+    assert not j.transition("p1", "cancel_pending", filled=Decimal("0.3"))  # stale: fills only grow
+    assert j.transition("p1", "filled", filled=Decimal("1"))
+    order = j.order("p1")
+    assert order is not None and (order.state, order.filled) == ("filled", Decimal("1"))
+    assert j.history("p1") == ["sent", "live", "cancel_pending", "cancel_pending", "filled"]
+    j.close()
+
+
+def test_an_amendment_is_pending_until_applied_or_settled_back(url: str) -> None:
+    j = Journal(url, "bot-q")
+    j.record_intent("q1", "BTC/USDT", "sell", Decimal("2"), Decimal("100"), state="sent")
+    assert j.transition("q1", "live", order_id="o1")
+    assert j.transition("q1", "amend_pending", note="amend a1 px 101")
+    assert reported_state("amend_pending", "live") == "amend_pending"
+    assert not j.transition("q1", "live")  # the order manager decides when it took effect
+    assert j.transition("q1", "live", price=Decimal("101"), settled=True, note="amendment applied")
+    order = j.order("q1")
+    assert order is not None and (order.state, order.price, order.amount) == (
+        "live",
+        Decimal("101"),
+        Decimal("2"),
+    )
+    # a second amendment that never took effect: back on the book as it was
+    assert j.transition("q1", "amend_pending")
+    assert j.transition("q1", "partially_filled", filled=Decimal("0.5"), settled=True)
+    order = j.order("q1")
+    assert order is not None and (order.state, order.price) == ("partially_filled", Decimal("101"))
     j.close()
 
 

@@ -16,6 +16,7 @@ from okxbot.cli import doctor as doctor_cli
 from okxbot.cli import keys as keys_cli
 from okxbot.cli import panic as panic_cli
 from okxbot.cli import run as run_cli
+from okxbot.cli import serve as serve_cli
 from okxbot.cli import sim as sim_cli
 from okxbot.cli import trade as trade_cli
 
@@ -55,6 +56,7 @@ def _every_command(
 
 app.add_typer(sim_cli.app, name="sim")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(serve_cli.app, name="serve")
 app.add_typer(data_cli.app, name="data")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)

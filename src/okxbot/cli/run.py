@@ -100,7 +100,7 @@ def print_summary(console: object, summary: object) -> None:
     table.add_row("fees paid (quote)", format(summary.fees.quantize(Decimal("0.00000001")), "f"))
     table.add_row("PnL (realised + mark-to-mid)", format(summary.pnl.quantize(Decimal("0.0001")), "f"))
     table.add_row("rate-limited answers (50011)", str(summary.rate_limited))
-    table.add_row("orders refused by the risk guard", str(summary.refused))
+    table.add_row("orders refused before sending (risk guard, funds)", str(summary.refused))
     table.add_row("foreign orders seen on the key", str(summary.foreign_orders))
     table.add_row("open orders left", str(summary.open_orders_left))
     table.add_row(

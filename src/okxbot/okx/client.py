@@ -7,9 +7,6 @@ Decimal in and out, dataclasses, `OkxError`s with hints, and orders that are nev
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,34 +18,37 @@ from urllib.parse import urlsplit
 
 from ccxt.base.errors import BadSymbol
 
+from okxbot.okx.batch import batch_answer
 from okxbot.okx.cache import DEFAULT_MARKETS_TTL_S, ClockCache, MarketsCache, default_cache_dir
 from okxbot.okx.clock import Clock, ClockSync
 from okxbot.okx.errors import (
-    PARSE_FAILURES,
     OkxBadRequest,
     OkxError,
-    OkxInsufficientFunds,
     OkxInvalidOrder,
-    OkxOrderNotFound,
-    OkxUnavailable,
-    bad_response,
+    answers_are_checked,
     explain,
     from_code,
 )
 from okxbot.okx.exchange import Limiter, OkxExchange
 from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
 from okxbot.okx.models import (
-    ACCEPTED,
     AccountConfig,
     Balance,
     Book,
-    CancelResult,
     Fill,
     Order,
     Ticker,
 )
+from okxbot.okx.order_entry import (
+    AmendRequest,
+    OrderEntry,
+    OrderIntent,
+    OrderRef,
+    PlaceResult,
+)
 from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter, limiter_from_url
 from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
+from okxbot.okx.wire import WireProbe
 from okxbot.vault.secret import Credentials
 
 T = TypeVar("T")
@@ -102,6 +102,10 @@ class ClientConfig:
     rate_limit: bool = True  # False only to play "another program" in tests
     rate_limit_url: str | None = None  # None / memory:// for one process, redis://... to share a key
     max_place_attempts: int = 3
+    # How long OKX's GET endpoints may lag behind an execution (OKX documents no bound): a lookup
+    # that finds nothing proves "never placed" only this long after the request's expTime (plus the
+    # clock error). Larger is safer and only delays the resolution of unknown outcomes.
+    read_lag_ms: int = 2_000
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.rest_url)
@@ -113,6 +117,8 @@ class ClientConfig:
         for name in ("timeout_ms", "clock_samples", "max_place_attempts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
+        if self.read_lag_ms < 0:
+            raise ValueError(f"read_lag_ms must be >= 0 (got {self.read_lag_ms})")
         if self.exp_time_ms is not None and self.exp_time_ms < 500:
             raise ValueError(
                 f"exp_time_ms must be >= 500 or None to send no expTime (got {self.exp_time_ms})"
@@ -129,57 +135,8 @@ class ClientConfig:
         return f"{scheme}://{parts.netloc}/ws/v5"
 
 
-@dataclass(frozen=True)
-class OrderIntent:
-    """A validated order with its clOrdId, known to the caller before anything is sent."""
-
-    symbol: str
-    inst_id: str
-    side: str
-    amount: Decimal
-    price: Decimal | None
-    order_type: str  # OKX ordType
-    client_order_id: str
-
-    def body(self) -> dict[str, str]:
-        body = {
-            "instId": self.inst_id,
-            "tdMode": "cash",
-            "clOrdId": self.client_order_id,
-            "side": self.side,
-            "ordType": self.order_type,
-            "sz": plain(self.amount),
-        }
-        if self.price is not None:
-            body["px"] = plain(self.price)
-        if self.order_type == "market":
-            body["tgtCcy"] = "base_ccy"  # the amount is in the base currency, like limit orders
-        return body
-
-
-def _answers_are_checked(cls: type) -> type:
-    """Every public coroutine of `cls` turns a malformed answer (a parsing failure) into an
-    OkxBadResponse, so callers only ever see OkxError, never an AttributeError from deep inside."""
-    for name, member in list(vars(cls).items()):
-        if name.startswith("_") or not inspect.iscoroutinefunction(member):
-            continue
-
-        def wrap(method: Any) -> Any:
-            @functools.wraps(method)
-            async def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-                try:
-                    return await method(self, *args, **kwargs)
-                except PARSE_FAILURES as exc:
-                    raise bad_response(exc, call=method.__name__) from None
-
-            return checked
-
-        setattr(cls, name, wrap(member))
-    return cls
-
-
-@_answers_are_checked
-class OkxClient:
+@answers_are_checked
+class OkxClient(OrderEntry):
     """The okxbot API over one OKX key (or none, for market data).
 
     Use as `async with OkxClient(config, credentials) as client:`; every method raises `OkxError`.
@@ -261,6 +218,11 @@ class OkxClient:
         await self.raw.close()
         if self._owned_limiter is not None:
             await self._owned_limiter.close()
+
+    @property
+    def wire(self) -> WireProbe:
+        """Socket timestamps (frames in, order requests out) for tick-to-order latency."""
+        return self.raw.okx_wire
 
     # ---- clock --------------------------------------------------------------------------------
     async def _server_time(self) -> int:
@@ -499,83 +461,6 @@ class OkxClient:
         )
         return await self.place(intent, confirm=confirm)
 
-    async def place(self, intent: OrderIntent, *, confirm: bool = True) -> Order:
-        """Send a prepared order; never places it twice.
-
-        `confirm=True` reads the order back after OKX acknowledges it, so the returned state says
-        whether it filled. `confirm=False` saves that request (a third of the requests of a
-        place/cancel loop) for callers that learn the state elsewhere, such as the orders channel:
-        the returned order's state is then "accepted" (acknowledged, fill state not read).
-
-        After a failure whose outcome is unknown (timeout, dropped connection, 5xx, 50004, 50013)
-        the order is first looked up by clOrdId. It is sent again (same clOrdId) only when OKX
-        answered (so the request is no longer in transit) or when its expTime has passed (so a
-        delayed copy can no longer land), and the lookup found nothing. 51016 "clOrdId already
-        exists" resolves to that order.
-        """
-        last: OkxError | None = None
-        for _attempt in range(self.config.max_place_attempts):
-            try:
-                response = await self.raw.privatePostTradeOrder(intent.body())
-                item = _acknowledgement(response)
-            except Exception as exc:
-                err = explain(exc)
-                exp_time = self.raw.okx_exp_times.pop(intent.client_order_id, None)
-                if err.code == "51016":
-                    found = await self._lookup(intent)
-                    if found is not None:
-                        return found
-                    raise err from None
-                if isinstance(err, OkxInsufficientFunds):
-                    raise await self._with_available(err, intent) from None
-                if not err.outcome_unknown:
-                    raise err from None
-                found = await self._lookup(intent)
-                if found is not None:
-                    return found
-                if err.code is None and err.http_status is None:
-                    # no answer: the request may still be on its way to OKX
-                    if exp_time is None:
-                        raise self._unresolved(intent, err) from None
-                    await self._sleep_until(exp_time + 1000)
-                    found = await self._lookup(intent)
-                    if found is not None:
-                        return found
-                last = err  # known not placed: safe to send again
-                continue
-            self.raw.okx_exp_times.pop(intent.client_order_id, None)
-            if confirm:
-                try:
-                    # the acknowledgement says "accepted", not whether it filled: read the real state
-                    return await self.fetch_order(intent.symbol, client_order_id=intent.client_order_id)
-                except OkxError:
-                    pass
-            # placed for sure (OKX acknowledged it); report what OKX acknowledged
-            return Order(
-                intent.symbol,
-                intent.inst_id,
-                intent.client_order_id,
-                str(item.get("ordId", "")),
-                intent.side,
-                intent.order_type,
-                intent.amount,
-                intent.price,
-                ACCEPTED,
-                raw=dict(item),
-            )
-        assert last is not None
-        raise self._not_placed(intent, last)
-
-    def _not_placed(self, intent: OrderIntent, err: OkxError) -> OkxError:
-        return type(err)(
-            err.code,
-            f"{err.message}; order {intent.client_order_id} was not placed "
-            f"({self.config.max_place_attempts} attempts, each checked by client order id)",
-            err.hint,
-            err.ccxt_class,
-            http_status=err.http_status,
-        )
-
     async def _with_available(self, err: OkxError, intent: OrderIntent) -> OkxError:
         """OKX's 51008 names the currency; add how much of it is available, so the user can act."""
         ccy = intent.symbol.split("/")[1] if intent.side == "buy" else intent.symbol.split("/")[0]
@@ -586,51 +471,6 @@ class OkxClient:
         available = plain(balance.available) if balance is not None else "0"
         assert err.code is not None
         return from_code(err.code, err.message, ccy=ccy, available=available)
-
-    def _unresolved(self, intent: OrderIntent, err: OkxError) -> OkxUnavailable:
-        return OkxUnavailable(
-            err.code,
-            f"order {intent.client_order_id} on {intent.symbol}: outcome unknown after {err.message}",
-            "The order may or may not exist: look it up by its client order id "
-            f"({intent.client_order_id}) before placing it again.",
-            err.ccxt_class,
-            outcome_unknown=True,
-            details={"client_order_id": intent.client_order_id},
-        )
-
-    async def _sleep_until(self, okx_ms: int) -> None:
-        delay = (okx_ms - self.clock.now_ms()) / 1000
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _lookup(self, intent: OrderIntent, retries: int = 4) -> Order | None:
-        """The order with this clOrdId, None if OKX has none; retried if the lookup itself fails."""
-        err: OkxError | None = None
-        for attempt in range(retries):
-            try:
-                return await self.fetch_order(intent.symbol, client_order_id=intent.client_order_id)
-            except OkxOrderNotFound:
-                return None
-            except OkxError as exc:
-                if not (
-                    exc.outcome_unknown or exc.family in ("network", "exchange_unavailable", "rate_limit")
-                ):
-                    raise
-                err = exc
-                await asyncio.sleep(0.2 * 2**attempt)
-        assert err is not None
-        raise self._unresolved(intent, err)
-
-    async def fetch_order(
-        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
-    ) -> Order:
-        """One order by ordId or clOrdId; OkxOrderNotFound (51603) when OKX has none."""
-        params = await self._order_ref(symbol, order_id, client_order_id)
-        response = await self._call(self.raw.privateGetTradeOrder(params))
-        data = response.get("data") or []
-        if not data:
-            raise from_code("51603", "Order does not exist")
-        return Order.from_okx(data[0], symbol)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open orders (live, partially filled), all instruments or one."""
@@ -648,50 +488,10 @@ class OkxClient:
                 return orders
             params["after"] = str(page[-1]["ordId"])
 
-    async def cancel_order(
-        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
-    ) -> CancelResult:
-        """Cancel one order; OkxOrderNotFound (51400) if it is already filled, canceled or unknown."""
-        body = await self._order_ref(symbol, order_id, client_order_id)
-        response = await self._call(self.raw.privatePostTradeCancelOrder(body))
-        item = (response.get("data") or [{}])[0]
-        return CancelResult(
-            symbol,
-            str(item.get("ordId", "")),
-            str(item.get("clOrdId", "")),
-            True,
-            "0",
-            str(item.get("sMsg", "")),
-        )
-
-    async def cancel_all(self, symbol: str | None = None) -> list[CancelResult]:
-        """Cancel every open order (of `symbol`, or all), in batches of 20 per instrument."""
-        open_orders = await self.fetch_open_orders(symbol)
-        by_inst: dict[str, list[Order]] = {}
-        for order in open_orders:
-            by_inst.setdefault(order.inst_id, []).append(order)
-        results: list[CancelResult] = []
-        for orders in by_inst.values():
-            for start in range(0, len(orders), 20):
-                chunk = orders[start : start + 20]
-                body = [{"instId": o.inst_id, "ordId": o.order_id} for o in chunk]
-                response = await self._call(self.raw.privatePostTradeCancelBatchOrders(body), partial_ok=True)
-                for order, item in zip(chunk, response.get("data") or [], strict=False):
-                    code = str(item.get("sCode", "0"))
-                    results.append(
-                        CancelResult(
-                            order.symbol,
-                            order.order_id,
-                            order.client_order_id,
-                            code == "0",
-                            code,
-                            str(item.get("sMsg", "")),
-                        )
-                    )
-        return results
-
-    async def fetch_fills(self, symbol: str | None = None, limit: int = 100) -> list[Fill]:
-        """Recent fills (last 3 days), newest first."""
+    async def fetch_fills(
+        self, symbol: str | None = None, limit: int = 100, *, order_id: str | None = None
+    ) -> list[Fill]:
+        """Recent fills (last 3 days), newest first; only those of one order with `order_id`."""
         if not 1 <= limit <= 100:
             raise OkxBadRequest(None, f"limit {limit}", "limit must be 1..100.", "BadRequest", local=True)
         params: dict[str, str] = {"instType": "SPOT", "limit": str(limit)}
@@ -699,6 +499,8 @@ class OkxClient:
             params["instId"] = await self._inst_id(symbol)
         else:
             await self.load_markets()
+        if order_id:
+            params["ordId"] = str(order_id)
         response = await self._call(self.raw.privateGetTradeFills(params))
         return [
             Fill.from_okx(f, self._symbol_of(str(f.get("instId", "")))) for f in response.get("data") or []
@@ -715,34 +517,10 @@ class OkxClient:
             raise _unknown_symbol(str(exc), self.raw.symbols or []) from None
         except Exception as exc:
             if partial_ok:
-                recovered = _batch_response(exc)
+                recovered = batch_answer(exc)
                 if recovered is not None:
                     return recovered  # type: ignore[return-value]
             raise explain(exc) from None
-
-
-def _acknowledgement(response: Any) -> dict[str, Any]:
-    """The accepted item of a place-order answer; a malformed answer is an OkxBadResponse."""
-    data = response.get("data") if isinstance(response, dict) else None
-    item = data[0] if isinstance(data, list) and data else None
-    if not isinstance(item, dict) or str(item.get("sCode", "0")) != "0" or not item.get("ordId"):
-        raise bad_response(ValueError(f"not an order acknowledgement: {str(response)[:120]!r}"))
-    return item
-
-
-def _batch_response(exc: Exception) -> dict[str, Any] | None:
-    """A batch whose items all failed still has per-item results worth reporting."""
-    text = str(exc)
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        payload = json.loads(text[start:])
-    except ValueError:
-        return None
-    if isinstance(payload, dict) and str(payload.get("code")) == "1" and payload.get("data"):
-        return payload
-    return None
 
 
 def _unknown_symbol(symbol: object, known: list[str]) -> OkxInvalidOrder:
@@ -753,3 +531,15 @@ def _unknown_symbol(symbol: object, known: list[str]) -> OkxInvalidOrder:
         hint += f" Did you mean {', '.join(close)}?"
     err = from_code("51001", f"unknown symbol {text!r}", local=True)
     return OkxInvalidOrder(err.code, err.message, hint, err.ccxt_class, local=True)
+
+
+# the order-entry types are part of the client's API (`from okxbot.okx.client import OrderIntent`)
+__all__ = [
+    "AmendRequest",
+    "ClientConfig",
+    "OkxClient",
+    "OrderIntent",
+    "OrderRef",
+    "PlaceResult",
+    "process_limiter",
+]

@@ -10,6 +10,7 @@ off by a minute no longer produces 50102 "Timestamp request expired".
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,8 @@ from typing import Protocol
 
 DEFAULT_SAMPLES = 5
 DEFAULT_RESYNC_S = 600.0
+# the clock error assumed before OKX's clock has been measured at all
+UNMEASURED_ERROR_MS = 1000
 
 
 def local_ms() -> int:
@@ -55,6 +58,16 @@ class ClockSync:
     def rtt_ms(self) -> int:
         """Median round-trip time: the offset is only known to within about half of it."""
         return int(statistics.median(s.rtt_ms for s in self.samples)) if self.samples else 0
+
+    @property
+    def error_ms(self) -> int:
+        """How far OKX's real clock may be from `offset_ms`: where in a round trip OKX read its clock
+        is unknown (half the median round trip), plus how far the samples spread around their
+        median. Deadlines on OKX's clock (an order's expTime) are waited out with this added."""
+        if not self.samples:
+            return UNMEASURED_ERROR_MS
+        spread = max(abs(s.offset_ms - self.offset_ms) for s in self.samples)
+        return math.ceil(self.rtt_ms / 2 + spread) + 1
 
 
 class OffsetStore(Protocol):
@@ -108,6 +121,11 @@ class Clock:
     @property
     def offset_ms(self) -> int:
         return self._last.offset_ms if self._last else 0
+
+    @property
+    def error_ms(self) -> int:
+        """How far `now_ms()` may be from OKX's real clock (see `ClockSync.error_ms`)."""
+        return self._last.error_ms if self._last else UNMEASURED_ERROR_MS
 
     def now_ms(self) -> int:
         """OKX's time now, as best we know it."""

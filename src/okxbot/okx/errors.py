@@ -12,6 +12,8 @@ ccxt is not imported here (it costs ~0.6 s): ccxt exceptions are recognised by c
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,8 +27,9 @@ class OkxError(Exception):
     (timeout, dropped connection) or was caught locally before sending.
     ccxt_class: the name of the ccxt exception class ccxt raises for this failure.
     local: True when okxbot refused the request itself and nothing was sent.
-    outcome_unknown: True when a request may or may not have been executed (timeout, 5xx, 50004,
-    50013): an order must be looked up, never resent blindly.
+    outcome_unknown: True when a request may or may not have been executed (timeout, dropped
+    connection, 5xx, 50001, 50004, 50013, 50026, 51149, an unreadable answer): an order must be looked
+    up, never resent while its outcome is unknown (see `OkxOutcomeUnknown`).
     """
 
     family: ClassVar[str] = "error"
@@ -124,6 +127,39 @@ class OkxUnavailable(OkxError):
     """OKX answered but cannot serve the request now (maintenance, overload, 5xx)."""
 
     family = "exchange_unavailable"
+
+
+class OkxOutcomeUnknown(OkxUnavailable):
+    """An order request (place, amend, cancel) that may or may not have been executed.
+
+    OKX answers before its matching engine is done, so after a timeout, a dropped connection, a 5xx,
+    50001, 50004, 50013, 50026, 51149 or an unreadable answer the request can still execute later
+    (up to its expTime). `settle_at_ms` (OKX's clock) is when that can no longer happen and OKX's
+    read endpoints show it if it did: the request's expTime + the measured clock error + the read-lag
+    allowance. Before it, a lookup that finds nothing proves nothing; None when no expTime was sent
+    (the outcome stays unknown until the order is found). `cause` is the failure that made it unknown.
+    """
+
+    def __init__(
+        self,
+        cause: OkxError,
+        message: str,
+        hint: str,
+        *,
+        settle_at_ms: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            cause.code,
+            message,
+            hint,
+            cause.ccxt_class,
+            outcome_unknown=True,
+            http_status=cause.http_status,
+            details=details,
+        )
+        self.cause = cause
+        self.settle_at_ms = settle_at_ms
 
 
 class OkxBadResponse(OkxError):
@@ -417,8 +453,13 @@ CODES: dict[str, CodeInfo] = {
     ),
     "51113": CodeInfo(OkxRateLimited, "RateLimitExceeded", "Too many market-price requests: slow down."),
     # exchange side
+    # OKX's gateway may answer 50001 after the matching engine took the request: unknown, not refused
     "50001": CodeInfo(
-        OkxUnavailable, "OnMaintenance", "OKX is temporarily unavailable (maintenance): try again later."
+        OkxUnavailable,
+        "OnMaintenance",
+        "OKX is temporarily unavailable (maintenance, overload): try again later; an order request "
+        "may or may not have been executed.",
+        outcome_unknown=True,
     ),
     "50004": CodeInfo(
         OkxUnavailable,
@@ -557,6 +598,27 @@ def _fill(hint: str, ctx: dict[str, Any]) -> str:
         "rule_sentence": f" ({ctx['rule']})" if ctx.get("rule") else "",
     }
     return hint.format(**values)
+
+
+def answers_are_checked(cls: type) -> type:
+    """Every public coroutine of `cls` turns a malformed answer (a parsing failure) into an
+    OkxBadResponse, so callers only ever see OkxError, never an AttributeError from deep inside."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
+            continue
+
+        def wrap(method: Any) -> Any:
+            @functools.wraps(method)
+            async def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except PARSE_FAILURES as exc:
+                    raise bad_response(exc, call=method.__name__) from None
+
+            return checked
+
+        setattr(cls, name, wrap(member))
+    return cls
 
 
 def _clean(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import json
 import random
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -32,11 +32,13 @@ from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
 from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
 from okxbot.okx.ratelimit import AccountLimiter
+from okxbot.okx.wire import WireProbe
 from okxbot.okx.ws_budget import ConnectionBudget
 
-# POSTs that may be sent again after OKX refused them for rate (50011/50061 mean "not executed"):
-# placing is safe because a repeated clOrdId is refused with 51016, cancelling is idempotent.
-# Amends are not (no idempotency key is required), nor are transfers or withdrawals.
+# POSTs that may be sent again after OKX refused them for rate: 50011 / 50061 are answered before
+# anything is executed, so the request is known not to have been; cancelling is idempotent anyway.
+# Amends are left to their caller (an amend wave is re-decided, not replayed), and transfers or
+# withdrawals are never sent twice by a retry loop.
 _RETRY_SAFE_POSTS = frozenset(
     {
         "trade/order",
@@ -50,6 +52,13 @@ _RETRY_SAFE_POSTS = frozenset(
 _EXP_TIME_POSTS = frozenset(
     {"trade/order", "trade/batch-orders", "trade/amend-order", "trade/amend-batch-orders"}
 )
+# WebSocket ops that honour a top-level expTime, and the REST twin their expTimes are noted under
+_EXP_TIME_WS_OPS = {
+    "order": "trade/order",
+    "batch-orders": "trade/batch-orders",
+    "amend-order": "trade/amend-order",
+    "batch-amend-orders": "trade/amend-batch-orders",
+}
 _RATE_LIMIT_CODES = ("50011", "50061", "50040")
 
 
@@ -93,6 +102,13 @@ class OkxExchange(ccxtpro.okx):
         # means a new snapshot, so the string book starts over
         self.okx_string_books: dict[str, tuple[Any, StringBook]] = {}
         self.okx_checksums_verified = 0  # books messages whose checksum was checked (incl. mismatches)
+        # Taps: (channel, instId or "") -> fn(message, frame_ns), called as the message is handled.
+        # A tapped `tickers` or `account` message skips ccxt's unified parsing (its watch_ticker /
+        # watch_balance then end only with an error, which is when to resubscribe): a bot reads OKX's
+        # own fields, and for a ticker that parsing was the largest part of the way in (~0.1 ms of
+        # bench_latency's "frame -> parsed"); for an account push it also loses each currency's uTime.
+        self.okx_taps: dict[tuple[str, str], Callable[[dict[str, Any], int], None]] = {}
+        self.okx_wire = WireProbe()  # socket timestamps: frames in, order requests out (okx.wire)
 
     # ---- clock -------------------------------------------------------------------------------
     def nonce(self) -> int:
@@ -113,12 +129,31 @@ class OkxExchange(ccxtpro.okx):
         ):
             exp = self.nonce() + self.okx_exp_time_ms
             request["headers"] = dict(request.get("headers") or {}, expTime=str(exp))
-            for item in params if isinstance(params, list) else [params]:
-                if isinstance(item, dict) and item.get("clOrdId"):
-                    self.okx_exp_times[str(item["clOrdId"])] = exp
-            while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
-                self.okx_exp_times.popitem(last=False)
+            self._okx_note_exp_time(path, params, exp)
         return request
+
+    def open(self, lazy=False):
+        super().open(lazy)
+        if self.tcp_connector is not None:
+            self.okx_wire.watch_connector(self.tcp_connector)
+
+    def _okx_note_exp_time(self, path: str, params: Any, exp: int) -> None:
+        """Remember the expTime each order of a request was signed with (see `okx_exp_time`)."""
+        for item in params if isinstance(params, list) else [params]:
+            if isinstance(item, dict):
+                ident = item.get("clOrdId") or item.get("ordId")
+                if ident:
+                    self.okx_exp_times[f"{path}|{ident}"] = exp
+        while len(self.okx_exp_times) > 10_000:  # raw ccxt users never collect theirs
+            self.okx_exp_times.popitem(last=False)
+
+    def okx_exp_time(self, path: str, ident: str) -> int | None:
+        """The expTime (OKX ms) of the last request to `path` (e.g. "trade/order"; a WebSocket op
+        counts as its REST twin) naming the order `ident` (clOrdId, else ordId), and forgets it.
+
+        After a lost answer it is the moment from which that request can no longer be executed;
+        None when the request carried no expTime."""
+        return self.okx_exp_times.pop(f"{path}|{ident}", None)
 
     # ---- every REST request ------------------------------------------------------------------
     async def fetch2(self, path, api=None, method="GET", params=None, config=None):
@@ -246,6 +281,7 @@ class OkxExchange(ccxtpro.okx):
                     await self.okx_limiter.acquire("GET", path, None)
                 connection = await connect(session)
                 budget.reset()  # OKX counts per connection: a new one starts empty
+                self.okx_wire.watch_connection(ws_client, connection)
                 return connection
 
             async def budgeted_send(message: Any) -> Any:
@@ -255,13 +291,52 @@ class OkxExchange(ccxtpro.okx):
                     and message.get("op") in WS_BUDGETED_OPS
                 ):
                     await budget.take()
-                return await send(message)
+                return await send(self._okx_with_exp_time(message))
 
             ws_client.create_connection = limited_connection
             ws_client.send = budgeted_send
             ws_client.okx_budget = budget
             ws_client.okx_limited = True
+            self.okx_wire.watch_client(ws_client)
         return ws_client
+
+    def handle_message(self, client, message):
+        self.okx_wire.note_message(message)
+        return super().handle_message(client, message)
+
+    def handle_ticker(self, client, message):
+        tap = self._okx_tap(message)
+        if tap is None:
+            return super().handle_ticker(client, message)
+        tap(message, self.okx_wire.frame_ns)
+
+    def handle_balance(self, client, message):
+        tap = self._okx_tap(message)
+        if tap is None:
+            return super().handle_balance(client, message)
+        tap(message, self.okx_wire.frame_ns)
+
+    def _okx_tap(self, message: Any) -> Callable[[dict[str, Any], int], None] | None:
+        if not self.okx_taps or not isinstance(message, dict):
+            return None
+        arg = message.get("arg")
+        if not isinstance(arg, dict):
+            return None
+        return self.okx_taps.get((str(arg.get("channel")), str(arg.get("instId") or "")))
+
+    def _okx_with_exp_time(self, message: Any) -> Any:
+        """A WebSocket place / amend op gets a top-level expTime, like its REST twin's header, so
+        that OKX drops it rather than executes it late (ccxt sends none)."""
+        if (
+            self.okx_exp_time_ms is None
+            or not isinstance(message, dict)
+            or message.get("op") not in _EXP_TIME_WS_OPS
+            or "expTime" in message
+        ):
+            return message
+        exp = self.nonce() + self.okx_exp_time_ms
+        self._okx_note_exp_time(_EXP_TIME_WS_OPS[message["op"]], message.get("args"), exp)
+        return {**message, "expTime": str(exp)}
 
     # ---- WebSocket: order-book checksum (what ccxt lacks) -----------------------------------------
     def handle_order_book_message(self, client, message, orderbook, messageHash, market=None):

@@ -94,13 +94,14 @@ class Balance:
     total: Decimal
     available: Decimal
     frozen: Decimal
+    updated_ms: int | None = None  # OKX's uTime: the currency's last change (dates the figures)
 
     @classmethod
     def from_okx(cls, detail: Mapping[str, Any]) -> Balance:
         available = dec0(detail.get("availBal"))
         frozen = dec0(detail.get("frozenBal"))
         total = dec(detail.get("eq")) or dec(detail.get("cashBal")) or available + frozen
-        return cls(str(detail.get("ccy", "")), total, available, frozen)
+        return cls(str(detail.get("ccy", "")), total, available, frozen, _int(detail.get("uTime")))
 
 
 @dataclass(frozen=True)
@@ -204,12 +205,33 @@ class Fill:
 
 @dataclass(frozen=True)
 class CancelResult:
+    """One cancel request's answer. `ok` means OKX accepted the cancel, not that the order is
+    canceled: it can still fill until its state says canceled. `unknown`: the answer was lost."""
+
     symbol: str
     order_id: str
     client_order_id: str
     ok: bool
     code: str
     message: str
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class AmendResult:
+    """One amend request's answer. `ok` means OKX accepted the amendment, which applies later (or
+    not: the orders channel's amendResult, or the order's px / sz, say so). `unknown`: the answer
+    was lost; `settle_at_ms` (OKX's clock) is when the amendment can no longer apply."""
+
+    symbol: str
+    order_id: str
+    client_order_id: str
+    req_id: str
+    ok: bool
+    code: str
+    message: str
+    unknown: bool = False
+    settle_at_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -46,16 +47,43 @@ from okxbot.okx.models import ACCEPTED
 
 log = logging.getLogger(__name__)
 
-# intent -> sent -> live -> partially_filled -> filled | canceled | rejected; unknown after a timeout
-STATES = ("intent", "sent", "unknown", "live", "partially_filled", "filled", "canceled", "rejected")
+# intent -> sent -> live -> partially_filled -> filled | canceled | rejected; unknown after an ambiguous
+# answer (resolved by clOrdId); cancel_pending / amend_pending after OKX accepted a cancel / an amend
+# that has not taken effect yet (OKX acknowledges before its matching engine acts: fills can land)
+STATES = (
+    "intent",
+    "sent",
+    "unknown",
+    "live",
+    "partially_filled",
+    "cancel_pending",
+    "amend_pending",
+    "filled",
+    "canceled",
+    "rejected",
+)
 FINAL = frozenset({"filled", "canceled", "rejected"})
-OPEN = frozenset({"intent", "sent", "unknown", "live", "partially_filled"})
+OPEN = frozenset({"intent", "sent", "unknown", "live", "partially_filled", "cancel_pending", "amend_pending"})
+# a request OKX accepted whose effect is not confirmed by the order's state yet
+PENDING = frozenset({"cancel_pending", "amend_pending"})
+_ON_BOOK = frozenset({"live", "partially_filled"})
 _NEXT: dict[str, frozenset[str]] = {
     "intent": frozenset({"sent", "rejected", "unknown"}),
     "sent": frozenset({"live", "partially_filled", "filled", "canceled", "rejected", "unknown"}),
     "unknown": frozenset({"live", "partially_filled", "filled", "canceled", "rejected"}),
-    "live": frozenset({"partially_filled", "filled", "canceled"}),
-    "partially_filled": frozenset({"partially_filled", "filled", "canceled"}),
+    "live": frozenset({"partially_filled", "filled", "canceled", "cancel_pending", "amend_pending"}),
+    "partially_filled": frozenset(
+        {"partially_filled", "filled", "canceled", "cancel_pending", "amend_pending"}
+    ),
+    "cancel_pending": frozenset({"filled", "canceled"}),
+    "amend_pending": frozenset({"filled", "canceled", "cancel_pending"}),
+}
+# Leaving a pending state without the order's state having moved on: the cancel or amend did not take
+# effect (the amend failed, or its deadline passed with the order unchanged). Only the order manager
+# decides this (`Journal.transition(..., settled=True)`); a report alone never undoes a pending state.
+_SETTLED: dict[str, frozenset[str]] = {
+    "cancel_pending": _ON_BOOK,
+    "amend_pending": _ON_BOOK,
 }
 
 # OKX order states -> journal states. mmp_canceled is a cancel for a spot bot's purposes; an order
@@ -76,12 +104,30 @@ def journal_state(okx_state: str) -> str | None:
     return _FROM_OKX.get(okx_state)
 
 
-def changes(current: str, current_filled: Decimal, state: str, filled: Decimal | None) -> bool:
+def reported_state(current: str, okx_state: str) -> str | None:
+    """Where an order report (push or lookup) with `okx_state` moves an order now in `current`.
+
+    While a cancel or an amend is pending, a report that the order is still on the book keeps it
+    pending (its filled amount still counts): only canceled or filled end a pending cancel, and only
+    the order manager, seeing the amendment applied or refused, ends a pending amend."""
+    state = journal_state(okx_state)
+    if current in PENDING and state in _ON_BOOK:
+        return current
+    return state
+
+
+def changes(
+    current: str, current_filled: Decimal, state: str, filled: Decimal | None, *, settled: bool = False
+) -> bool:
     """Whether moving an order from `current` to `state` (with `filled`, None = unchanged) is a
     change the journal records: forward moves and new fill amounts. Going backwards (a late "live"
-    push after "filled") is not: the two update paths race, and the journal keeps the furthest state."""
+    push after "filled") is not: the two update paths race, and the journal keeps the furthest state.
+    `settled`: the order manager ends a pending cancel / amend that did not take effect."""
     if current == state:
-        return filled is not None and filled != current_filled
+        # an order's filled amount only grows: a smaller one is a stale report
+        return filled is not None and filled > current_filled
+    if settled and state in _SETTLED.get(current, frozenset()):
+        return True
     return state in _NEXT.get(current, frozenset())
 
 
@@ -134,6 +180,16 @@ fills_table = Table(
 _INSERT_ORDER = insert(orders_table)
 _INSERT_TRANSITION = insert(transitions_table)
 _INSERT_FILL = insert(fills_table)
+# the same two inserts for the DBAPI (`Journal._write_ahead` on SQLite; sqlite3's named style)
+_SQL_INSERT_ORDER = (
+    "INSERT INTO orders (client_order_id, bot, symbol, side, amount, price, state, order_id, filled, origin,"
+    " created_ms, updated_ms) VALUES (:client_order_id, :bot, :symbol, :side, :amount, :price, :state,"
+    " :order_id, :filled, :origin, :created_ms, :updated_ms)"
+)
+_SQL_INSERT_TRANSITION = (
+    "INSERT INTO transitions (client_order_id, from_state, to_state, note, ts_ms)"
+    " VALUES (:client_order_id, :from_state, :to_state, :note, :ts_ms)"
+)
 _ORDER = select(orders_table).where(orders_table.c.client_order_id == bindparam("cid"))
 _STATE_OF = select(orders_table.c.state, orders_table.c.filled).where(
     orders_table.c.client_order_id == bindparam("cid")
@@ -146,6 +202,9 @@ _UPDATE_ORDER = (
         updated_ms=bindparam("updated_ms"),
         order_id=func.coalesce(bindparam("new_order_id", type_=String), orders_table.c.order_id),
         filled=func.coalesce(bindparam("new_filled", type_=String), orders_table.c.filled),
+        # an amendment that took effect: the order's price / amount as OKX now has them
+        price=func.coalesce(bindparam("new_price", type_=String), orders_table.c.price),
+        amount=func.coalesce(bindparam("new_amount", type_=String), orders_table.c.amount),
     )
 )
 
@@ -170,6 +229,17 @@ class JournalOrder:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An intent to record (`Journal.record_intents`)."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -216,7 +286,8 @@ class Journal:
     def __init__(self, url: str, bot: str) -> None:
         self.bot = bot
         self.url = url
-        sqlite = url.startswith("sqlite")
+        sqlite = self._sqlite = url.startswith("sqlite")
+        self._writer: Any = None  # the write-ahead's own DBAPI connection (SQLite)
         # a server connection can go stale between orders (ping it on checkout); a file cannot, and
         # the ping would cost every write-ahead commit a round trip
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not sqlite)
@@ -226,11 +297,49 @@ class Journal:
         self._checkpointer = _Checkpointer(self.engine) if sqlite else None
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
 
     # ---- writes (each one committed before it returns: write-ahead) ---------------------------
+    def record_intents(self, intents: Sequence[NewOrder], *, state: str = "intent") -> None:
+        """Record several intents in one commit (a wave of orders sent together)."""
+        if not intents:
+            return
+        now = _now_ms()
+        self._write_ahead(
+            [
+                {
+                    "client_order_id": o.client_order_id,
+                    "bot": self.bot,
+                    "symbol": o.symbol,
+                    "side": o.side,
+                    "amount": _s(o.amount),
+                    "price": _s(o.price),
+                    "state": state,
+                    "order_id": None,
+                    "filled": "0",
+                    "origin": "bot",
+                    "created_ms": now,
+                    "updated_ms": now,
+                }
+                for o in intents
+            ],
+            [
+                {
+                    "client_order_id": o.client_order_id,
+                    "from_state": None,
+                    "to_state": state,
+                    "note": "bot",
+                    "ts_ms": now,
+                }
+                for o in intents
+            ],
+        )
+
     def record_intent(
         self,
         client_order_id: str,
@@ -245,9 +354,8 @@ class Journal:
         filled: Decimal = Decimal(0),
     ) -> None:
         now = _now_ms()
-        with self.engine.begin() as conn:
-            conn.execute(
-                _INSERT_ORDER,
+        self._write_ahead(
+            [
                 {
                     "client_order_id": client_order_id,
                     "bot": self.bot,
@@ -261,18 +369,39 @@ class Journal:
                     "origin": origin,
                     "created_ms": now,
                     "updated_ms": now,
-                },
-            )
-            conn.execute(
-                _INSERT_TRANSITION,
+                }
+            ],
+            [
                 {
                     "client_order_id": client_order_id,
                     "from_state": None,
                     "to_state": state,
                     "note": origin,
                     "ts_ms": now,
-                },
-            )
+                }
+            ],
+        )
+
+    def _write_ahead(self, orders: list[dict[str, Any]], transitions: list[dict[str, Any]]) -> None:
+        """Commit new orders and their first transitions. On SQLite through the DBAPI connection
+        itself: SQLAlchemy's per-statement work was half of this commit, which every order waits for
+        between the strategy's decision and the request (bench/bench_latency.py, stage "journal")."""
+        if not self._sqlite:
+            with self.engine.begin() as conn:
+                conn.execute(_INSERT_ORDER, orders)
+                conn.execute(_INSERT_TRANSITION, transitions)
+            return
+        if self._writer is None:  # one connection kept for these commits: no pool round trip
+            self._writer = self.engine.raw_connection()
+        conn = self._writer
+        try:
+            cursor = conn.cursor()
+            cursor.executemany(_SQL_INSERT_ORDER, orders)
+            cursor.executemany(_SQL_INSERT_TRANSITION, transitions)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
 
     def transition(
         self,
@@ -282,8 +411,14 @@ class Journal:
         order_id: str | None = None,
         filled: Decimal | None = None,
         note: str = "",
+        price: Decimal | None = None,
+        amount: Decimal | None = None,
+        settled: bool = False,
     ) -> bool:
-        """Move an order to `state`; False (and nothing written) unless that `changes` it."""
+        """Move an order to `state`; False (and nothing written) unless that `changes` it.
+
+        `price` / `amount`: the order's new values once an amendment took effect. `settled`: end a
+        pending cancel / amend that did not take effect (see `changes`)."""
         if state not in STATES:
             raise JournalError(f"unknown order state {state!r}")
         with self.engine.begin() as conn:
@@ -291,7 +426,10 @@ class Journal:
             if row is None:
                 raise JournalError(f"order {client_order_id} is not in the journal")
             current = row.state
-            if not changes(current, Decimal(row.filled), state, filled):
+            amended = price is not None or amount is not None
+            if not changes(current, Decimal(row.filled), state, filled, settled=settled) and not (
+                amended and state == current and current not in FINAL
+            ):
                 return False
             now = _now_ms()
             conn.execute(
@@ -303,6 +441,8 @@ class Journal:
                     # None keeps the stored value (COALESCE in the statement)
                     "new_order_id": order_id or None,
                     "new_filled": None if filled is None else _s(filled),
+                    "new_price": _s(price),
+                    "new_amount": _s(amount),
                 },
             )
             conn.execute(

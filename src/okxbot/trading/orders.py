@@ -1,30 +1,54 @@
 """The order manager: risk check -> journal -> send; updates from the orders channel and REST polling.
 
 Write-ahead: an order's intent and its "sent" mark are committed in the journal before the request
-leaves, so after any crash the journal names every order that may exist on OKX, by clOrdId. An order
-whose outcome is unknown (timeout, dropped connection) is resolved by looking its clOrdId up.
+leaves, so after any crash the journal names every order that may exist on OKX, by clOrdId.
+OKX answers before its matching engine is done, so the manager never takes an answer for more than
+it says: an order whose placement got an ambiguous answer is "unknown" until found by clOrdId or
+certainly never placed (`okxbot.okx.order_entry`); an accepted cancel is "cancel_pending" until the
+order's state says canceled or filled (fills landing meanwhile count); an accepted amendment is
+"amend_pending" until the order shows it (or its refusal). Those doubts are settled in the background
+(`okxbot.trading.doubts`): trading goes on, and nothing in doubt is ever sent again.
+Orders that go out together (`place_many`, `cancel_many`, `amend_many`) use OKX's batch endpoints,
+overflowing into the single-order bucket (`okxbot.trading.waves`).
 Fills are recorded once each by tradeId, whichever path (WebSocket push, REST poll) reports them first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from okxbot.okx.client import OkxClient
-from okxbot.okx.errors import OkxError, OkxOrderNotFound
-from okxbot.okx.models import Fill, Order, dec, dec0
+from okxbot.okx.errors import OkxError, OkxOutcomeUnknown
+from okxbot.okx.models import ACCEPTED, Fill, Order, dec, dec0
+from okxbot.okx.order_entry import OrderIntent, PlaceResult
 from okxbot.okx.validate import InstrumentRules
-from okxbot.trading.journal import FINAL, Journal, JournalFill, JournalOrder, changes, journal_state
+from okxbot.trading.doubts import Doubt, Doubts
+from okxbot.trading.funds import Funds, InsufficientFunds
+from okxbot.trading.journal import (
+    FINAL,
+    Journal,
+    JournalFill,
+    JournalOrder,
+    NewOrder,
+    changes,
+    reported_state,
+)
+from okxbot.trading.latency import LatencyLog, LatencySample, Tick
+from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges, journal_on_book
+from okxbot.trading.pnl import Pnl, PnlSums, utc_day
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
+from okxbot.trading.venue import Venue
+from okxbot.trading.waves import PLACE, route
 
 log = logging.getLogger("okxbot.trading.orders")
+perf_ns = time.perf_counter_ns
 
 ZERO = Decimal(0)
 
@@ -32,10 +56,12 @@ ZERO = Decimal(0)
 @dataclass
 class Stats:
     placed: int = 0
-    refused: int = 0
+    refused: int = 0  # refused locally, nothing sent: a risk rule or the funds check
+    no_funds: int = 0  # of which: the bot's tracked balance could not pay for the order
     rejected: int = 0
     canceled: int = 0
     fills: int = 0
+    unknown: int = 0  # placements whose answer left the outcome unknown (settled in the background)
     rate_limited: int = 0  # OKX 50011 answers
     errors: list[str] = field(default_factory=list)
 
@@ -43,65 +69,31 @@ class Stats:
         self.errors = [*self.errors[-4:], f"{datetime.now(UTC):%H:%M:%S} {message}"]
 
 
-@dataclass(frozen=True)
-class Pnl:
-    position: Decimal  # base bought minus sold by the bot
-    cash: Decimal  # quote received minus paid, fees included
-    fees_quote: Decimal  # fees in quote terms (positive = paid)
-    total: Decimal  # cash + position at the mid: realised + mark-to-mid
-
-    @classmethod
-    def from_fills(cls, fills: list[JournalFill], base: str, mid: Decimal | None) -> Pnl:
-        sums = PnlSums(base)
-        for f in fills:
-            sums.add(f)
-        return sums.at(mid)
-
-
-@dataclass
-class PnlSums:
-    """Running totals of a set of fills, so that the risk check before each order costs O(1),
-    however many fills the bot has made."""
-
-    base: str
-    position: Decimal = ZERO
-    cash: Decimal = ZERO
-    fees: Decimal = ZERO
-
-    def add(self, f: JournalFill) -> None:
-        signed = f.size if f.side == "buy" else -f.size
-        self.position += signed
-        self.cash -= signed * f.price
-        # OKX fee sign: negative = charged (a rebate is positive), in fee_ccy
-        if f.fee_ccy == self.base:
-            self.position += f.fee
-            self.fees -= f.fee * f.price
-        else:
-            self.cash += f.fee
-            self.fees -= f.fee
-
-    def at(self, mid: Decimal | None) -> Pnl:
-        total = self.cash + (self.position * mid if mid is not None else ZERO)
-        return Pnl(self.position, self.cash, self.fees, total)
-
-
-def _utc_day(ts_ms: int) -> int:
-    return ts_ms // 86_400_000
-
-
 Listener = Callable[[str, Any], Awaitable[None] | None]
 
 
-class OrderManager:
+@dataclass(frozen=True)
+class OrderSpec:
+    """One order of a wave (`OrderManager.place_many`)."""
+
+    side: str
+    amount: Decimal
+    price: Decimal | None = None
+    post_only: bool = False
+
+
+_NOT_FOUND_NOTE = "not on OKX after its expTime (+ clock error and read lag): never placed"
+
+
+class OrderManager(OrderChanges):
     def __init__(
         self,
-        client: OkxClient,
+        client: Venue,
         journal: Journal,
         risk: RiskGuard,
         rules: InstrumentRules,
         *,
         cancel_foreign: bool = False,
-        exp_time_ms: int | None = 5000,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -109,26 +101,41 @@ class OrderManager:
         self.rules = rules
         self.symbol = rules.symbol
         self.cancel_foreign = cancel_foreign
-        self.exp_time_ms = exp_time_ms or 5000
         self.mid: Decimal | None = None
         self.stats = Stats()
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
-        self.on_send: Callable[[], None] | None = None  # bench hook: the request is about to leave
+        # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
+        # order placed then is timed from that message's frame to its request's bytes (latency.py)
+        self.cause: Tick | None = None
+        self.latency = LatencyLog()
+        self._wire = getattr(client, "wire", None)  # okx.wire.WireProbe, where the venue has one
         # While the orders channel reports every state change, a placement needs no read-back GET
         # (the runner clears this when the channel is up, and sets it again when it goes down).
         self.confirm_placements = True
+        self.doubts = Doubts(self._check_doubt, client.okx_now_ms)
         self._open: dict[str, JournalOrder] = {o.client_order_id: o for o in journal.open_orders()}
         self._by_ord_id: dict[str, str] = {
             o.order_id: o.client_order_id for o in self._open.values() if o.order_id
         }
         self._fills: list[JournalFill] = []
+        self._fill_sums: dict[str, Decimal] = {}  # clOrdId -> size of its journaled fills
         self._sums = PnlSums(rules.base)
         self._day_sums: dict[int, PnlSums] = {}  # UTC day -> that day's fills (the daily loss limit)
         for fill in journal.fills():
             self._count_fill(fill)
-        self._sent_ms: dict[str, float] = {}
+        self._req_ids = itertools.count(1)
+        # the funds check's balance: the runner feeds OKX's reports (REST and the account channel)
+        self.funds = Funds(rules.base, rules.quote)
+        for o in self._open.values():
+            if o.price is not None:
+                self.funds.sent(o.client_order_id, o.side, o.amount, o.price)
         self._lock = asyncio.Lock()  # serialises journal transitions from the two update paths
+        self._changed = asyncio.Event()  # set on every journaled change (cancel_all_own waits on it)
+
+    async def close(self) -> None:
+        """Stop the background settling of doubts (what is left is settled by the next start)."""
+        await self.doubts.close()
 
     # ---- views ----------------------------------------------------------------------------------
     def open_orders(self) -> list[JournalOrder]:
@@ -145,7 +152,7 @@ class OrderManager:
 
     def pnl_today(self) -> Pnl:
         """PnL of today's fills (UTC day), what the daily loss limit watches."""
-        today = self._day_sums.get(_utc_day(int(time.time() * 1000)))
+        today = self._day_sums.get(utc_day(int(time.time() * 1000)))
         return (today or PnlSums(self.rules.base)).at(self.mid)
 
     def position(self) -> Decimal:
@@ -154,7 +161,9 @@ class OrderManager:
     def _count_fill(self, fill: JournalFill) -> None:
         self._fills.append(fill)
         self._sums.add(fill)
-        self._day_sums.setdefault(_utc_day(fill.ts_ms), PnlSums(self.rules.base)).add(fill)
+        self._day_sums.setdefault(utc_day(fill.ts_ms), PnlSums(self.rules.base)).add(fill)
+        cid = fill.client_order_id
+        self._fill_sums[cid] = self._fill_sums.get(cid, ZERO) + fill.size
 
     def _view(self) -> RiskView:
         open_buys = sum((o.amount - o.filled for o in self._open.values() if o.side == "buy"), ZERO)
@@ -170,20 +179,75 @@ class OrderManager:
         """Daily loss check on the latest mid; True when trading is halted."""
         return self.risk.check_loss(self.pnl_today().total)
 
+    def _first_check_s(self) -> float:
+        # with the orders channel up its push usually settles a doubt first: look later, and less
+        return 0.25 if self.confirm_placements else 2.0
+
     # ---- placing --------------------------------------------------------------------------------
     async def place(
         self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
     ) -> JournalOrder | None:
-        """Risk-check, journal and send one order; None if the guard or OKX refused it."""
+        """Risk-check, journal and send one order; None if the guard or OKX refused it.
+
+        An order whose answer left its outcome unknown is returned in state "unknown": it is
+        settled in the background (found by clOrdId, or certainly never placed) and never resent."""
+        cause, self.cause = self.cause, None  # the market message it answers: timed once
+        decided = perf_ns()
+        intent = await self._prepare(OrderSpec(side, amount, price, post_only))
+        if intent is None:
+            return None
+        checked = perf_ns()
+        self._journal_sent([intent])
+        timed = self._timer(cause, decided, checked, intent.client_order_id)
         try:
-            self.risk.check(ProposedOrder(self.symbol, side, amount, price), self._view())
+            order = await self.client.place(intent, confirm=self.confirm_placements, wait=False)
+        except OkxError as err:
+            return await self._placed(PlaceResult(intent, None, err))
+        except asyncio.CancelledError:
+            self._in_doubt([intent])
+            raise
+        finally:
+            if timed is not None:
+                timed()
+        return await self._placed(PlaceResult(intent, order, None))
+
+    async def place_many(self, specs: Sequence[OrderSpec]) -> list[JournalOrder | None]:
+        """Place orders that go out together (a grid's quotes): each risk-checked (counting the ones
+        before it), all journaled in one commit, then sent through the batch endpoint (20 per request)
+        with the overflow through the single-order one (`waves.route`). One result per spec."""
+        cause, self.cause = self.cause, None
+        decided = perf_ns()
+        intents = [await self._prepare(spec) for spec in specs]
+        ready = [i for i in intents if i is not None]
+        if not ready:
+            return [None] * len(intents)
+        checked = perf_ns()
+        self._journal_sent(ready)
+        timed = self._timer(cause, decided, checked, ready[0].client_order_id)
+        n_batch, _ = await route(self.client.headroom, PLACE, self.rules.inst_id, len(ready))
+        batch, singles = ready[:n_batch], ready[n_batch:]
+        try:
+            groups = await asyncio.gather(self._send_batch(batch), *(self._send_one(i) for i in singles))
+        except asyncio.CancelledError:
+            self._in_doubt(ready)
+            raise
+        if timed is not None:
+            timed()
+        results = groups[0] + [r for group in groups[1:] for r in group]
+        placed = {r.intent.client_order_id: await self._placed(r) for r in results}
+        return [None if i is None else placed.get(i.client_order_id) for i in intents]
+
+    async def _prepare(self, spec: OrderSpec) -> OrderIntent | None:
+        """Risk check and local validation; the order is then counted open (journaled next)."""
+        try:
+            self.risk.check(ProposedOrder(self.symbol, spec.side, spec.amount, spec.price), self._view())
         except RiskRefused as refused:
             self.stats.refused += 1
             self.stats.error(str(refused))
             return None
         try:
             intent = await self.client.prepare_order(
-                self.symbol, side, amount, price, post_only=post_only, check_funds=False
+                self.symbol, spec.side, spec.amount, spec.price, post_only=spec.post_only, check_funds=False
             )
         except OkxError as err:
             self.stats.rejected += 1
@@ -191,94 +255,141 @@ class OrderManager:
             log.warning("order refused before sending: %s", err)
             return None
         cid = intent.client_order_id
-        self.journal.record_intent(cid, self.symbol, side, intent.amount, intent.price, state="sent")
-        record = JournalOrder(
-            cid, self.journal.bot, self.symbol, side, intent.amount, intent.price, "sent", None, ZERO, "bot"
+        reserve_px = intent.price if intent.price is not None else self.mid
+        if reserve_px is not None:
+            try:
+                self.funds.check(spec.side, intent.amount, reserve_px)
+            except InsufficientFunds as refused:
+                self.stats.refused += 1
+                self.stats.no_funds += 1
+                self.stats.error(f"order refused before sending: {refused}")
+                log.warning("order refused before sending: %s", refused, extra={"ccy": refused.ccy})
+                return None
+            # no await since the check: the next order sees this one's reserve
+            self.funds.sent(cid, spec.side, intent.amount, reserve_px)
+        self._open[cid] = JournalOrder(
+            cid,
+            self.journal.bot,
+            self.symbol,
+            intent.side,
+            intent.amount,
+            intent.price,
+            "sent",
+            None,
+            ZERO,
+            "bot",
         )
-        self._open[cid] = record
-        self._sent_ms[cid] = time.time() * 1000
-        if self.on_send is not None:
-            self.on_send()
-        try:
-            order = await self.client.place(intent, confirm=self.confirm_placements)
-        except OkxError as err:
-            if err.code == "50011":
-                self.stats.rate_limited += 1
-            if err.outcome_unknown:
-                await self._transition(cid, "unknown", note=err.message)
-                self.stats.error(f"order {cid}: outcome unknown, will look it up")
-                return self._open.get(cid)
-            await self._transition(cid, "rejected", note=f"{err.code or ''} {err.message}".strip())
-            self.stats.rejected += 1
-            self.stats.error(f"order rejected: {err.message}")
-            log.warning("order %s rejected: %s", cid, err)
+        return intent
+
+    def _journal_sent(self, intents: list[OrderIntent]) -> None:
+        """Write-ahead: the intents are committed as "sent" before any request leaves."""
+        if len(intents) == 1:
+            i = intents[0]
+            self.journal.record_intent(
+                i.client_order_id, self.symbol, i.side, i.amount, i.price, state="sent"
+            )
+        else:
+            self.journal.record_intents(
+                [NewOrder(i.client_order_id, self.symbol, i.side, i.amount, i.price) for i in intents],
+                state="sent",
+            )
+
+    def _timer(self, cause: Tick | None, decided: int, checked: int, cid: str) -> Callable[[], None] | None:
+        """For the first order a market message caused: await its request's bytes at the socket;
+        the returned function, called once the request is out, records the sample."""
+        wire = self._wire
+        if cause is None or wire is None:
             return None
-        self.stats.placed += 1
-        await self.apply_order(order.raw or {}, order)
-        return self.journal.order(cid)
+        journaled = perf_ns()
+        wire.expect(cid)
 
-    async def cancel(self, client_order_id: str) -> bool:
-        record = self._open.get(client_order_id)
-        if record is None:
-            return False
+        def done() -> None:
+            written = wire.written(cid)
+            if written:
+                self.latency.add(
+                    LatencySample(cause.frame_ns, cause.parsed_ns, decided, checked, journaled, written)
+                )
+
+        return done
+
+    def _in_doubt(self, intents: list[OrderIntent]) -> None:
+        """The caller was cancelled while these were on their way: whatever OKX made of them is
+        settled in the background (the request may still arrive and execute until its expTime)."""
+        horizon = self.client.horizon_ms()
+        for intent in intents:
+            cid = intent.client_order_id
+            record = self._open.get(cid)
+            if record is not None and record.state in IN_FLIGHT and not self.doubts.has(cid, "place"):
+                self.doubts.add(cid, "place", horizon, first_check_s=self._first_check_s())
+
+    async def _send_one(self, intent: OrderIntent) -> list[PlaceResult]:
         try:
-            await self.client.cancel_order(self.symbol, client_order_id=client_order_id)
-        except OkxOrderNotFound:
-            await self.resolve(client_order_id)
-            return False
+            order = await self.client.place(intent, confirm=self.confirm_placements, wait=False)
         except OkxError as err:
-            self.stats.error(f"cancel {client_order_id}: {err.message}")
-            return False
-        await self.resolve(client_order_id)
-        return True
+            return [PlaceResult(intent, None, err)]
+        return [PlaceResult(intent, order, None)]
 
-    async def amend(
-        self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
-    ) -> bool:
-        record = self._open.get(client_order_id)
-        if record is None or (price is None and amount is None):
-            return False
-        new_price = price if price is not None else record.price
-        new_amount = amount if amount is not None else record.amount
+    async def _send_batch(self, intents: list[OrderIntent]) -> list[PlaceResult]:
+        if not intents:
+            return []
         try:
-            self.risk.check(ProposedOrder(self.symbol, record.side, new_amount, new_price), self._view())
-        except RiskRefused as refused:
-            self.stats.refused += 1
-            self.stats.error(str(refused))
-            return False
-        body: dict[str, str] = {"instId": self.rules.inst_id, "clOrdId": client_order_id}
-        if price is not None:
-            body["newPx"] = format(price, "f")
-        if amount is not None:
-            body["newSz"] = format(amount, "f")
-        try:
-            await self.client._call(self.client.raw.privatePostTradeAmendOrder(body))
+            return await self.client.place_batch(intents, confirm=self.confirm_placements, wait=False)
         except OkxError as err:
-            self.stats.error(f"amend {client_order_id}: {err.message}")
-            return False
-        await self.resolve(client_order_id)
-        return True
+            return [PlaceResult(i, None, err) for i in intents]
 
-    async def cancel_all_own(self) -> int:
-        """Cancel every open order this bot placed; returns how many remain open afterwards."""
-        for cid in list(self._open):
-            await self.cancel(cid)
-        for cid in list(self._open):
-            await self.resolve(cid)
-        return len(self._open)
+    async def _placed(self, result: PlaceResult) -> JournalOrder | None:
+        """Journal what a placement's answer says: placed, refused, or unknown (then in doubt)."""
+        cid = result.intent.client_order_id
+        if result.order is not None:
+            self.doubts.discard(cid, "place")
+            self.stats.placed += 1
+            await self.apply_order(result.order.raw or {}, result.order)
+            return self._open.get(cid) or self.journal.order(cid)
+        err = result.error
+        assert err is not None
+        if err.code == "50011":
+            self.stats.rate_limited += 1
+        record = self._open.get(cid)
+        if record is not None and record.state not in IN_FLIGHT:
+            return record  # the orders channel already reported it: it exists
+        if err.outcome_unknown:
+            # OKX may still execute it (up to its expTime): settle by clOrdId, never send it again
+            settle = err.settle_at_ms if isinstance(err, OkxOutcomeUnknown) else self.client.horizon_ms()
+            await self._transition(cid, "unknown", note=err.message)
+            self.stats.unknown += 1
+            self.stats.error(f"order {cid}: outcome unknown, looking it up")
+            self.doubts.add(cid, "place", settle, first_check_s=self._first_check_s())
+            return self._open.get(cid)
+        await self._transition(cid, "rejected", note=f"{err.code or ''} {err.message}".strip())
+        self.stats.rejected += 1
+        self.stats.error(f"order rejected: {err.message}")
+        log.warning("order %s rejected: %s", cid, err)
+        return None
 
     # ---- updates ----------------------------------------------------------------------------------
     async def apply_order(self, raw: Mapping[str, Any], order: Order | None = None) -> None:
         """One order object (orders-channel push, REST answer); fields per OKX's wire form."""
         order = order or Order.from_okx(raw, self.symbol)
         cid = order.client_order_id
-        known = cid and (cid in self._open or self.journal.order(cid) is not None)
-        if not known:
-            self._flag_foreign(order)
-            return
-        state = journal_state(order.state)
-        if state is not None:
-            await self._transition(cid, state, order_id=order.order_id, filled=order.filled)
+        record = self._open.get(cid) if cid else None
+        if record is None:
+            record = self.journal.order(cid) if cid else None
+            if record is None:
+                self._flag_foreign(order)
+                return
+            if record.bot != self.journal.bot:
+                return  # another bot's order (bots may share one journal database)
+        self.funds.seen(cid, order)
+        if order.state != ACCEPTED and self.doubts.has(cid, "place"):
+            self.doubts.discard(cid, "place")  # found: it exists
+            self.stats.placed += 1
+        self.doubts.discard(cid, "lookup")
+        filled = None if order.state == ACCEPTED else order.filled
+        state = reported_state(record.state, order.state)
+        if record.state == "amend_pending" and state == "amend_pending":
+            await self._read_amendment(cid, order, raw)
+        elif state is not None:
+            await self._transition(cid, state, order_id=order.order_id, filled=filled)
         trade_id = str(raw.get("tradeId") or "")
         fill_size = dec(raw.get("fillSz"))
         if trade_id and fill_size:
@@ -296,10 +407,28 @@ class OrderManager:
                     int(raw.get("fillTime") or raw.get("uTime") or time.time() * 1000),
                 )
             )
+        now = self._open.get(cid)
+        if now is None:
+            self.doubts.discard(cid, "cancel")
+            self.doubts.discard(cid, "amend")
+        self._owe_fills(cid, now or self.journal.order(cid))
+
+    def _owe_fills(self, cid: str, record: JournalOrder | None) -> None:
+        """The order's filled amount is ahead of its journaled fills: read them (in the background)."""
+        if record is None or record.filled <= self._fill_sums.get(cid, ZERO) or self.doubts.has(cid, "fills"):
+            return
+        self.doubts.add(cid, "fills", None, first_check_s=self._first_check_s())
+
+    def _sibling_order(self, cid: str) -> bool:
+        """Journaled by another bot on the same key and journal (okxbot serve runs many): that bot's
+        to track; neither this bot's nor foreign."""
+        record = self.journal.order(cid)
+        return record is not None and record.bot != self.journal.bot
 
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
             self._count_fill(fill)
+            self.funds.fill(fill)
             self.stats.fills += 1
             await self._emit("fill", fill)
 
@@ -311,18 +440,37 @@ class OrderManager:
         order_id: str | None = None,
         filled: Decimal | None = None,
         note: str = "",
+        price: Decimal | None = None,
+        amount: Decimal | None = None,
+        settled: bool = False,
     ) -> None:
+        amended = price is not None or amount is not None
         async with self._lock:
             known = self._open.get(cid)
-            if known is not None and not changes(known.state, known.filled, state, filled):
+            if (
+                known is not None
+                and not changes(known.state, known.filled, state, filled, settled=settled)
+                and not (amended and state == known.state)
+            ):
                 return  # a repeated report (push and poll both tell it): no journal round trip
-            changed = self.journal.transition(cid, state, order_id=order_id or None, filled=filled, note=note)
+            changed = self.journal.transition(
+                cid,
+                state,
+                order_id=order_id or None,
+                filled=filled,
+                note=note,
+                price=price,
+                amount=amount,
+                settled=settled,
+            )
             if known is not None and changed:
                 record: JournalOrder | None = replace(
                     known,
                     state=state,
                     order_id=order_id or known.order_id,
                     filled=known.filled if filled is None else filled,
+                    price=known.price if price is None else price,
+                    amount=known.amount if amount is None else amount,
                 )
             elif known is not None:
                 return
@@ -332,14 +480,18 @@ class OrderManager:
             return
         if record.order_id:
             self._by_ord_id[record.order_id] = cid
+        if amended and changed and record.price is not None:
+            self.funds.amended(cid, record.amount, record.price)
         if record.state in FINAL:
             self._open.pop(cid, None)
-            self._sent_ms.pop(cid, None)
+            if record.state == "rejected":
+                self.funds.forget(cid)
             if record.state == "canceled" and changed:
                 self.stats.canceled += 1
         else:
             self._open[cid] = record
         if changed:
+            self._changed.set()
             await self._emit("order", record)
 
     async def _emit(self, kind: str, payload: Any) -> None:
@@ -372,24 +524,92 @@ class OrderManager:
         except OkxError as err:
             self.stats.error(f"cancel foreign {order.order_id}: {err.message}")
 
+    # ---- settling doubts --------------------------------------------------------------------------
+    async def settle(self, timeout_s: float) -> bool:
+        """Wait until nothing is in doubt (True) or `timeout_s` passed (False)."""
+        return await self.doubts.wait_empty(timeout_s)
+
+    async def _check_doubt(self, doubt: Doubt) -> bool:
+        """One background check (`okxbot.trading.doubts`); True when the doubt is settled."""
+        cid = doubt.cid
+        if doubt.kind == "fills":
+            return await self._read_fills(cid)
+        if cid not in self._open:
+            return True  # final already
+        order = await self.client.find_order(self.symbol, cid)
+        now = self.client.okx_now_ms()
+        due = doubt.settle_at_ms is not None and now >= doubt.settle_at_ms
+        if order is None:
+            if doubt.kind == "place" and due:
+                await self._transition(cid, "rejected", note=_NOT_FOUND_NOTE)
+                self.stats.rejected += 1
+                return True
+            return False  # read lag (or in flight): not proof of anything yet
+        await self.apply_order(order.raw, order)
+        record = self._open.get(cid)
+        if record is None or doubt.kind in ("place", "lookup"):
+            return True
+        pending = "cancel_pending" if doubt.kind == "cancel" else "amend_pending"
+        if record.state != pending:
+            return True
+        if due and order.is_open:
+            # the deadline passed and the order is still on the book as it was: not taken effect
+            await self._transition(
+                cid,
+                journal_on_book(order),
+                filled=order.filled,
+                price=order.price if doubt.kind == "amend" else None,
+                amount=order.amount if doubt.kind == "amend" else None,
+                settled=True,
+                note=f"the {doubt.kind} did not take effect",
+            )
+            return True
+        return False
+
+    async def _read_fills(self, cid: str) -> bool:
+        record = self._open.get(cid) or self.journal.order(cid)
+        if record is None or record.filled <= self._fill_sums.get(cid, ZERO):
+            return True
+        if not record.order_id:
+            return False
+        fills = await self.client.fetch_fills(self.symbol, order_id=record.order_id)
+        for f in reversed(fills):  # oldest first
+            await self.record_fill(self._journal_fill(f, cid))
+        return record.filled <= self._fill_sums.get(cid, ZERO)
+
+    def _journal_fill(self, f: Fill, cid: str) -> JournalFill:
+        return JournalFill(
+            self.symbol,
+            f.trade_id,
+            cid,
+            f.order_id,
+            f.side,
+            f.price,
+            f.size,
+            f.fee,
+            f.fee_ccy,
+            f.ts or int(time.time() * 1000),
+        )
+
     # ---- resolution and polling -------------------------------------------------------------------
     async def resolve(self, cid: str) -> None:
-        """Ask OKX for one order by clOrdId and journal what it says (the unknown-outcome lookup)."""
+        """Ask OKX for one order by clOrdId now and journal what it says. Not finding it proves
+        nothing by itself (read lag, a request still in flight): the order is then left in doubt."""
         record = self._open.get(cid) or self.journal.order(cid)
         if record is None or record.state in FINAL:
             return
         try:
-            order = await self.client.fetch_order(self.symbol, client_order_id=cid)
-        except OkxOrderNotFound:
-            # Not on OKX: once its expTime has passed no copy can still arrive, so it was never placed.
-            sent = self._sent_ms.get(cid, 0)
-            if time.time() * 1000 - sent > self.exp_time_ms + 1000:
-                await self._transition(cid, "rejected", note="not found on OKX after expTime: never placed")
-            return
+            order = await self.client.find_order(self.symbol, cid)
         except OkxError as err:
             self.stats.error(f"lookup {cid}: {err.message}")
-            return
-        await self.apply_order(order.raw, order)
+            order = None
+        if order is not None:
+            await self.apply_order(order.raw, order)
+        elif not self.doubts.has(cid):
+            if record.state in IN_FLIGHT:
+                self.doubts.add(cid, "place", self.client.horizon_ms(), first_check_s=self._first_check_s())
+            else:
+                self.doubts.add(cid, "lookup", None, first_check_s=self._first_check_s())
 
     async def poll(self) -> None:
         """REST: open orders (flagging foreign ones), the bot's orders that left the list, recent fills."""
@@ -400,7 +620,7 @@ class OrderManager:
             if order.symbol == self.symbol or order.client_order_id not in self._open:
                 await self.apply_order(order.raw, order)
         for cid in list(self._open):
-            if cid not in seen:
+            if cid not in seen and not self.doubts.has(cid):
                 await self.resolve(cid)
         await self.poll_fills()
 
@@ -408,41 +628,33 @@ class OrderManager:
         fills: list[Fill] = await self.client.fetch_fills(self.symbol)
         for f in reversed(fills):  # oldest first
             cid = f.client_order_id or self._by_ord_id.get(f.order_id, "")
-            if not cid or self.journal.order(cid) is None:
+            if not cid or self.journal.order(cid) is None or self._sibling_order(cid):
                 continue
-            await self.record_fill(
-                JournalFill(
-                    self.symbol,
-                    f.trade_id,
-                    cid,
-                    f.order_id,
-                    f.side,
-                    f.price,
-                    f.size,
-                    f.fee,
-                    f.fee_ccy,
-                    f.ts or int(time.time() * 1000),
-                )
-            )
+            await self.record_fill(self._journal_fill(f, cid))
 
     async def reconcile(self) -> dict[str, int]:
-        """Before any new order: journal vs. OKX's open orders and recent fills; unknowns resolved."""
+        """Before any new order: journal vs. OKX's open orders and recent fills. What the journal
+        left in doubt (sent just before a crash, unknown, cancel / amend pending) is settled in the
+        background, from now: a request sent before the crash may still be in flight."""
         before = {cid: o.state for cid, o in self._open.items()}
-        # orders sent just before a crash may still be in flight: a lookup that finds nothing counts
-        # only after their expTime has passed, counted from now to be safe
+        horizon = self.client.horizon_ms()
         for cid, o in self._open.items():
-            if o.state in ("intent", "sent", "unknown"):
-                self._sent_ms.setdefault(cid, time.time() * 1000)
+            if o.state in IN_FLIGHT:
+                self.doubts.add(cid, "place", horizon, first_check_s=0.0)
+            elif o.state == "cancel_pending":
+                self.doubts.add(cid, "cancel", horizon, first_check_s=0.0)
+            elif o.state == "amend_pending":
+                self.doubts.add(cid, "amend", horizon, first_check_s=0.0)
         await self.poll()
-        pending = [cid for cid, o in self._open.items() if o.state in ("intent", "sent", "unknown")]
-        if pending:
-            await asyncio.sleep((self.exp_time_ms + 1000) / 1000)
-            for cid in pending:
-                await self.resolve(cid)
         after = {o.client_order_id: o.state for o in self.journal.orders()}
         return {
             "journal_open_before": len(before),
             "still_open": len(self._open),
             "resolved": sum(1 for cid in before if after.get(cid) != before[cid]),
+            "in_doubt": len(self.doubts),
             "foreign": len(self.foreign),
         }
+
+
+# the order manager's API, wherever each part lives
+__all__ = ["AmendSpec", "OrderManager", "OrderSpec", "Pnl", "Stats"]

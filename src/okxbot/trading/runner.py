@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +23,12 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError
 from okxbot.okx.models import Balance, Book, Ticker, dec0
 from okxbot.okx.posture import guard
+from okxbot.trading.client_source import ClientSource, OwnClient
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.journal import Journal, JournalFill, JournalOrder, default_url
 from okxbot.trading.key_swap import KeySwap
-from okxbot.trading.orders import OrderManager
+from okxbot.trading.latency import Tick
+from okxbot.trading.orders import AmendSpec, OrderManager, OrderSpec
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
 
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from okxbot.cli.target import Target
 
 log = logging.getLogger("okxbot.trading.runner")
+NO_TICK = Tick(0, 0)
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ class _Ctx:
         return self._r.manager
 
     def balances(self) -> dict[str, Balance]:
-        return dict(self._r.balances)
+        # base and quote net of what the bot's own open and in-flight orders hold
+        return {**self._r.balances, **self._m.funds.balances()}
 
     def position(self) -> Decimal:
         return self._m.position()
@@ -86,13 +92,24 @@ class _Ctx:
             return None
         return await self._m.place(side, amount, price, post_only=post_only)
 
+    async def place_many(self, orders: Sequence[OrderSpec]) -> list[JournalOrder | None]:
+        if self._r.stopping:
+            return [None] * len(orders)
+        return await self._m.place_many(orders)
+
     async def cancel(self, client_order_id: str) -> bool:
         return await self._m.cancel(client_order_id)
+
+    async def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        return await self._m.cancel_many(client_order_ids)
 
     async def amend(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
     ) -> bool:
         return await self._m.amend(client_order_id, price=price, amount=amount)
+
+    async def amend_many(self, amendments: Sequence[AmendSpec]) -> list[bool]:
+        return await self._m.amend_many(amendments)
 
     def log(self, message: str, **fields: Any) -> None:
         log.info(message, extra={"strategy": self._r.config.strategy, **fields})
@@ -109,7 +126,9 @@ class Runner:
         console: Console | None = None,
         client_config: ClientConfig | None = None,
         allow_withdraw: bool = False,
+        clients: ClientSource | None = None,
     ) -> None:
+        """`clients`: where the bot's OkxClient comes from (default: its own, closed on close)."""
         self.config = config
         self.target = target
         self.config_path = config_path
@@ -117,6 +136,7 @@ class Runner:
         self.console = console
         self.allow_withdraw = allow_withdraw
         self.client_config = client_config or ClientConfig(rest_url=target.base_url, demo=target.demo)
+        self.clients = clients or OwnClient()
         self.client: OkxClient | None = None
         self.journal: Journal | None = None
         self.manager: OrderManager | None = None
@@ -127,7 +147,8 @@ class Runner:
         self.ws_orders_up = False
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
-        self.tick_ns: int = 0  # when the last market-data message arrived (perf_counter_ns)
+        # the latest market-data messages (frame arrival, parsed): what a hook's first order answers
+        self._ticker_tick = self._book_tick = NO_TICK
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._ticker_pending = False
         self._latest_ticker: Ticker | None = None
@@ -141,7 +162,9 @@ class Runner:
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> dict[str, int]:
         """Posture check, markets, journal, reconciliation, dead-man switch, strategy start."""
-        self.client = OkxClient(self.client_config, self.target.credentials)
+        self.client = await self.clients.open_client(
+            self.client_config, self.target.credentials, self.config.name
+        )
         await guard(
             self.client, purpose=self.target.purpose, need="trade", allow_withdraw=self.allow_withdraw
         )
@@ -155,12 +178,11 @@ class Runner:
             RiskGuard(self.config.risk, self.config.symbol),
             self.rules,
             cancel_foreign=self.config.run.cancel_foreign,
-            exp_time_ms=self.client_config.exp_time_ms,
         )
         self.manager.listeners.append(self._on_manager_event)
         ticker = await self.client.fetch_ticker(self.config.symbol)
         self._set_mid(ticker)
-        self.balances = await self.client.fetch_balance()
+        self._set_balances((await self.client.fetch_balance()).values(), full=True)
         self.reconciliation = await self.manager.reconcile()
         log.info("reconciled", extra=self.reconciliation)
         if self.config.run.dead_man:
@@ -168,7 +190,13 @@ class Runner:
         cls = strategy_class(self.config.strategy, self.config_path.parent)
         self.strategy = cls(_Ctx(self), self.config)
         await self._queue.put(("start", None))
-        loop_tasks = [self._dispatch(), self._ticker_feed(), self._orders_feed(), self._poll_loop()]
+        loop_tasks = [
+            self._dispatch(),
+            self._ticker_feed(),
+            self._orders_feed(),
+            self._account_feed(),
+            self._poll_loop(),
+        ]
         # books and trades cost a subscription each: only for strategies that use them
         if _overrides(self.strategy, "on_book"):
             loop_tasks.append(self._book_feed())
@@ -182,6 +210,11 @@ class Runner:
             loop_tasks.append(self._candle_loop(self.strategy.candle_bar))
         loop_tasks.append(self.key_swap.watch())
         self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
+        # What start-up built (ccxt's markets, modules, the journal) lives as long as the bot: keep it
+        # out of the collector's generations, or each full collection walks ~250k objects (tens of ms)
+        # in the middle of some order's tick-to-order path.
+        gc.collect()
+        gc.freeze()
         return self.reconciliation
 
     async def run(
@@ -230,6 +263,8 @@ class Runner:
         left = len(m.open_orders())
         if self.config.run.cancel_on_stop:
             left = await m.cancel_all_own()
+        # what is still in doubt (an unknown placement, fills not read yet) is settled before exiting
+        await m.settle((client.horizon_ms() - client.okx_now_ms()) / 1000 + 5)
         with contextlib.suppress(OkxError):
             await m.poll()
         # with cancel_on_stop off the user wants the orders to stay: the switch must not cancel them
@@ -257,8 +292,10 @@ class Runner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.manager is not None:
+            await self.manager.close()
         if self.client is not None:
-            await self.client.close()
+            await self.clients.release_client(self.client, self.config.name)
         if self.journal is not None:
             self.journal.close()
 
@@ -311,9 +348,10 @@ class Runner:
         elif ticker.last is not None:
             self.manager.mid = ticker.last
 
-    def on_ticker_message(self, raw: dict[str, Any]) -> None:
-        """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced)."""
-        self.tick_ns = time.perf_counter_ns()
+    def on_ticker_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
+        """One market-data message (a tickers push): update the mid, queue on_ticker (coalesced).
+        `frame_ns`: when its frame reached the socket (okx.wire; 0 for REST, then it is not timed)."""
+        self._ticker_tick = Tick(frame_ns, time.perf_counter_ns())
         ticker = Ticker.from_okx(raw, self.config.symbol, "ws")
         self._set_mid(ticker)
         self._latest_ticker = ticker
@@ -323,10 +361,12 @@ class Runner:
 
     async def _ticker_feed(self) -> None:
         assert self.client is not None
+        raw = self.client.raw
+        # the tickers push is read as it is handled (OkxExchange taps): no ccxt ticker is built
+        raw.okx_taps[("tickers", self.rules.inst_id)] = self._on_tickers_push
         while True:
             try:
-                ticker = await self.client.raw.watch_ticker(self.config.symbol)
-                self.on_ticker_message(ticker.get("info") or {})
+                await raw.watch_ticker(self.config.symbol)  # subscribes; ends only with an error
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -336,9 +376,14 @@ class Runner:
                     self.on_ticker_message(t.raw if hasattr(t, "raw") else {})
                 await asyncio.sleep(self.config.run.poll_seconds)
 
-    def on_book_message(self, book: Book) -> None:
+    def _on_tickers_push(self, message: dict[str, Any], frame_ns: int) -> None:
+        for data in message.get("data") or []:
+            if isinstance(data, dict):
+                self.on_ticker_message(data, frame_ns)
+
+    def on_book_message(self, book: Book, frame_ns: int = 0) -> None:
         """One order-book message: queue on_book with the latest book (coalesced like tickers)."""
-        self.tick_ns = time.perf_counter_ns()
+        self._book_tick = Tick(frame_ns, time.perf_counter_ns())
         self._latest_book = book
         if not self._book_pending:
             self._book_pending = True
@@ -351,7 +396,8 @@ class Runner:
             try:
                 # depth <= 5: OKX's books5 snapshots; deeper: the 400-level books channel, checksummed
                 book = await self.client.raw.watch_order_book(symbol, depth)
-                self.on_book_message(Book.from_ccxt(book, symbol, depth))
+                frame_ns = max(self._arrival("books5"), self._arrival("books"))
+                self.on_book_message(Book.from_ccxt(book, symbol, depth), frame_ns)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -360,18 +406,18 @@ class Runner:
                     self.on_book_message(await self.client.fetch_order_book(symbol, depth))
                 await asyncio.sleep(self.config.run.poll_seconds)
 
-    def on_trade_message(self, raw: dict[str, Any]) -> None:
+    def on_trade_message(self, raw: dict[str, Any], frame_ns: int = 0) -> None:
         """One public trade (OKX wire fields): queue on_trade, once per tradeId, in arrival order."""
         trade_id = str(raw.get("tradeId") or "")
         if not trade_id or trade_id in self._trade_ids:
             return
-        self.tick_ns = time.perf_counter_ns()
+        tick = Tick(frame_ns, time.perf_counter_ns())
         self._trade_ids[trade_id] = None
         if len(self._trade_ids) > 1000:
             self._trade_ids.popitem(last=False)
         trade = Trade(trade_id, dec0(raw.get("px")), dec0(raw.get("sz")), str(raw.get("side", "")), _ms(raw))
         self._last_trade_ms = max(self._last_trade_ms, trade.ts)
-        self._queue.put_nowait(("trade", trade))
+        self._queue.put_nowait(("trade", (trade, tick)))
 
     async def _trades_feed(self) -> None:
         assert self.client is not None
@@ -379,7 +425,7 @@ class Runner:
             try:
                 # ccxt.pro returns the trades that arrived since the previous call
                 for trade in await self.client.raw.watch_trades(self.config.symbol):
-                    self.on_trade_message(trade.get("info") or {})
+                    self.on_trade_message(trade.get("info") or {}, self._arrival("trades"))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -413,6 +459,40 @@ class Runner:
                 self.manager.confirm_placements = True
                 await asyncio.sleep(self.config.run.poll_seconds)
 
+    def _set_balances(self, balances: Iterable[Balance], *, full: bool) -> None:
+        """A balance report from OKX (REST or the account channel); older reports are ignored."""
+        assert self.manager is not None
+        balances = list(balances)
+        self.manager.funds.snapshot(balances, full=full)
+        fresh = {b.ccy: b for b in balances}
+        if full:
+            self.balances = fresh
+        else:
+            self.balances = {**self.balances, **fresh}
+
+    async def _account_feed(self) -> None:
+        """The account channel: balance changes as OKX makes them, for the funds check."""
+        assert self.client is not None
+        raw = self.client.raw
+        raw.okx_taps[("account", "")] = self._on_account_push
+        while True:
+            try:
+                await raw.watch_balance()  # subscribes; with the tap it ends only with an error
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._error(f"account stream: {type(err).__name__}; balances from REST polling")
+                await asyncio.sleep(self.config.run.poll_seconds)
+
+    def _on_account_push(self, message: dict[str, Any], frame_ns: int) -> None:
+        """One account push: each currency's balance with its uTime ("snapshot": every currency)."""
+        for data in message.get("data") or []:
+            details = data.get("details") if isinstance(data, dict) else None
+            self._set_balances(
+                [Balance.from_okx(d) for d in details or [] if isinstance(d, dict)],
+                full=message.get("eventType") == "snapshot",
+            )
+
     async def _poll_loop(self) -> None:
         assert self.client is not None and self.manager is not None
         halted_before = False
@@ -421,7 +501,7 @@ class Runner:
             await asyncio.sleep(self.config.run.poll_seconds * (1 if not self.ws_orders_up else 5))
             try:
                 await self.manager.poll()
-                self.balances = await self.client.fetch_balance()
+                self._set_balances((await self.client.fetch_balance()).values(), full=True)
             except OkxError as err:
                 if err.code == "50011":
                     self.manager.stats.rate_limited += 1
@@ -484,14 +564,18 @@ class Runner:
         elif kind == "ticker":
             self._ticker_pending = False
             if self._latest_ticker is not None:
-                await s.on_ticker(self._latest_ticker)
+                with self._answering(self._ticker_tick):
+                    await s.on_ticker(self._latest_ticker)
         elif kind == "book":
             self._book_pending = False
             if self._latest_book is not None:
-                await s.on_book(self._latest_book)
+                with self._answering(self._book_tick):
+                    await s.on_book(self._latest_book)
         elif kind == "trade":
-            assert isinstance(payload, Trade)
-            await s.on_trade(payload)
+            trade, tick = payload
+            assert isinstance(trade, Trade)
+            with self._answering(tick):
+                await s.on_trade(trade)
         elif kind == "order":
             assert isinstance(payload, JournalOrder)
             await s.on_order_update(payload)
@@ -504,6 +588,20 @@ class Runner:
             await s.on_candle(payload[-1], payload)
         elif kind == "stop":
             await s.on_stop()
+
+    @contextlib.contextmanager
+    def _answering(self, tick: Tick) -> Iterator[None]:
+        """While a market-data hook runs, its first order is timed from `tick` (trading.latency)."""
+        assert self.manager is not None
+        self.manager.cause = tick if tick.frame_ns else None
+        try:
+            yield
+        finally:
+            self.manager.cause = None
+
+    def _arrival(self, channel: str) -> int:
+        assert self.client is not None
+        return self.client.raw.okx_wire.arrival(channel, self.rules.inst_id)
 
     def _error(self, message: str) -> None:
         log.warning(message)

@@ -11,11 +11,22 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from okxbot.okx.ratelimit import BucketUsage
+    from okxbot.trading.latency import LatencyLog
     from okxbot.trading.runner import Runner
 
 
 def _d(value: Decimal | None, places: str = "0.01") -> str:
     return "-" if value is None else format(value.quantize(Decimal(places)), "f")
+
+
+def latency_line(log: LatencyLog) -> str:
+    """Tick-to-order, wire to wire (trading.latency): the same samples bench_latency reports."""
+    if not len(log):
+        return "tick -> order (frame in -> request out): no order answered a market message yet"
+    return (
+        f"tick -> order (frame in -> request out): median {log.percentile_ms(0.5):.2f} ms, "
+        f"p99 {log.percentile_ms(0.99):.2f} ms over the last {len(log)} orders"
+    )
 
 
 def render(runner: Runner, usage: list[BucketUsage]) -> Group:
@@ -50,7 +61,13 @@ def render(runner: Runner, usage: list[BucketUsage]) -> Group:
     feeds = f"orders via {'WebSocket' if runner.ws_orders_up else 'REST polling'}; dead-man switch " + (
         f"armed ({runner.config.run.dead_man_seconds}s)" if runner.dead_man_armed else "off"
     )
-    parts: list[object] = [head, orders, Text(f"rate limits: {limits}"), Text(feeds)]
+    parts: list[object] = [
+        head,
+        orders,
+        Text(f"rate limits: {limits}"),
+        Text(feeds),
+        Text(latency_line(m.latency)),
+    ]
     if m.foreign:
         parts.append(Text(f"foreign orders on this key: {', '.join(sorted(m.foreign))}", style="bold yellow"))
     for err in m.stats.errors[-3:]:

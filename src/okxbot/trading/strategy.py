@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from okxbot.okx.models import Balance, Book, Ticker
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.journal import JournalFill, JournalOrder
+from okxbot.trading.orders import AmendSpec, OrderSpec
 
 if TYPE_CHECKING:
     from okxbot.trading.config import BotConfig
@@ -56,10 +58,17 @@ class Context(Protocol):
     async def place(
         self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
     ) -> JournalOrder | None: ...
+    async def place_many(self, orders: Sequence[OrderSpec]) -> list[JournalOrder | None]:
+        """Orders that go out together (a grid's quotes): OKX's batch endpoint, 20 per request,
+        overflowing into the single-order one; one result per order (None: refused)."""
+        ...
+
     async def cancel(self, client_order_id: str) -> bool: ...
+    async def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]: ...
     async def amend(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
     ) -> bool: ...
+    async def amend_many(self, amendments: Sequence[AmendSpec]) -> list[bool]: ...
     def log(self, message: str, **fields: Any) -> None: ...
 
 

@@ -1,0 +1,253 @@
+"""One OkxClient per key, shared by every bot on that key in this process (a `ClientSource`).
+
+Bots on one key then share the key's rate limiter (one view of its buckets, so they never overrun
+them together) and its WebSocket connections: one public connection for their tickers, one private
+connection for their orders channel (OKX allows 30 connections per channel and sub-account, and 480
+subscriptions per connection per hour: twenty bots with their own connections would spend both).
+
+Each bot sees the shared client through a `BotClient`, which differs from the client in three ways:
+- the orders channel is fanned out: one subscription per key, and each push goes to the bot that
+  journaled the order (an order no bot journaled, a foreign one, goes to every bot on the key, each
+  of which flags it). ccxt's `watch_orders` cannot be awaited by several readers: a reader busy
+  when a push arrives would miss it;
+- public trades are fanned out per symbol the same way (every reader gets every trade);
+- the dead-man switch (cancel-all-after) is per account, not per bot: a bot disarming it while
+  another bot on the key still has it armed re-arms it for the other bot instead of switching it off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from okxbot.okx.client import ClientConfig, OkxClient
+from okxbot.okx.errors import OkxError
+from okxbot.okx.ratelimit import RateLimiter
+from okxbot.serve.instrument import Observer, instrument_client
+from okxbot.vault.secret import Credentials
+
+log = logging.getLogger("okxbot.serve.shared_clients")
+
+OwnerOf = Callable[[str], str | None]  # clOrdId -> the bot that journaled it, or None (foreign)
+RETRY_S = 1.0  # after a failed upstream watch, before subscribing again
+
+
+def key_id(config: ClientConfig, credentials: Credentials) -> str:
+    """A stable, non-secret name for (host, environment, API key)."""
+    raw = f"{config.rest_url}|{config.demo}|{credentials.api_key.reveal()}".encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class _Fanout:
+    """One upstream `watch_*` loop; each reader gets its own queue of batches (or the error)."""
+
+    def __init__(self, watch: Callable[[], Any], route: Callable[[list[Any]], dict[str, list[Any]]]) -> None:
+        self._watch = watch
+        self._route = route
+        self.queues: dict[str, asyncio.Queue[list[Any] | BaseException]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, reader: str) -> None:
+        self.queues.setdefault(reader, asyncio.Queue())
+
+    def remove(self, reader: str) -> None:
+        self.queues.pop(reader, None)
+
+    async def next(self, reader: str) -> list[Any]:
+        queue = self.queues.setdefault(reader, asyncio.Queue())
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+        item = await queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def _run(self) -> None:
+        while self.queues:
+            try:
+                batch = await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                for queue in self.queues.values():
+                    queue.put_nowait(err)
+                await asyncio.sleep(RETRY_S)  # a reconnect backoff, not a synchronisation
+                continue
+            for reader, items in self._route(list(batch)).items():
+                queue = self.queues.get(reader)
+                if queue is not None and items:
+                    queue.put_nowait(items)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+class KeyClient:
+    """The shared client of one key and what its bots share through it."""
+
+    def __init__(self, kid: str, client: OkxClient, owner_of: OwnerOf) -> None:
+        self.kid = kid
+        self.client = client
+        self.bots: set[str] = set()
+        self._owner_of = owner_of
+        self._owners: OrderedDict[str, str] = OrderedDict()  # clOrdId -> bot (recent, bounded)
+        self.orders = _Fanout(client.raw.watch_orders, self._route_orders)
+        self._trades: dict[str, _Fanout] = {}
+        self._armed: dict[str, str] = {}  # bot -> its dead-man timeOut (seconds, as sent)
+        self._dead_man_lock = asyncio.Lock()
+
+    def owner(self, cid: str) -> str | None:
+        if not cid:
+            return None
+        if cid in self._owners:
+            return self._owners[cid]
+        bot = self._owner_of(cid)
+        if bot is not None:
+            self._owners[cid] = bot
+            if len(self._owners) > 10_000:
+                self._owners.popitem(last=False)
+        return bot
+
+    def _route_orders(self, orders: list[Any]) -> dict[str, list[Any]]:
+        routed: dict[str, list[Any]] = {bot: [] for bot in self.orders.queues}
+        for order in orders:
+            info = order.get("info") if isinstance(order, dict) else None
+            cid = str((info or {}).get("clOrdId") or "")
+            bot = self.owner(cid)
+            if bot is None:  # foreign: every bot on the key flags it
+                for items in routed.values():
+                    items.append(order)
+            elif bot in routed:
+                routed[bot].append(order)
+        return routed
+
+    def trades(self, symbol: str) -> _Fanout:
+        if symbol not in self._trades:
+            self._trades[symbol] = _Fanout(
+                lambda: self.client.raw.watch_trades(symbol),
+                lambda batch: {reader: list(batch) for reader in self._trades[symbol].queues},
+            )
+        return self._trades[symbol]
+
+    async def dead_man(self, bot: str, params: dict[str, Any]) -> Any:
+        """cancel-all-after for the account, on behalf of `bot`: the longest timeout any armed bot
+        asked for, "0" (off) only when no bot on the key has it armed any more."""
+        async with self._dead_man_lock:
+            timeout = str(params.get("timeOut", "0"))
+            if timeout == "0":
+                self._armed.pop(bot, None)
+            else:
+                self._armed[bot] = timeout
+            effective = max(self._armed.values(), key=int) if self._armed else "0"
+            return await self.client.raw.privatePostTradeCancelAllAfter(dict(params, timeOut=effective))
+
+    async def close(self) -> None:
+        await self.orders.close()
+        for fanout in self._trades.values():
+            await fanout.close()
+        await self.client.close()
+
+
+class _BotExchange:
+    """The ccxt exchange as one bot sees it (see the module docstring); the rest is the shared one."""
+
+    def __init__(self, key: KeyClient, bot: str) -> None:
+        self._key = key
+        self._bot = bot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._key.client.raw, name)
+
+    async def watch_orders(self, symbol: str | None = None, *args: Any, **kwargs: Any) -> list[Any]:
+        orders = await self._key.orders.next(self._bot)
+        if symbol is None:
+            return orders
+        return [o for o in orders if o.get("symbol") == symbol]
+
+    async def watch_trades(self, symbol: str, *args: Any, **kwargs: Any) -> list[Any]:
+        return await self._key.trades(symbol).next(self._bot)
+
+    def privatePostTradeCancelAllAfter(self, params: dict[str, Any]) -> Any:
+        return self._key.dead_man(self._bot, params)
+
+
+class BotClient:
+    """One bot's handle on its key's shared OkxClient (quacks like OkxClient)."""
+
+    def __init__(self, key: KeyClient, bot: str) -> None:
+        self._key = key
+        self.bot = bot
+        self.raw = _BotExchange(key, bot)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._key.client, name)
+
+    @property
+    def shared(self) -> OkxClient:
+        return self._key.client
+
+
+class SharedClients:
+    """A `ClientSource` (okxbot.trading.client_source) handing out one shared client per key."""
+
+    def __init__(
+        self,
+        *,
+        limiter: RateLimiter | None = None,
+        owner_of: OwnerOf | None = None,
+        observer: Observer | None = None,
+        label_of: Callable[[ClientConfig], str] | None = None,
+    ) -> None:
+        self.limiter = limiter
+        self.owner_of: OwnerOf = owner_of or (lambda cid: None)
+        self.observer = observer
+        self.label_of = label_of
+        self.keys: dict[str, KeyClient] = {}
+        self._lock = asyncio.Lock()
+
+    async def open_client(self, config: ClientConfig, credentials: Credentials, bot: str) -> OkxClient:
+        kid = key_id(config, credentials)
+        async with self._lock:
+            key = self.keys.get(kid)
+            if key is None:
+                client = OkxClient(config, credentials, limiter=self.limiter)
+                if self.observer is not None:
+                    instrument_client(client, self.observer, kid)
+                key = self.keys[kid] = KeyClient(kid, client, lambda cid: self.owner_of(cid))
+            key.bots.add(bot)
+            key.orders.add(bot)
+        return BotClient(key, bot)  # type: ignore[return-value]
+
+    async def release_client(self, client: OkxClient, bot: str) -> None:
+        kid = getattr(client, "_key", None)
+        key = kid if isinstance(kid, KeyClient) else None
+        if key is None:
+            with contextlib.suppress(OkxError):
+                await client.close()
+            return
+        async with self._lock:
+            key.bots.discard(bot)
+            key.orders.remove(bot)
+            for fanout in key._trades.values():
+                fanout.remove(bot)
+            if not key.bots:
+                self.keys.pop(key.kid, None)
+                await key.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            for key in list(self.keys.values()):
+                await key.close()
+            self.keys.clear()
+
+    def sharing(self) -> dict[str, list[str]]:
+        """key id -> the bots sharing its client (for the status page)."""
+        return {kid: sorted(k.bots) for kid, k in self.keys.items()}
