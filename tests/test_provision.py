@@ -135,7 +135,9 @@ def test_keys_list_master_flags_a_hand_made_withdraw_key(sim: Any, home: Path) -
     shown = okxbot("keys", "list", "--master", "main", COLUMNS="220")
     assert "need a look" in shown.stdout and "CAN WITHDRAW" in shown.stdout
     # listing needs no more than Read: a read-only key of the master account will do
-    add_profile(sim, "watcher", sim.admin("POST", "/__sim__/keys", {"uid": master["uid"], "perm": "read_only"}))
+    add_profile(
+        sim, "watcher", sim.admin("POST", "/__sim__/keys", {"uid": master["uid"], "perm": "read_only"})
+    )
     watched = okxbot("keys", "list", "--master", "watcher", "--json")
     assert watched.exit_code == 0 and len(json.loads(watched.stdout)["keys"]) == 2, watched.output
 
