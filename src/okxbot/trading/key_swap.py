@@ -60,9 +60,10 @@ class KeySwap:
         self._wake.set()
 
     async def watch(self) -> None:
-        """The runner task: check the profile on every wake-up and every `check_seconds`."""
+        """The runner task: check the profile on every wake-up and every `check_seconds`. Like every
+        runner loop it ends only when canceled (`okxbot serve` takes an ended loop for a crash)."""
         if self.profile is None:
-            return  # a key from the environment: nothing to watch
+            await asyncio.Event().wait()  # a key from the environment: nothing to watch, ever
         while True:
             try:
                 await self.check()
