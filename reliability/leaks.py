@@ -249,17 +249,20 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         ),
         Check(
             SECTION,
-            "okxbot serve: key secret, dashboard password, API token or session cookie found",
+            "okxbot serve: key secret, dashboard password, API token, session cookie, Telegram token or "
+            "webhook secret found",
             len(serve_found),
             True,
             "; ".join(serve_found[:4])
-            or f"{serve_places} pages, API answers, stream, logs and files searched",
+            or f"{serve_places} pages, API answers, stream, logs, files, Telegram messages and webhook "
+            "deliveries searched",
         ),
     ]
 
 
 def _serve_leaks(sim: RunningSim) -> tuple[list[str], int]:
-    """A bot under `okxbot serve`, every page / API answer / log / file searched (reliability.serve_leaks)."""
+    """A bot under `okxbot serve` with Telegram and webhook alerts on, every page / API answer / log /
+    file / alert searched (reliability.serve_leaks)."""
     from typer.testing import CliRunner
 
     from okxbot.cli.main import app

@@ -114,7 +114,13 @@ def _kill_runs(root: Path, runs: int, rng: random.Random) -> dict[str, int]:
         with sqlite3.connect(db) as conn:
             if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 tally["journal integrity failures"] += 1
-            present = {r[0] for r in conn.execute("SELECT client_order_id FROM orders")}
+            # a child killed before its journal made its tables (a slow start) committed nothing
+            made = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'orders'")
+            present = (
+                {r[0] for r in conn.execute("SELECT client_order_id FROM orders")}
+                if made.fetchone()
+                else set()
+            )
         tally["committed journal rows lost"] = len(committed - present)
     return tally
 

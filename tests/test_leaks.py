@@ -149,7 +149,8 @@ def test_no_secret_reaches_logs_output_or_files(sim: Any, home: Path, debug_log:
 def test_no_secret_in_serve_pages_api_or_logs(sim: Any, home: Path, debug_log: Path) -> None:
     """okxbot serve: every page, API answer (each GET route, by session and by token), /metrics,
     the live stream, the bot logs and the database hold no key secret, dashboard password, API
-    token or session cookie; nor does the DEBUG log."""
+    token or session cookie; nor does the DEBUG log. With alerts on: no Telegram bot token, webhook
+    URL or webhook secret anywhere, and no key secret in what Telegram and the webhook received."""
     from reliability.serve_leaks import collect
 
     key = sim.admin(
@@ -164,8 +165,10 @@ def test_no_secret_in_serve_pages_api_or_logs(sim: Any, home: Path, debug_log: P
     }
     added = CliRunner().invoke(app, ["keys", "add", "main", "--from-env", "--sim", sim.rest], env=env)
     assert added.exit_code == 0, added.output
-    # the scan's own HTTP client (httpx) would log the cookies okxbot sets for it: not okxbot's log
-    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    # the scan's own HTTP client would log the cookies okxbot sets for it (httpcore's DEBUG lines of
+    # response headers): not okxbot's log. httpx stays on: it logs python-telegram-bot's request URLs,
+    # which hold the bot token
+    quiet = {name: logging.getLogger(name).level for name in ("httpcore",)}
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
@@ -175,6 +178,9 @@ def test_no_secret_in_serve_pages_api_or_logs(sim: Any, home: Path, debug_log: P
             logging.getLogger(name).setLevel(level)
     texts["DEBUG log"] = debug_log.read_text()
     assert "OK-ACCESS-SIGN" in texts["DEBUG log"]  # the scan can fail: signed requests were logged
+    # ... the alerts did go out
+    assert "leak-serve: " in texts["messages sent to Telegram"]  # a fill alert
+    assert '"kind":"fill"' in texts["webhook deliveries"]
     assert any('"fills": ' in t or '"fills":' in t for t in texts.values())  # the bot did trade
     secrets = {
         "API key": [key["apiKey"]],
@@ -188,3 +194,5 @@ def test_no_secret_in_serve_pages_api_or_logs(sim: Any, home: Path, debug_log: P
                 for form in {value, urllib.parse.quote(value, safe="")}:
                     assert form not in text, f"{what} leaked into {where}"
         assert not SIGNATURE.search(text), f"a request signature leaked into {where}"
+    # the scan can fail: Telegram's request URLs (the token in their path) were logged, masked
+    assert "/bot********/getUpdates" in texts["DEBUG log"]

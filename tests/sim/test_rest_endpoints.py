@@ -63,9 +63,11 @@ def test_public_market_data(sim: RunningSim) -> None:
     assert get(sim, "/api/v5/system/status") == []
     tickers = get(sim, "/api/v5/market/tickers?instType=SPOT")
     assert len(tickers) >= 10 and all(all_strings(t) for t in tickers)
-    assert get(sim, "/api/v5/market/tickers?instType=SWAP") == []
-    for inst_type in ("FUTURES", "SWAP"):
-        assert get(sim, f"/api/v5/public/instruments?instType={inst_type}") == []
+    swap_tickers = get(sim, "/api/v5/market/tickers?instType=SWAP")
+    assert {"BTC-USDT-SWAP", "BTC-USD-SWAP"} <= {t["instId"] for t in swap_tickers}
+    assert {t["instType"] for t in swap_tickers} == {"SWAP"} and all(all_strings(t) for t in swap_tickers)
+    assert get(sim, "/api/v5/market/tickers?instType=FUTURES") == []
+    assert get(sim, "/api/v5/public/instruments?instType=FUTURES") == []
     assert get(sim, "/api/v5/public/instruments?instType=OPTION&uly=BTC-USD") == []
     assert httpx.get(f"{sim.rest}/api/v5/public/instruments?instType=OPTION").json()["code"] == "50015"
     trades = get(sim, "/api/v5/market/trades?instId=BTC-USDT&limit=5")

@@ -1,6 +1,7 @@
 """`okxbot serve`: run many bots under one supervisor, with a web dashboard, an HTTP API and /metrics.
 
-Also `okxbot serve passwd`, `okxbot serve token create|list|revoke` and `okxbot serve add|bots|remove`.
+Also `okxbot serve passwd`, `okxbot serve token create|list|revoke`, `okxbot serve add|bots|remove` and
+the alerts (`okxbot serve telegram|webhook|alerts ...`, in okxbot.cli.serve_alerts).
 Heavy imports (fastapi, uvicorn, sqlalchemy, ccxt) happen inside the command bodies.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
+from okxbot.cli import serve_alerts
 
 app = typer.Typer(
     help=(
@@ -23,6 +26,7 @@ token_app = typer.Typer(
     help="API tokens for scripts and Prometheus (read, or read + control).", no_args_is_help=True
 )
 app.add_typer(token_app, name="token")
+serve_alerts.register(app)  # okxbot serve telegram | webhook | alerts
 
 DB_HELP = (
     "The database of the journal, the bot registry and the dashboard's credentials: sqlite:///PATH or "

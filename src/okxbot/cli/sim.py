@@ -17,7 +17,9 @@ def serve(
     port: int = typer.Option(0, help="Port to listen on; 0 picks a free one (printed on the ready line)."),
     seed: int = typer.Option(7, help="Seed of the synthetic market: the same seed replays the same prices."),
     config: Path | None = typer.Option(
-        None, help="TOML or JSON file: balances, demo_balances, market, step_ms, timestamp_window_ms."
+        None,
+        help="TOML or JSON file: balances, demo_balances, market, step_ms, timestamp_window_ms, "
+        'account_level ("1" Spot mode, the default, or "2" Futures mode for the ready keys).',
     ),
     realism: bool = typer.Option(
         False,

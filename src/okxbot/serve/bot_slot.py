@@ -19,7 +19,7 @@ from okxbot.okx.errors import OkxAuthError, OkxError, OkxPermissionError
 from okxbot.serve.botlogs import current_bot
 from okxbot.serve.instrument import instrument_runner
 from okxbot.serve.registry import BotRow, RegistryError
-from okxbot.serve.snapshot import LatencyWindow, fill_view, order_view, runner_status
+from okxbot.serve.snapshot import fill_view, order_view, runner_status
 from okxbot.trading.config import ConfigError
 from okxbot.trading.journal import JournalFill, JournalOrder
 from okxbot.trading.strategy import StrategyLoadError
@@ -54,7 +54,6 @@ class BotSlot:
         self.restarts = row.restarts
         self.last_error = ""
         self.started_ms = 0
-        self.latency = LatencyWindow()
         self.status: dict[str, Any] = {}
         self.summary: dict[str, Any] | None = None
         self._seen_foreign: set[str] = set()
@@ -127,7 +126,8 @@ class BotSlot:
             log.warning("bot %s failed to start: %s", self.name, self.last_error)
             await _close(runner)
             return "crashed"
-        instrument_runner(runner, self.sup.observer_for(self))
+        if self.sup.observer is not None:
+            instrument_runner(runner, self.sup.observer)
         assert runner.manager is not None
         runner.manager.listeners.append(self._on_manager_event)
         self.started_ms = int(time.time() * 1000)
@@ -192,7 +192,7 @@ class BotSlot:
         runner = self.runner
         if runner is None or runner.manager is None:
             return None
-        status = runner_status(runner, usage, self.latency)
+        status = runner_status(runner, usage)
         status["key_profile"] = runner.target.profile  # the vault profile whose key trades (panic)
         if status.get("mid") is not None:
             self.history.append((int(time.time() * 1000), status.get("mid"), status.get("pnl")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from okxbot.serve.access import AccessStore
 from okxbot.serve.botlogs import BotLogs
@@ -31,6 +32,7 @@ class ServeContext:
     tls: bool = False  # the browser reaches us over https (our own TLS, or a TLS proxy in front)
     allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "[::1]"})
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    alerts: Any = None  # okxbot.serve.alerts.AlertService (Telegram, webhooks)
 
     @property
     def cookie_name(self) -> str:

@@ -1,10 +1,13 @@
 """Measurements taken from outside a running bot, for /metrics and the dashboard.
 
-`okxbot serve` owns the clients and runners it starts, so it observes them by wrapping a few of their
-methods on the instance (nothing in okx/ or trading/ changes, and `okxbot run` pays nothing):
-    instrument_client: answers 50011 / 50061 (each one OKX sent, retries included), the limiter's
-        wait before each request, WebSocket (re)connections;
-    instrument_runner: journal write latency, tick-to-order latency, orders placed / rejected by code.
+`okxbot serve` owns the clients and runners it starts, so it observes them from outside:
+    instrument_client: answers 50011 / 50061 as OKX sent them (every request, retries included, and
+        each order of a batch answer), the limiter's wait before each request, WebSocket
+        (re)connections; it wraps a few methods of the client's instance (`okxbot run` pays nothing);
+    instrument_runner: journal write latency (wrapped), and, from the order manager's own records,
+        every order request's outcome (`OrderManager.answer_listeners`: placements, cancels and
+        amendments, single or in batches, per order) and each tick-to-order sample
+        (`manager.latency`, the same samples as `okxbot run`'s status view).
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from okxbot.okx.errors import OkxError, explain
+from okxbot.okx.batch import batch_answer
+from okxbot.okx.errors import explain
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
+    from okxbot.trading.latency import LatencySample
     from okxbot.trading.runner import Runner
 
 RATE_CODES = ("50011", "50061")
-TICK_WINDOW_NS = 2_000_000_000  # an order sent later than this after the last tick answers no tick
 
 
 class Observer(Protocol):
@@ -27,9 +31,19 @@ class Observer(Protocol):
     def limiter_wait(self, key: str, seconds: float) -> None: ...
     def ws_connect(self, key: str, reconnect: bool) -> None: ...
     def journal_write(self, op: str, seconds: float) -> None: ...
-    def tick_to_order(self, bot: str, seconds: float) -> None: ...
-    def order_placed(self, bot: str) -> None: ...
-    def order_rejected(self, bot: str, code: str) -> None: ...
+    def tick_to_order(self, bot: str, sample: LatencySample) -> None: ...
+    def order_answer(self, bot: str, op: str, code: str) -> None:
+        """op: place / cancel / amend; code: "0" accepted, else OKX's code (or the manager's label)."""
+        ...
+
+
+def rate_codes(answer: Any) -> list[str]:
+    """The 50011 / 50061 codes in one answer: its own, or each order's of a batch answer."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    codes = [str(answer.get("code") or "")] if isinstance(answer, dict) else []
+    if isinstance(data, list):
+        codes = [str(item.get("sCode") or "") for item in data if isinstance(item, dict)] or codes
+    return [code for code in codes if code in RATE_CODES]
 
 
 def instrument_client(client: OkxClient, observer: Observer, key: str) -> None:
@@ -38,12 +52,18 @@ def instrument_client(client: OkxClient, observer: Observer, key: str) -> None:
 
     async def counted_attempt(path: str, api: Any, method: str, params: Any, config: Any) -> Any:
         try:
-            return await attempt(path, api, method, params, config)
+            answer = await attempt(path, api, method, params, config)
         except Exception as exc:
-            code = explain(exc).code or ""
-            if code in RATE_CODES:
-                observer.rate_limited(key, code)
+            batch = batch_answer(exc)
+            codes = rate_codes(batch) if batch is not None else [explain(exc).code or ""]
+            for code in codes:
+                if code in RATE_CODES:
+                    observer.rate_limited(key, code)
             raise
+        if method == "POST":  # a batch answered "2": some of its orders were refused
+            for code in rate_codes(answer):
+                observer.rate_limited(key, code)
+        return answer
 
     raw._okx_attempt = counted_attempt
 
@@ -81,12 +101,12 @@ def instrument_client(client: OkxClient, observer: Observer, key: str) -> None:
 
 
 def instrument_runner(runner: Runner, observer: Observer) -> None:
-    """After `runner.start()`: its journal's writes, its orders and their tick-to-order time."""
+    """After `runner.start()`: its journal's writes, its order requests' outcomes, its latency."""
     journal: Any = runner.journal
     manager: Any = runner.manager
     bot = runner.config.name
     if journal is not None:
-        for op in ("record_intent", "transition", "add_fill"):
+        for op in ("record_intent", "record_intents", "transition", "add_fill"):
             method = getattr(journal, op)
 
             def timed(*args: Any, _method: Any = method, _op: str = op, **kwargs: Any) -> Any:
@@ -99,28 +119,5 @@ def instrument_runner(runner: Runner, observer: Observer) -> None:
             setattr(journal, op, timed)
     if manager is None:
         return
-    previous_on_send = manager.on_send
-
-    def on_send() -> None:
-        tick_ns = getattr(runner, "tick_ns", 0)
-        now = time.perf_counter_ns()
-        if tick_ns and now - tick_ns < TICK_WINDOW_NS:
-            observer.tick_to_order(bot, (now - tick_ns) / 1e9)
-        if previous_on_send is not None:
-            previous_on_send()
-
-    manager.on_send = on_send
-    client: Any = manager.client
-    place = client.place
-
-    async def counted_place(*args: Any, **kwargs: Any) -> Any:
-        try:
-            order = await place(*args, **kwargs)
-        except OkxError as err:
-            if not err.outcome_unknown:
-                observer.order_rejected(bot, err.code or ("local" if err.local else "unknown"))
-            raise
-        observer.order_placed(bot)
-        return order
-
-    client.place = counted_place
+    manager.answer_listeners.append(lambda op, code: observer.order_answer(bot, op, code))
+    manager.latency.listeners.append(lambda sample: observer.tick_to_order(bot, sample))

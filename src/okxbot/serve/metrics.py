@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from okxbot.serve.events import Event
+from okxbot.trading.latency import STAGES, LatencySample
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 WAIT_BUCKETS = (0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -27,14 +28,27 @@ class Metrics:
         disable_created_metrics()  # the *_created series only double the scrape
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.m_orders_placed = Counter("okxbot_orders_placed", "Orders OKX accepted", ["bot"], registry=r)
+        # every order request's outcome, per order (batches included), from the order manager
+        self.m_orders_placed = Counter(
+            "okxbot_orders_placed", "Orders OKX accepted (single, batch, or found after an unknown answer)",
+            ["bot"], registry=r,
+        )  # fmt: skip
         self.m_orders_rejected = Counter(
-            "okxbot_orders_rejected", "Orders refused, by OKX code (local: refused before sending)",
-            ["bot", "code"], registry=r,
+            "okxbot_orders_rejected",
+            "Order requests refused, per order, by op (place / cancel / amend) and OKX code (per-order sCode "
+            "in batches; local: refused by the client's checks before sending; never_placed: an unknown "
+            "outcome that was not on OKX after its expTime)",
+            ["bot", "op", "code"], registry=r,
+        )  # fmt: skip
+        self.m_order_changes = Counter(
+            "okxbot_order_changes_accepted", "Cancels and amendments OKX accepted, per order", ["bot", "op"],
+            registry=r,
         )  # fmt: skip
         self.m_fills = Counter("okxbot_fills", "Fills journaled", ["bot"], registry=r)
         self.m_rate_answers = Counter(
-            "okxbot_rate_limit_answers", "OKX answers 50011 (rate limit) and 50061 (sub-account limit)",
+            "okxbot_rate_limit_answers",
+            "OKX answers 50011 (rate limit) and 50061 (sub-account limit) on a key: every request, retries "
+            "included, each order of a batch answer",
             ["key", "code"], registry=r,
         )  # fmt: skip
         self.m_limiter_wait = Histogram(
@@ -42,8 +56,13 @@ class Metrics:
             buckets=WAIT_BUCKETS, registry=r,
         )  # fmt: skip
         self.m_tick_to_order = Histogram(
-            "okxbot_tick_to_order_seconds", "From a market-data message to the order request leaving",
+            "okxbot_tick_to_order_seconds",
+            "From a market-data frame's arrival at the socket to the order request's bytes written to it",
             ["bot"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.m_tick_to_order_stage = Histogram(
+            "okxbot_tick_to_order_stage_seconds", "Tick-to-order by stage (okxbot.trading.latency.STAGES)",
+            ["bot", "stage"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.m_ws_connects = Counter(
             "okxbot_ws_connects", "WebSocket connections opened", ["key"], registry=r
@@ -73,14 +92,18 @@ class Metrics:
     def journal_write(self, op: str, seconds: float) -> None:
         self.m_journal_write.labels(op).observe(seconds)
 
-    def tick_to_order(self, bot: str, seconds: float) -> None:
-        self.m_tick_to_order.labels(bot).observe(seconds)
+    def tick_to_order(self, bot: str, sample: LatencySample) -> None:
+        self.m_tick_to_order.labels(bot).observe(sample.total_ns / 1e9)
+        for (stage, _), ns in zip(STAGES, sample.stages_ns, strict=True):
+            self.m_tick_to_order_stage.labels(bot, stage).observe(ns / 1e9)
 
-    def order_placed(self, bot: str) -> None:
-        self.m_orders_placed.labels(bot).inc()
-
-    def order_rejected(self, bot: str, code: str) -> None:
-        self.m_orders_rejected.labels(bot, code).inc()
+    def order_answer(self, bot: str, op: str, code: str) -> None:
+        if code != "0":
+            self.m_orders_rejected.labels(bot, op, code).inc()
+        elif op == "place":
+            self.m_orders_placed.labels(bot).inc()
+        else:
+            self.m_order_changes.labels(bot, op).inc()
 
     # ---- events -----------------------------------------------------------------------------------
     def on_event(self, event: Event, local: bool) -> None:

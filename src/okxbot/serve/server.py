@@ -58,6 +58,7 @@ class ServeOptions:
     bot_logs: bool = True
     supervisor: dict[str, Any] = field(default_factory=dict)  # SupervisorConfig overrides (tests)
     client_options: dict[str, Any] = field(default_factory=dict)  # ClientConfig overrides (tests)
+    alerts: dict[str, Any] = field(default_factory=dict)  # okxbot.serve.alerts.AlertOptions overrides
 
     @property
     def tls(self) -> bool:
@@ -159,6 +160,11 @@ async def build(options: ServeOptions) -> tuple[ServeContext, Any, Metrics]:
         allowed_hosts=allowed_hosts(options),
     )
     supervisor.on_panic = _panic_responder(sid, options.home)
+    from okxbot.serve.alerts import AlertOptions, AlertService
+
+    ctx.alerts = AlertService(
+        supervisor, engine, options.home, metrics.registry, AlertOptions.of(options.alerts)
+    )
     metrics.attach(lambda: [s.view() for s in supervisor.slots.values()], lambda: ctx.posture.results)
     return ctx, build_app(ctx), metrics
 
@@ -216,6 +222,7 @@ async def serve_forever(options: ServeOptions, ready: Callable[[Running], None] 
     try:
         await ctx.supervisor.start()
         ctx.posture.start()
+        await ctx.alerts.start()
         serving = asyncio.ensure_future(server.serve())
         while not server.started:
             if serving.done():
@@ -235,6 +242,7 @@ async def serve_forever(options: ServeOptions, ready: Callable[[Running], None] 
     finally:
         ctx.closing.set()
         feed.cancel()
+        await ctx.alerts.close()
         await ctx.posture.close()
         await ctx.supervisor.close()
         unregister_bot(pid_path)

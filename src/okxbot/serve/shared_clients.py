@@ -5,12 +5,18 @@ them together) and its WebSocket connections: one public connection for their ti
 connection for their orders channel (OKX allows 30 connections per channel and sub-account, and 480
 subscriptions per connection per hour: twenty bots with their own connections would spend both).
 
-Each bot sees the shared client through a `BotClient`, which differs from the client in three ways:
+Each bot sees the shared client through a `BotClient`, which differs from the client in four ways:
 - the orders channel is fanned out: one subscription per key, and each push goes to the bot that
   journaled the order (an order no bot journaled, a foreign one, goes to every bot on the key, each
   of which flags it). ccxt's `watch_orders` cannot be awaited by several readers: a reader busy
   when a push arrives would miss it;
-- public trades are fanned out per symbol the same way (every reader gets every trade);
+- the messages a runner reads as they are handled (`OkxExchange.okx_taps`: tickers, the account
+  channel's balances) go to every bot that tapped them: each bot's funds check needs every balance
+  change of the account, and each bot on a symbol every ticker. The shared exchange has one tap per
+  channel, so a bot's tap set directly there would replace the previous bot's;
+- the other watches bots share (public trades, tickers, balances, order books) are read once by the
+  key and handed to every reader: ccxt gives all readers of a channel one future, so one bot
+  stopping (cancelling its wait) would otherwise cancel every other bot's wait on that channel;
 - the dead-man switch (cancel-all-after) is per account, not per bot: a bot disarming it while
   another bot on the key still has it armed re-arms it for the other bot instead of switching it off.
 """
@@ -22,7 +28,7 @@ import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from okxbot.okx.client import ClientConfig, OkxClient
@@ -34,6 +40,8 @@ from okxbot.vault.secret import Credentials
 log = logging.getLogger("okxbot.serve.shared_clients")
 
 OwnerOf = Callable[[str], str | None]  # clOrdId -> the bot that journaled it, or None (foreign)
+Tap = Callable[[dict[str, Any], int], None]  # OkxExchange.okx_taps: fn(message, frame_ns)
+TapKey = tuple[str, str]  # (channel, instId or "")
 RETRY_S = 1.0  # after a failed upstream watch, before subscribing again
 
 
@@ -44,12 +52,18 @@ def key_id(config: ClientConfig, credentials: Credentials) -> str:
 
 
 class _Fanout:
-    """One upstream `watch_*` loop; each reader gets its own queue of batches (or the error)."""
+    """One upstream `watch_*` loop; each reader gets its own queue of results (or the error).
 
-    def __init__(self, watch: Callable[[], Any], route: Callable[[list[Any]], dict[str, list[Any]]]) -> None:
+    `route(result)` says what each reader gets of one result (nothing: no entry, or an empty list);
+    by default every reader gets it as is. Readers wait on their own queue, so cancelling one never
+    touches the upstream wait (ccxt's future, which all readers of a channel would share)."""
+
+    def __init__(
+        self, watch: Callable[[], Any], route: Callable[[Any], dict[str, Any]] | None = None
+    ) -> None:
         self._watch = watch
-        self._route = route
-        self.queues: dict[str, asyncio.Queue[list[Any] | BaseException]] = {}
+        self._route = route or (lambda result: dict.fromkeys(self.queues, result))
+        self.queues: dict[str, asyncio.Queue[Any]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def add(self, reader: str) -> None:
@@ -58,7 +72,7 @@ class _Fanout:
     def remove(self, reader: str) -> None:
         self.queues.pop(reader, None)
 
-    async def next(self, reader: str) -> list[Any]:
+    async def next(self, reader: str) -> Any:
         queue = self.queues.setdefault(reader, asyncio.Queue())
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
@@ -75,12 +89,13 @@ class _Fanout:
                 raise
             except Exception as err:
                 for queue in self.queues.values():
-                    queue.put_nowait(err)
+                    if queue.empty():  # a reader still busy with the last error needs no second one
+                        queue.put_nowait(err)
                 await asyncio.sleep(RETRY_S)  # a reconnect backoff, not a synchronisation
                 continue
-            for reader, items in self._route(list(batch)).items():
+            for reader, items in self._route(batch).items():
                 queue = self.queues.get(reader)
-                if queue is not None and items:
+                if queue is not None and items is not None and items != []:
                     queue.put_nowait(items)
 
     async def close(self) -> None:
@@ -99,8 +114,9 @@ class KeyClient:
         self.bots: set[str] = set()
         self._owner_of = owner_of
         self._owners: OrderedDict[str, str] = OrderedDict()  # clOrdId -> bot (recent, bounded)
-        self.orders = _Fanout(client.raw.watch_orders, self._route_orders)
-        self._trades: dict[str, _Fanout] = {}
+        self.orders = _Fanout(client.raw.watch_orders, lambda batch: self._route_orders(list(batch)))
+        self._watches: dict[tuple[Any, ...], _Fanout] = {}  # (watch method, *args) -> its readers
+        self._taps: dict[TapKey, dict[str, Tap]] = {}  # (channel, instId) -> bot -> its tap
         self._armed: dict[str, str] = {}  # bot -> its dead-man timeOut (seconds, as sent)
         self._dead_man_lock = asyncio.Lock()
 
@@ -129,13 +145,51 @@ class KeyClient:
                 routed[bot].append(order)
         return routed
 
-    def trades(self, symbol: str) -> _Fanout:
-        if symbol not in self._trades:
-            self._trades[symbol] = _Fanout(
-                lambda: self.client.raw.watch_trades(symbol),
-                lambda batch: {reader: list(batch) for reader in self._trades[symbol].queues},
-            )
-        return self._trades[symbol]
+    def watch(self, method: str, *args: Any) -> _Fanout:
+        """The shared reading of `raw.<method>(*args)` (every reader gets every result)."""
+        key = (method, *args)
+        fanout = self._watches.get(key)
+        if fanout is None:
+            fanout = self._watches[key] = _Fanout(lambda: getattr(self.client.raw, method)(*args))
+        return fanout
+
+    # ---- taps: every bot that tapped a channel gets each of its messages ----------------------
+    def tap(self, bot: str, key: TapKey) -> Tap | None:
+        return self._taps.get(key, {}).get(bot)
+
+    def taps_of(self, bot: str) -> list[TapKey]:
+        return [key for key, bots in self._taps.items() if bot in bots]
+
+    def set_tap(self, bot: str, key: TapKey, tap: Tap) -> None:
+        bots = self._taps.setdefault(key, {})
+        bots[bot] = tap
+        if len(bots) == 1 or key not in self.client.raw.okx_taps:
+            self.client.raw.okx_taps[key] = self._fan_tap(key)
+
+    def remove_tap(self, bot: str, key: TapKey) -> None:
+        bots = self._taps.get(key, {})
+        bots.pop(bot, None)
+        if not bots:  # nobody reads it any more: ccxt's own handling of the channel comes back
+            self._taps.pop(key, None)
+            self.client.raw.okx_taps.pop(key, None)
+
+    def _fan_tap(self, key: TapKey) -> Tap:
+        def fan(message: dict[str, Any], frame_ns: int) -> None:
+            for bot, tap in list(self._taps.get(key, {}).items()):
+                try:
+                    tap(message, frame_ns)
+                except Exception:  # one bot's failure is its own: the others still get the message
+                    log.exception("bot %s failed to read a %s message", bot, key[0])
+
+        return fan
+
+    def remove_bot(self, bot: str) -> None:
+        self.bots.discard(bot)
+        self.orders.remove(bot)
+        for fanout in self._watches.values():
+            fanout.remove(bot)
+        for key in self.taps_of(bot):
+            self.remove_tap(bot, key)
 
     async def dead_man(self, bot: str, params: dict[str, Any]) -> Any:
         """cancel-all-after for the account, on behalf of `bot`: the longest timeout any armed bot
@@ -151,7 +205,7 @@ class KeyClient:
 
     async def close(self) -> None:
         await self.orders.close()
-        for fanout in self._trades.values():
+        for fanout in self._watches.values():
             await fanout.close()
         await self.client.close()
 
@@ -173,10 +227,51 @@ class _BotExchange:
         return [o for o in orders if o.get("symbol") == symbol]
 
     async def watch_trades(self, symbol: str, *args: Any, **kwargs: Any) -> list[Any]:
-        return await self._key.trades(symbol).next(self._bot)
+        return await self._key.watch("watch_trades", symbol).next(self._bot)  # type: ignore[no-any-return]
+
+    async def watch_ticker(self, symbol: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._key.watch("watch_ticker", symbol).next(self._bot)
+
+    async def watch_balance(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._key.watch("watch_balance").next(self._bot)
+
+    async def watch_order_book(self, symbol: str, limit: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        return await self._key.watch("watch_order_book", symbol, limit).next(self._bot)
+
+    @property
+    def okx_taps(self) -> _BotTaps:
+        return _BotTaps(self._key, self._bot)
 
     def privatePostTradeCancelAllAfter(self, params: dict[str, Any]) -> Any:
         return self._key.dead_man(self._bot, params)
+
+
+class _BotTaps(MutableMapping[TapKey, Tap]):
+    """`okx_taps` as one bot sees it: its own taps, each fed every message of its channel."""
+
+    def __init__(self, key: KeyClient, bot: str) -> None:
+        self._key = key
+        self._bot = bot
+
+    def __getitem__(self, key: TapKey) -> Tap:
+        tap = self._key.tap(self._bot, key)
+        if tap is None:
+            raise KeyError(key)
+        return tap
+
+    def __setitem__(self, key: TapKey, tap: Tap) -> None:
+        self._key.set_tap(self._bot, key, tap)
+
+    def __delitem__(self, key: TapKey) -> None:
+        if self._key.tap(self._bot, key) is None:
+            raise KeyError(key)
+        self._key.remove_tap(self._bot, key)
+
+    def __iter__(self) -> Iterator[TapKey]:
+        return iter(self._key.taps_of(self._bot))
+
+    def __len__(self) -> int:
+        return len(self._key.taps_of(self._bot))
 
 
 class BotClient:
@@ -234,10 +329,7 @@ class SharedClients:
                 await client.close()
             return
         async with self._lock:
-            key.bots.discard(bot)
-            key.orders.remove(bot)
-            for fanout in key._trades.values():
-                fanout.remove(bot)
+            key.remove_bot(bot)
             if not key.bots:
                 self.keys.pop(key.kid, None)
                 await key.close()

@@ -6,15 +6,16 @@ read these; nothing here talks to an exchange.
 
 from __future__ import annotations
 
-from collections import deque
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from okxbot.okx.limits import limits_for
+from okxbot.trading.latency import STAGES
 
 if TYPE_CHECKING:
     from okxbot.okx.ratelimit import BucketUsage
     from okxbot.trading.journal import JournalFill, JournalOrder
+    from okxbot.trading.latency import LatencyLog
     from okxbot.trading.runner import Runner
 
 # the order endpoints whose buckets a bot spends, per instrument (rate-limit headroom)
@@ -67,25 +68,23 @@ def fill_view(f: JournalFill, bot: str = "") -> dict[str, Any]:
     }
 
 
-class LatencyWindow:
-    """The last `size` tick-to-order latencies of one bot (seconds), for p50 / p99 on its page."""
+def _ms(ms: float) -> str:
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
-    def __init__(self, size: int = 512) -> None:
-        self._values: deque[float] = deque(maxlen=size)
 
-    def add(self, seconds: float) -> None:
-        self._values.append(seconds)
-
-    def summary(self) -> dict[str, Any]:
-        values = sorted(self._values)
-        if not values:
-            return {"n": 0, "p50_ms": None, "p99_ms": None}
-
-        def pick(q: float) -> str:
-            ms = values[min(len(values) - 1, int(q * len(values)))] * 1000
-            return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
-
-        return {"n": len(values), "p50_ms": pick(0.5), "p99_ms": pick(0.99)}
+def latency_summary(log: LatencyLog) -> dict[str, Any]:
+    """Tick-to-order of one bot, wire to wire: the order manager's samples (okxbot.trading.latency),
+    the same ones `okxbot run`'s status view and /metrics show. p50 / p99 of the total, p50 per stage."""
+    if not len(log):
+        return {"n": 0, "p50_ms": None, "p99_ms": None, "stages": []}
+    return {
+        "n": len(log),
+        "p50_ms": _ms(log.percentile_ms(0.5)),
+        "p99_ms": _ms(log.percentile_ms(0.99)),
+        "stages": [
+            {"stage": name, "p50_ms": _ms(log.percentile_ms(0.5, i))} for i, (name, _) in enumerate(STAGES)
+        ],
+    }
 
 
 def headroom(usage: list[BucketUsage], inst_id: str) -> list[dict[str, Any]]:
@@ -109,7 +108,7 @@ def headroom(usage: list[BucketUsage], inst_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def runner_status(runner: Runner, usage: list[BucketUsage], latency: LatencyWindow) -> dict[str, Any]:
+def runner_status(runner: Runner, usage: list[BucketUsage]) -> dict[str, Any]:
     """Everything the dashboard shows of one running bot."""
     config = runner.config
     status: dict[str, Any] = {"symbol": config.symbol, "strategy": config.strategy}
@@ -119,11 +118,14 @@ def runner_status(runner: Runner, usage: list[BucketUsage], latency: LatencyWind
     pnl = m.pnl()
     today = m.pnl_today()
     open_orders = sorted(m.open_orders(), key=lambda o: o.price or Decimal(0), reverse=True)
+    # OKX's latest report, and what the bot's funds check lets it spend now (its own orders and
+    # fills since the report counted: okxbot.trading.funds)
     balances = {
         ccy: {
             "total": dec_str(b.total),
             "available": dec_str(b.available),
             "frozen": dec_str(b.frozen),
+            "spendable": dec_str(m.funds.available(ccy)),
         }
         for ccy, b in runner.balances.items()
         if ccy in (config.base, config.quote)
@@ -155,7 +157,7 @@ def runner_status(runner: Runner, usage: list[BucketUsage], latency: LatencyWind
             "dead_man": runner.dead_man_armed,
             "errors": list(m.stats.errors[-5:]),
             "reconciliation": dict(runner.reconciliation),
-            "latency": latency.summary(),
+            "latency": latency_summary(m.latency),
             "headroom": headroom(usage, inst_id),
         }
     )

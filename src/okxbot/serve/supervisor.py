@@ -168,9 +168,6 @@ class Supervisor:
             clients=self.clients,
         )
 
-    def observer_for(self, slot: BotSlot) -> Observer:
-        return _SlotObserver(self.observer, slot)
-
     def _owner_of(self, cid: str) -> str | None:
         for slot in self.slots.values():
             runner = slot.runner
@@ -455,24 +452,6 @@ class Supervisor:
         }
         self.bus.publish("panic", "", result)
         return result
-
-
-class _SlotObserver:
-    """The supervisor's observer, plus the bot's own latency window for its page."""
-
-    def __init__(self, inner: Observer | None, slot: BotSlot) -> None:
-        self._inner = inner
-        self._slot = slot
-
-    def __getattr__(self, name: str) -> Any:
-        if self._inner is None:
-            return lambda *a, **k: None
-        return getattr(self._inner, name)
-
-    def tick_to_order(self, bot: str, seconds: float) -> None:
-        self._slot.latency.add(seconds)
-        if self._inner is not None:
-            self._inner.tick_to_order(bot, seconds)
 
 
 def _row_fields(row: BotRow) -> dict[str, Any]:

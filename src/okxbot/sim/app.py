@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from okxbot.sim import admin, rest, ws
+from okxbot.sim import admin, admin_swap, rest, ws
 from okxbot.sim import asset_endpoints as _asset_endpoints  # noqa: F401 (registers /asset/...)
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
+from okxbot.sim import endpoints_swap as _endpoints_swap  # noqa: F401
 from okxbot.sim import subaccount_endpoints as _subaccount_endpoints  # noqa: F401 (users/subaccount/...)
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.wire import SimError, error_response
@@ -39,6 +40,7 @@ def build_app(ctx: SimContext) -> web.Application:
     app[CTX] = ctx
     app.router.add_route("*", "/api/v5/{tail:.*}", rest.dispatch)
     admin.register(app.router)
+    admin_swap.register(app.router)
     ws.register(app)  # /ws/v5/public, /private, /business and the /__sim__/ws-* admin routes
     app.on_shutdown.append(_release_held_requests)
     return app

@@ -115,6 +115,3 @@ class OrderBook:
 
     def depth(self, side: Side) -> int:
         return len(self._prices[side])
-
-    def order_count(self) -> int:
-        return sum(len(lv.orders) for side in self._levels.values() for lv in side.values())

@@ -89,14 +89,14 @@ def public_instruments(call: Call) -> list[Any]:
     inst_type = _inst_type(call.params, required=True)
     if inst_type == "OPTION" and not (_opt(call.params, "instFamily") or _opt(call.params, "uly")):
         raise SimError("50015", "instFamily", "uly")
-    if inst_type != "SPOT":
-        # A spot-only exchange lists no derivatives; MARGIN pairs are not offered either.
-        return []
+    # The simulator lists SPOT pairs and SWAP contracts; no MARGIN pairs, FUTURES or OPTIONS.
     inst_id = _opt(call.params, "instId")
-    if inst_id:
-        inst = call.ctx.exchange.instrument(inst_id)
-        return [inst.to_wire()] if inst is not None else []
-    return [inst.to_wire() for inst in call.ctx.exchange.instruments]
+    family = _opt(call.params, "instFamily") or _opt(call.params, "uly")
+    return [
+        inst.to_wire()
+        for inst in call.ctx.exchange.instruments.of_type(inst_type)
+        if (not inst_id or inst.inst_id == inst_id) and (not family or inst.uly == family)
+    ]
 
 
 @endpoint("GET", "/api/v5/market/ticker")
@@ -107,9 +107,10 @@ def market_ticker(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/market/tickers")
 def market_tickers(call: Call) -> list[Any]:
     inst_type = _inst_type(call.params, required=True)
-    if inst_type != "SPOT":
-        return []
-    return call.ctx.exchange.tickers()
+    family = _opt(call.params, "instFamily") or _opt(call.params, "uly")
+    return [
+        t for t in call.ctx.exchange.tickers(inst_type) if not family or t["instId"].startswith(family + "-")
+    ]
 
 
 @endpoint("GET", "/api/v5/market/books")
@@ -154,9 +155,10 @@ def account_config(call: Call) -> list[Any]:
     key = call.key
     assert key is not None
     main_uid = call.ctx.subaccounts.master_of(key.uid)  # a sub-account's key names its master
+    acct_lv, pos_mode = call.ctx.exchange.account_settings(key.uid)
     return [
         {
-            "acctLv": "1",  # Spot mode: the simulator trades spot only
+            "acctLv": acct_lv,
             "acctStpMode": "cancel_maker",
             "autoLoan": False,
             "ctIsoMode": "automatic",
@@ -172,7 +174,7 @@ def account_config(call: Call) -> list[Any]:
             "mgnIsoMode": "automatic",
             "opAuth": "0",
             "perm": key.perm_string(),
-            "posMode": "net_mode",
+            "posMode": pos_mode,
             "roleType": "0",
             "spotBorrowAutoRepay": False,
             "spotOffsetType": "",
@@ -200,23 +202,24 @@ def account_bills_archive(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/account/trade-fee", perm="read_only")
 def account_trade_fee(call: Call) -> list[Any]:
     inst_type = _inst_type(call.params, required=True)
-    if inst_type != "SPOT":
+    if inst_type not in ("SPOT", "SWAP"):
         raise SimError("51000", "instType")
-    maker, taker = call.ctx.exchange.fee_rates()
-    # OKX reports fee rates as negative numbers (a charge).
+    maker, taker = call.ctx.exchange.fee_rates(inst_type)
+    # OKX reports fee rates as negative numbers (a charge); swaps fill the U (USDT-margined) fields too.
+    swap = inst_type == "SWAP"
     return [
         {
             "category": "1",
             "delivery": "",
             "exercise": "",
-            "instType": "SPOT",
+            "instType": inst_type,
             "level": "Lv1",
             "maker": fmt(-maker),
-            "makerU": "",
-            "makerUSDC": "",
+            "makerU": fmt(-maker) if swap else "",
+            "makerUSDC": fmt(-maker) if swap else "",
             "taker": fmt(-taker),
-            "takerU": "",
-            "takerUSDC": "",
+            "takerU": fmt(-taker) if swap else "",
+            "takerUSDC": fmt(-taker) if swap else "",
             "ts": str(call.ctx.clock.now_ms()),
         }
     ]

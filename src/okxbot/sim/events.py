@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -32,5 +32,28 @@ class TradeEvent:
     trade: dict[str, str]
 
 
-Event = OrderEvent | BalanceEvent | BookEvent | TradeEvent
+@dataclass(frozen=True, slots=True)
+class PositionEvent:
+    """Positions of an account changed (positions / balance_and_position channels).
+
+    `event_type` is balance_and_position's: filled | funding_fee | liquidation | set_leverage;
+    `trades` the [{instId, tradeId}] of the fills behind a `filled` event.
+    """
+
+    uid: str
+    pos_ids: list[str]
+    ccys: list[str]
+    event_type: str
+    trades: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationEvent:
+    """A position was liquidated: one `liquidation-orders` item (public, no account named)."""
+
+    inst_type: str
+    item: dict[str, Any]
+
+
+Event = OrderEvent | BalanceEvent | BookEvent | TradeEvent | PositionEvent | LiquidationEvent
 Listener = Callable[[Event], None]

@@ -81,7 +81,7 @@ class ListFilters:
     def order_matches(self, o: Order) -> bool:
         inst_type, inst_id, ord_type = self.get("instType"), self.get("instId"), self.get("ordType")
         return (
-            (not inst_type or inst_type in ("SPOT", "ANY"))
+            (not inst_type or inst_type in (o.inst.inst_type, "ANY"))
             and (not inst_id or o.inst.inst_id == inst_id)
             and (not ord_type or o.ord_type in ord_type.split(","))
         )

@@ -1,4 +1,7 @@
-"""The simulator's spot instruments (tickSz / lotSz / minSz close to OKX's) and number formatting.
+"""The simulator's instruments (tickSz / lotSz / minSz close to OKX's) and number formatting.
+
+`Instrument` describes SPOT pairs and perpetual SWAP contracts alike; the swap list and the contract
+arithmetic live in `okxbot.sim.contracts`.
 
 Every number the simulator hands out goes through `fmt` so that one value always renders as one
 string: OKX strips trailing zeros ("51858", "0.001") and never uses exponent notation, and the
@@ -13,6 +16,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 def fmt(value: Decimal) -> str:
@@ -39,7 +43,12 @@ def ceil_to(value: Decimal, step: Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """One SPOT instrument. `start_px` seeds the synthetic market's fair price."""
+    """One SPOT pair or SWAP contract. `start_px` seeds the synthetic market's fair price.
+
+    For SWAP, sizes (lotSz, minSz, maxLmtSz, maxMktSz) are in contracts; one contract is worth
+    `ct_val * ct_mult` of `ct_val_ccy`; margin and settlement are in `settle_ccy`; `index_id` is the
+    spot pair whose price is the underlying index; funding settles every `funding_hours`.
+    """
 
     inst_id: str
     tick_sz: Decimal
@@ -52,19 +61,47 @@ class Instrument:
     max_lmt_amt: Decimal = Decimal("20000000")
     max_mkt_amt: Decimal = Decimal("1000000")
     inst_id_code: int = 0
+    inst_type: str = "SPOT"
+    ct_val: Decimal = ZERO
+    ct_mult: Decimal = ONE
+    ct_val_ccy: str = ""
+    settle_ccy: str = ""
+    ct_type: str = ""  # linear | inverse
+    max_lever: Decimal = Decimal(10)
+    index_id: str = ""
+    funding_hours: int = 0
     base_ccy: str = field(init=False)
     quote_ccy: str = field(init=False)
 
     def __post_init__(self) -> None:
-        base, quote = self.inst_id.split("-")
+        base, quote = self.inst_id.split("-")[:2]
         object.__setattr__(self, "base_ccy", base)
         object.__setattr__(self, "quote_ccy", quote)
+
+    @property
+    def is_swap(self) -> bool:
+        return self.inst_type == "SWAP"
+
+    @property
+    def inverse(self) -> bool:
+        return self.ct_type == "inverse"
+
+    @property
+    def uly(self) -> str:
+        """The underlying / instrument family (BTC-USDT, BTC-USD); "" for SPOT."""
+        return f"{self.base_ccy}-{self.quote_ccy}" if self.is_swap else ""
+
+    @property
+    def contract_size(self) -> Decimal:
+        return self.ct_val * self.ct_mult
 
     def px_str(self, px: Decimal) -> str:
         return fmt(px)
 
     def to_wire(self) -> dict[str, Any]:
-        """The /api/v5/public/instruments item (SPOT fields; derivative-only fields are "")."""
+        """The /api/v5/public/instruments item; fields that do not apply to the type are ""."""
+        if self.is_swap:
+            return self._swap_wire()
         return {
             "alias": "",
             "auctionEndTime": "",
@@ -105,6 +142,47 @@ class Instrument:
             "uly": "",
         }
 
+    def _swap_wire(self) -> dict[str, Any]:
+        return {
+            "alias": "",
+            "auctionEndTime": "",
+            "baseCcy": "",
+            "category": "1",
+            "contTdSwTime": "",
+            "ctMult": fmt(self.ct_mult),
+            "ctType": self.ct_type,
+            "ctVal": fmt(self.ct_val),
+            "ctValCcy": self.ct_val_ccy,
+            "expTime": "",
+            "futureSettlement": False,
+            "instFamily": self.uly,
+            "instId": self.inst_id,
+            "instIdCode": self.inst_id_code,
+            "instType": "SWAP",
+            "lever": fmt(self.max_lever),
+            "listTime": self.list_time,
+            "lotSz": fmt(self.lot_sz),
+            "maxIcebergSz": fmt(self.max_lmt_sz),
+            "maxLmtAmt": fmt(self.max_lmt_amt),
+            "maxLmtSz": fmt(self.max_lmt_sz),
+            "maxMktAmt": "",
+            "maxMktSz": fmt(self.max_mkt_sz),
+            "maxStopSz": fmt(self.max_mkt_sz),
+            "maxTriggerSz": fmt(self.max_lmt_sz),
+            "maxTwapSz": fmt(self.max_lmt_sz),
+            "minSz": fmt(self.min_sz),
+            "openType": "",
+            "optType": "",
+            "quoteCcy": "",
+            "ruleType": "normal",
+            "settleCcy": self.settle_ccy,
+            "state": "live",
+            "stk": "",
+            "tickSz": fmt(self.tick_sz),
+            "tradeQuoteCcyList": [],
+            "uly": self.uly,
+        }
+
 
 def _spot(inst_id: str, tick: str, lot: str, min_sz: str, px: str, code: int) -> Instrument:
     return Instrument(inst_id, Decimal(tick), Decimal(lot), Decimal(min_sz), Decimal(px), inst_id_code=code)
@@ -136,9 +214,13 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
 
 
 class InstrumentSet:
-    """The instruments an exchange lists, by instId, in listing order."""
+    """The instruments an exchange lists, by instId, in listing order (default: spot + swaps)."""
 
-    def __init__(self, instruments: Iterable[Instrument] = DEFAULT_INSTRUMENTS) -> None:
+    def __init__(self, instruments: Iterable[Instrument] | None = None) -> None:
+        if instruments is None:
+            from okxbot.sim.contracts import DEFAULT_SWAPS
+
+            instruments = (*DEFAULT_INSTRUMENTS, *DEFAULT_SWAPS)
         self._by_id: dict[str, Instrument] = {i.inst_id: i for i in instruments}
 
     def get(self, inst_id: str) -> Instrument | None:
@@ -156,8 +238,12 @@ class InstrumentSet:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def ids(self) -> list[str]:
-        return list(self._by_id)
+    def ids(self, inst_type: str | None = None) -> list[str]:
+        return [i.inst_id for i in self if inst_type is None or i.inst_type == inst_type]
+
+    def of_type(self, inst_type: str) -> list[Instrument]:
+        return [i for i in self if i.inst_type == inst_type]
 
     def currencies(self) -> set[str]:
-        return {c for i in self for c in (i.base_ccy, i.quote_ccy)}
+        # A swap's quote (USD for inverse contracts) is a unit of account, not a currency held.
+        return {c for i in self for c in ((i.settle_ccy,) if i.is_swap else (i.base_ccy, i.quote_ccy))}

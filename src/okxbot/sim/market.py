@@ -6,6 +6,10 @@ the market maker's re-quotes cross them (it takes their liquidity), and taker fl
 the top of the book, user orders included. Everything random comes from `random.Random`s seeded
 from `seed` and consumed in a fixed order, so two markets with the same seed and the same number of
 `step()` calls produce the same books, trades and candles (timestamps come from the exchange's clock).
+
+Perpetual swaps are quoted the same way around `index * (1 + premium)`: their fair price follows the
+spot pair behind their index (the premium is 0 unless the admin API sets one, and drives funding).
+They draw from their own generator, so adding swaps changed no spot price of a seed.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ class _Quoting:
     anchor: Decimal
     gap: Decimal  # ladder spacing, a multiple of tickSz, fixed so that most levels survive a step
     levels: int
-    unit: Decimal  # typical level size in base currency
+    unit: Decimal  # typical level size in base currency (swaps: contracts)
     trade_prob: float
     refresh_prob: float
+    rng: random.Random
+    spot: str = ""  # swaps: the spot pair whose fair price is the index
     orders: dict[str, dict[Decimal, str]] = field(default_factory=lambda: {"buy": {}, "sell": {}})
     top: dict[str, Decimal | None] = field(default_factory=lambda: {"buy": None, "sell": None})
 
@@ -68,16 +74,30 @@ class SyntheticMarket:
         self._taker = exchange.create_account({}, internal=True)
         self._live = exchange.pending_ids(self._maker)
         self._quoting: dict[str, _Quoting] = {}
+        self._swaps: dict[str, _Quoting] = {}
+        self._swap_rng = random.Random(f"{seed}:swaps")
+        self.premium: dict[str, Decimal] = {}
         for inst in exchange.instruments:
-            self._quoting[inst.inst_id] = self._setup(inst)
+            if inst.is_swap:
+                self._swaps[inst.inst_id] = self._setup(inst)
+            else:
+                self._quoting[inst.inst_id] = self._setup(inst)
         if history_minutes > 0:
             self._backfill(history_minutes)
+            self._backfill_swaps()
         with exchange.batch():
             for q in self._quoting.values():
                 exchange.set_reference_price(q.inst.inst_id, q.fair)
                 self._requote(q)
+            for q in self._swaps.values():
+                self._follow(q)
+                self._requote(q)
+        exchange.tick()
 
     # ------------------------------------------------------------------ setup
+
+    def _all(self) -> list[_Quoting]:
+        return [*self._quoting.values(), *self._swaps.values()]
 
     def _usd(self, ccy: str) -> Decimal:
         if ccy in ("USDT", "USDC", "USD"):
@@ -89,8 +109,15 @@ class SyntheticMarket:
         px = inst.start_px
         deep = inst.inst_id == DEEP_BOOK
         gap = max(inst.tick_sz, floor_to(px * (LEVEL_GAP if deep else SHALLOW_GAP), inst.tick_sz))
-        base_usd = px * self._usd(inst.quote_ccy)
-        unit = max(inst.min_sz, floor_to(LEVEL_USD / base_usd, inst.lot_sz))
+        if inst.is_swap:
+            # A contract is worth ctVal of the base (linear) or ctVal USD (inverse).
+            contract_usd = inst.contract_size if inst.inverse else inst.contract_size * px
+            unit = max(inst.min_sz, floor_to(LEVEL_USD / contract_usd, inst.lot_sz))
+            spot = f"{inst.base_ccy}-USDT"
+        else:
+            base_usd = px * self._usd(inst.quote_ccy)
+            unit = max(inst.min_sz, floor_to(LEVEL_USD / base_usd, inst.lot_sz))
+            spot = ""
         return _Quoting(
             inst=inst,
             fair=px,
@@ -100,6 +127,8 @@ class SyntheticMarket:
             unit=unit,
             trade_prob=0.5 if deep else 0.2,
             refresh_prob=1.0 if deep else REFRESH_PROB,
+            rng=self._swap_rng if inst.is_swap else self._rng,
+            spot=spot,
         )
 
     def _backfill(self, minutes: int) -> None:
@@ -123,7 +152,7 @@ class SyntheticMarket:
                 open_ = max(tick, (q.anchor * (1 + dev)).quantize(tick))
                 high = ceil_to(max(open_, close) * (1 + abs(self._gauss()) * noise / 2), tick)
                 low = max(tick, floor_to(min(open_, close) * (1 - abs(self._gauss()) * noise / 2), tick))
-                vol = floor_to(q.unit * self._rng.randint(5, 60), q.inst.lot_sz)
+                vol = floor_to(q.unit * q.rng.randint(5, 60), q.inst.lot_sz)
                 minute = this_minute - i * MINUTE
                 if i == 1:
                     # The last full minute is made of trades (GET /market/trades), which build its
@@ -159,9 +188,30 @@ class SyntheticMarket:
             side = "buy" if rng.random() < 0.5 else "sell"
             self.exchange.seed_trade(q.inst.inst_id, px, sz, side, ts)
 
-    def _gauss(self) -> Decimal:
+    def _backfill_swaps(self) -> None:
+        """A swap's history is its spot pair's, in contracts, with a few trades in the last minute."""
+        for q in self._swaps.values():
+            inst = q.inst
+            spot_tape = self.exchange.markets.tapes[q.spot]
+            tick = inst.tick_sz
+            for minute, c in spot_tape.history():
+                px = (c.o + c.c) / 2
+                per_contract = inst.contract_size if inst.inverse else inst.contract_size * px
+                vol = floor_to(c.vol * px / per_contract, inst.lot_sz) if per_contract else ZERO
+                o, h, low, close = (max(tick, floor_to(v, tick)) for v in (c.o, c.h, c.low, c.c))
+                self.exchange.seed_candle(inst.inst_id, minute, o, h, low, close, vol)
+            now = self.exchange.clock.now_ms()
+            last_minute = now - now % MINUTE - MINUTE
+            for k in range(q.rng.randint(8, 20)):
+                side = "buy" if q.rng.random() < 0.5 else "sell"
+                sz = max(inst.min_sz, floor_to(q.unit * q.rng.randint(1, 4), inst.lot_sz))
+                self.exchange.seed_trade(inst.inst_id, q.fair, sz, side, last_minute + 1000 + k * 2000)
+            self.exchange.set_last_price(inst.inst_id, q.fair)
+        self.exchange.marks.backfill()
+
+    def _gauss(self, rng: random.Random | None = None) -> Decimal:
         # The draw is a float; the price arithmetic stays Decimal (rounded so digits don't pile up).
-        return Decimal(f"{self._rng.gauss(0.0, 1.0):.9f}")
+        return Decimal(f"{(rng or self._rng).gauss(0.0, 1.0):.9f}")
 
     # ------------------------------------------------------------------ stepping
 
@@ -174,10 +224,25 @@ class SyntheticMarket:
                 self._requote(q)
                 self._refresh(q)
                 self._take(q)
+            for q in self._swaps.values():
+                self._follow(q)
+                self._requote(q)
+                self._refresh(q)
+                self._take(q)
 
     def _walk(self, q: _Quoting) -> None:
         ret = self._gauss() * self.volatility - MEAN_REVERSION * (q.fair / q.anchor - 1)
         q.fair = max(q.inst.tick_sz, (q.fair * (1 + ret)).quantize(q.inst.tick_sz / 100))
+        self.exchange.set_reference_price(q.inst.inst_id, q.fair)
+
+    def _follow(self, q: _Quoting) -> None:
+        """A swap's fair price: its index's fair price times (1 + premium), on a fine grid."""
+        index = self._quoting[q.spot].fair
+        q.fair = max(
+            q.inst.tick_sz,
+            (index * (1 + self.premium.get(q.inst.inst_id, ZERO))).quantize(q.inst.tick_sz / 100),
+        )
+        q.anchor = q.fair
         self.exchange.set_reference_price(q.inst.inst_id, q.fair)
 
     def _tops(self, q: _Quoting) -> tuple[Decimal, Decimal]:
@@ -254,11 +319,12 @@ class SyntheticMarket:
             self.exchange.cancel_order(self._maker, {"instId": q.inst.inst_id, "ordId": ord_id})
 
     def _quote(self, q: _Quoting, side: str, px: Decimal) -> None:
-        scale = Decimal(str(round(self._rng.uniform(0.2, 3.0), 3)))
+        scale = Decimal(str(round(q.rng.uniform(0.2, 3.0), 3)))
         sz = max(q.inst.min_sz, floor_to(q.unit * scale, q.inst.lot_sz))
+        td_mode = "cross" if q.inst.is_swap else "cash"
         result = self.exchange.place_order(
             self._maker,
-            {"instId": q.inst.inst_id, "tdMode": "cash", "side": side, "ordType": "limit", "px": str(px),
+            {"instId": q.inst.inst_id, "tdMode": td_mode, "side": side, "ordType": "limit", "px": str(px),
              "sz": str(sz)},
         )  # fmt: skip
         ord_id = result["ordId"]
@@ -267,10 +333,10 @@ class SyntheticMarket:
 
     def _refresh(self, q: _Quoting) -> None:
         """Re-size one of the top levels now and then: real books flicker even when the price stands still."""
-        if self._rng.random() >= q.refresh_prob:
+        if q.rng.random() >= q.refresh_prob:
             return
-        side = "buy" if self._rng.random() < 0.5 else "sell"
-        depth = self._rng.randrange(min(20, q.levels))
+        side = "buy" if q.rng.random() < 0.5 else "sell"
+        depth = q.rng.randrange(min(20, q.levels))
         top = q.top[side]
         if top is None:
             return
@@ -281,18 +347,19 @@ class SyntheticMarket:
 
     def _take(self, q: _Quoting) -> None:
         """Taker flow: now and then a market order of random side and size against the best levels."""
-        if self._rng.random() >= q.trade_prob:
+        if q.rng.random() >= q.trade_prob:
             return
-        side = "buy" if self._rng.random() < 0.5 else "sell"
+        side = "buy" if q.rng.random() < 0.5 else "sell"
         sz = max(
             q.inst.min_sz,
-            floor_to(q.unit * Decimal(str(round(self._rng.expovariate(2.0), 4))), q.inst.lot_sz),
+            floor_to(q.unit * Decimal(str(round(q.rng.expovariate(2.0), 4))), q.inst.lot_sz),
         )
-        self.exchange.place_order(
-            self._taker,
-            {"instId": q.inst.inst_id, "tdMode": "cash", "side": side, "ordType": "market", "sz": str(sz),
-             "tgtCcy": "base_ccy"},
-        )  # fmt: skip
+        order = {"instId": q.inst.inst_id, "tdMode": "cash", "side": side, "ordType": "market", "sz": str(sz)}
+        if q.inst.is_swap:
+            order["tdMode"] = "cross"
+        else:
+            order["tgtCcy"] = "base_ccy"
+        self.exchange.place_order(self._taker, order)
 
     # ------------------------------------------------------------------ admin
 
@@ -300,17 +367,43 @@ class SyntheticMarket:
         return self._get(inst_id).fair
 
     def jump(self, inst_id: str, px: Decimal | str) -> None:
-        """Move the fair price to `px` at once; the maker re-quotes (crossing any orders in the way)."""
+        """Move the fair price to `px` at once; the maker re-quotes (crossing any orders in the way).
+
+        A spot pair's swaps follow it (their index moved); a swap jumps by taking a premium over its
+        index (which its funding rate then reflects).
+        """
         q = self._get(inst_id)
         price = Decimal(px)
         if price <= ZERO:
             raise ValueError(f"price must be > 0, got {px}")
-        q.fair = price
-        q.anchor = price  # the new level is where the price now mean-reverts to
-        q.top = {"buy": None, "sell": None}  # a jump re-checks the whole ladder
         with self.exchange.batch():
-            self.exchange.set_reference_price(inst_id, price)
-            self._requote(q)
+            if q.inst.is_swap:
+                index = self._quoting[q.spot].fair
+                self.premium[inst_id] = price / index - 1
+                self._rejump(q)
+            else:
+                q.fair = price
+                q.anchor = price  # the new level is where the price now mean-reverts to
+                self.exchange.set_reference_price(inst_id, price)
+                q.top = {"buy": None, "sell": None}  # a jump re-checks the whole ladder
+                self._requote(q)
+                for swap in self._swaps.values():
+                    if swap.spot == inst_id:
+                        self._rejump(swap)
+
+    def _rejump(self, q: _Quoting) -> None:
+        self._follow(q)
+        q.top = {"buy": None, "sell": None}
+        self._requote(q)
+
+    def set_premium(self, inst_id: str, premium: Decimal) -> None:
+        """Quote a swap at index * (1 + premium) from now on."""
+        q = self._get(inst_id)
+        if not q.inst.is_swap:
+            raise ValueError(f"{inst_id} is not a swap; a premium applies to perpetual swaps only")
+        self.premium[inst_id] = premium
+        with self.exchange.batch():
+            self._rejump(q)
 
     def move_pct(self, inst_id: str, pct: Decimal | str) -> None:
         q = self._get(inst_id)
@@ -319,9 +412,10 @@ class SyntheticMarket:
     set_price = jump
 
     def _get(self, inst_id: str) -> _Quoting:
-        q = self._quoting.get(inst_id)
+        q = self._quoting.get(inst_id) or self._swaps.get(inst_id)
         if q is None:
-            raise KeyError(f"unknown instId {inst_id!r}; the simulator lists {', '.join(self._quoting)}")
+            known = ", ".join([*self._quoting, *self._swaps])
+            raise KeyError(f"unknown instId {inst_id!r}; the simulator lists {known}")
         return q
 
 

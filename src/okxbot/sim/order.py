@@ -18,6 +18,9 @@ PENDING_STATES = frozenset({"live", "partially_filled"})
 CANCEL_REASONS = {
     "0": "Order canceled by system",
     "1": "Order canceled by user",
+    "3": "Order canceled: risk control or liquidation of the position",
+    "9": "Order canceled: insufficient balance after the funding fee was settled",
+    "17": "Reduce-only order canceled: the position is already closed",
     "13": "FOK order was canceled due to incompletely filled",
     "14": "IOC order was partially canceled due to incompletely filled",
     "20": "Cancel all after triggered",
@@ -52,8 +55,14 @@ class Order:
     fill_time: str = ""
     trade_id: str = ""
     cancel_source: str = ""
-    frozen: Decimal = ZERO  # what this order still holds frozen (quote for buys, base for sells)
+    frozen: Decimal = ZERO  # spot: quote for buys, base for sells; swap: margin of the opening part
     stp_mode: str = "cancel_maker"
+    pos_side: str = "net"  # swap: net | long | short
+    reduce_only: bool = False
+    lever: Decimal = ZERO  # swap: the leverage the order was placed with
+    pnl: Decimal = ZERO  # swap: realised by this order's closing fills (before fees)
+    category: str = "normal"  # normal | full_liquidation
+    fill_pnl: Decimal = ZERO  # swap: pnl of the latest fill
 
     @property
     def pending(self) -> bool:
@@ -61,15 +70,21 @@ class Order:
 
     @property
     def fee_ccy(self) -> str:
-        # Spot fees are charged in the currency received.
+        # Spot fees are charged in the currency received; swap fees in the settle currency.
+        if self.inst.is_swap:
+            return self.inst.settle_ccy
         return self.inst.base_ccy if self.side == "buy" else self.inst.quote_ccy
 
     @property
     def rebate_ccy(self) -> str:
+        if self.inst.is_swap:
+            return self.inst.settle_ccy
         return self.inst.quote_ccy if self.side == "buy" else self.inst.base_ccy
 
     @property
     def frozen_ccy(self) -> str:
+        if self.inst.is_swap:
+            return self.inst.settle_ccy
         return self.inst.quote_ccy if self.side == "buy" else self.inst.base_ccy
 
     @property
@@ -94,7 +109,7 @@ class Order:
             "cTime": str(self.c_time),
             "cancelSource": self.cancel_source,
             "cancelSourceReason": CANCEL_REASONS.get(self.cancel_source, ""),
-            "category": "normal",
+            "category": self.category,
             "ccy": "",
             "clOrdId": self.cl_ord_id,
             "fee": fmt(self.fee),
@@ -103,14 +118,14 @@ class Order:
             "fillSz": self.fill_sz,
             "fillTime": self.fill_time,
             "instId": self.inst.inst_id,
-            "instType": "SPOT",
+            "instType": self.inst.inst_type,
             "isTpLimit": "false",
-            "lever": "",
+            "lever": fmt(self.lever) if self.lever else "",
             "linkedAlgoOrd": {"algoId": ""},
             "ordId": self.ord_id,
             "ordType": self.ord_type,
-            "pnl": "0",
-            "posSide": "net",
+            "pnl": fmt(self.pnl),
+            "posSide": self.pos_side,
             "px": fmt(self.px) if self.ord_type != "market" else "",
             "pxType": "",
             "pxUsd": "",
@@ -118,7 +133,7 @@ class Order:
             "quickMgnType": "",
             "rebate": "0",
             "rebateCcy": self.rebate_ccy,
-            "reduceOnly": "false",
+            "reduceOnly": "true" if self.reduce_only else "false",
             "side": self.side,
             "slOrdPx": "",
             "slTriggerPx": "",
@@ -135,7 +150,7 @@ class Order:
             "tpTriggerPx": "",
             "tpTriggerPxType": "",
             "tradeId": self.trade_id,
-            "tradeQuoteCcy": self.inst.quote_ccy,
+            "tradeQuoteCcy": "" if self.inst.is_swap else self.inst.quote_ccy,
             "uTime": str(self.u_time),
         }
 
@@ -149,20 +164,32 @@ def event_fields(
     code: str = "0",
     msg: str = "",
     last_px: str = "",
+    mark_px: str = "",
+    idx_px: str = "",
 ) -> dict[str, Any]:
     """The orders-channel push: the order object plus the fields of *this* update.
 
-    `fill` is (fillPx, fillSz, fillTime, tradeId, fillFee, execType) when the update is a fill.
+    `fill` is (fillPx, fillSz, fillTime, tradeId, fillFee, execType) when the update is a fill;
+    a swap fill also reports its `fillPnl` and the mark / index prices at the fill.
     """
     wire = order.to_wire()
+    inst = order.inst
+    # Swap sizes are contracts: their USD notional goes through the contract value.
+    size = inst.contract_size if inst.is_swap else Decimal(1)
     if fill is None:
         wire.update(fillPx="", fillSz="0", fillTime="", tradeId="", fillFee="0", fillFeeCcy="", execType="")
-        wire["fillNotionalUsd"] = ""
+        wire.update(fillNotionalUsd="", fillPnl="0", fillMarkPx="", fillIdxPx="")
     else:
         px, sz, ts, trade_id, fee, exec_type = fill
         wire.update(fillPx=px, fillSz=sz, fillTime=ts, tradeId=trade_id, execType=exec_type)
         wire.update(fillFee=fmt(fee), fillFeeCcy=order.fee_ccy)
-        wire["fillNotionalUsd"] = fmt(Decimal(px) * Decimal(sz))
+        notional = Decimal(sz) * size if inst.inverse else Decimal(px) * Decimal(sz) * size
+        wire["fillNotionalUsd"] = fmt(notional)
+        wire.update(fillPnl=fmt(order.fill_pnl), fillMarkPx=mark_px, fillIdxPx=idx_px)
+    if order.ord_type == "market":
+        notional_usd = order.acc_fill_sz * size if inst.inverse else order.notional * size
+    else:
+        notional_usd = order.sz * size if inst.inverse else order.px * order.sz * size
     wire.update(
         amendResult=amend_result,
         amendSource="",
@@ -170,9 +197,7 @@ def event_fields(
         code=code,
         msg=msg,
         lastPx=last_px,
-        notionalUsd=fmt(order.px * order.sz) if order.ord_type != "market" else fmt(order.notional),
+        notionalUsd=fmt(notional_usd),
         fillFwdPx="",
-        fillMarkPx="",
-        fillPnl="0",
     )
     return wire

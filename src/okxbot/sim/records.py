@@ -74,6 +74,53 @@ def fill_record(f: Fill, bill_id: str) -> dict[str, str]:
     }  # fmt: skip
 
 
+# -- swaps ----------------------------------------------------------------------------------------
+
+
+def swap_sub_type(order: Order) -> str:
+    """Trade bill / fill subType: 1 buy, 2 sell (net mode); 3 open long, 4 open short, 5 close long,
+    6 close short (long/short mode)."""
+    if order.pos_side == "net":
+        return "1" if order.side == "buy" else "2"
+    opening = (order.side == "buy") == (order.pos_side == "long")
+    if order.pos_side == "long":
+        return "3" if opening else "5"
+    return "4" if opening else "6"
+
+
+def account_bill(
+    *, bill_id: str, ccy: str, bal: Decimal, bal_chg: Decimal, typ: str, sub_type: str, ts: int,
+    inst_id: str = "", inst_type: str = "", mgn_mode: str = "", pnl: Decimal = ZERO, fee: Decimal = ZERO,
+    sz: str = "", px: str = "", pos_bal: Decimal = ZERO, pos_bal_chg: Decimal = ZERO, ord_id: str = "",
+    cl_ord_id: str = "", tag: str = "", trade_id: str = "", exec_type: str = "", fill_time: str = "",
+    fill_mark_px: str = "", fill_idx_px: str = "",
+) -> dict[str, str]:  # fmt: skip
+    """One account/bills item (every field of reference §3.17)."""
+    return {
+        "bal": fmt(bal), "balChg": fmt(bal_chg), "billId": bill_id, "ccy": ccy, "clOrdId": cl_ord_id,
+        "execType": exec_type, "fee": fmt(fee), "fillFwdPx": "", "fillIdxPx": fill_idx_px,
+        "fillMarkPx": fill_mark_px, "fillMarkVol": "", "fillPxUsd": "", "fillPxVol": "", "fillTime": fill_time,
+        "from": "", "instId": inst_id, "instType": inst_type, "interest": "0", "mgnMode": mgn_mode, "notes": "",
+        "ordId": ord_id, "pnl": fmt(pnl), "posBal": fmt(pos_bal), "posBalChg": fmt(pos_bal_chg), "px": px,
+        "subType": sub_type, "sz": sz, "tag": tag, "to": "", "tradeId": trade_id, "ts": str(ts), "type": typ,
+    }  # fmt: skip
+
+
+def swap_fill_record(
+    order: Order, *, bill_id: str, qty: Decimal, px_str: str, fee: Decimal, fill_pnl: Decimal, exec_type: str,
+    trade_id: str, ts: int, mark_px: str, idx_px: str,
+) -> dict[str, str]:  # fmt: skip
+    """The GET /trade/fills item of a swap fill (sizes in contracts, fee in the settle currency)."""
+    return {
+        "billId": bill_id, "clOrdId": order.cl_ord_id, "execType": exec_type, "fee": fmt(fee),
+        "feeCcy": order.fee_ccy, "feeRate": "", "fillFwdPx": "", "fillIdxPx": idx_px, "fillMarkPx": mark_px,
+        "fillMarkVol": "", "fillPnl": fmt(fill_pnl), "fillPx": px_str, "fillPxUsd": "", "fillPxVol": "",
+        "fillSz": fmt(qty), "fillTime": str(ts), "instId": order.inst.inst_id, "instType": order.inst.inst_type,
+        "ordId": order.ord_id, "posSide": order.pos_side, "side": order.side, "subType": swap_sub_type(order),
+        "tag": order.tag, "tradeId": trade_id, "tradeQuoteCcy": "", "ts": str(ts),
+    }  # fmt: skip
+
+
 def transfer_bill(
     bill_id: str, ccy: str, change: Decimal, bal: Decimal, ts: int, counterpart: str
 ) -> dict[str, str]:

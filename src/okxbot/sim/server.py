@@ -54,12 +54,13 @@ class SimConfig:
     market: bool = True  # run the synthetic market (background liquidity, moving prices)
     step_ms: int = 100  # period of the market step and the dead-man switch check
     timestamp_window_ms: int = TIMESTAMP_WINDOW_MS
+    account_level: str = "1"  # acctLv of the ready keys' accounts: "1" Spot mode, "2" Futures mode
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> SimConfig:
         if raw is None:
             return cls()
-        known = {"balances", "demo_balances", "market", "step_ms", "timestamp_window_ms"}
+        known = {"balances", "demo_balances", "market", "step_ms", "timestamp_window_ms", "account_level"}
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown simulator setting(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -71,6 +72,11 @@ class SimConfig:
             if not isinstance(raw["market"], bool):
                 raise ValueError("market must be true or false")
             kwargs["market"] = raw["market"]
+        if "account_level" in raw:
+            level = str(raw["account_level"])
+            if level not in ("1", "2"):
+                raise ValueError('account_level must be "1" (Spot mode) or "2" (Futures mode)')
+            kwargs["account_level"] = level
         for name in ("step_ms", "timestamp_window_ms"):
             if name in raw:
                 value = raw[name]
@@ -204,12 +210,15 @@ def start_sim(
         ctx = build_context(seed, cfg)
         if realism:
             ctx.asynchrony.configure(realism)
+        live_uid = ctx.exchange.create_account(cfg.balances, demo=False)
+        demo_uid = ctx.exchange.create_account(cfg.demo_balances, demo=True)
+        if cfg.account_level != "1":
+            for uid in (live_uid, demo_uid):
+                ctx.exchange.force_account_level(uid, cfg.account_level)
         keys = [
+            ctx.keystore.create(live_uid, label="live", ip="127.0.0.1"),
             ctx.keystore.create(
-                ctx.exchange.create_account(cfg.balances, demo=False), label="live", ip="127.0.0.1"
-            ),
-            ctx.keystore.create(
-                ctx.exchange.create_account(cfg.demo_balances, demo=True),
+                demo_uid,
                 label="demo",
                 ip="127.0.0.1",
                 demo=True,
@@ -291,7 +300,7 @@ def _bound_port(runner: web.AppRunner, requested: int) -> int:
 
 
 async def _background(ctx: SimContext, step_ms: int) -> None:
-    """The market's step and the cancel-all-after switch, every `step_ms`."""
+    """The market's step, the exchange's tick and the cancel-all-after switch, every `step_ms`."""
     from okxbot.sim.endpoints import fire_dead_man_switches
 
     while True:
@@ -299,6 +308,7 @@ async def _background(ctx: SimContext, step_ms: int) -> None:
         try:
             if ctx.market is not None:
                 ctx.market.step()
+            ctx.exchange.tick()  # marks, funding, liquidations
             fire_dead_man_switches(ctx)
         except Exception:
             # A bug in one step must not silently stop prices and the dead-man switch for good.

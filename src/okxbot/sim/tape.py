@@ -81,24 +81,36 @@ class Candle:
     h: Decimal
     low: Decimal
     c: Decimal
-    vol: Decimal  # base
+    vol: Decimal  # base (SWAP: contracts)
     vol_quote: Decimal  # quote
+    vol_ccy: Decimal = ZERO  # SWAP only: the volume in the base currency (coin for inverse contracts)
 
-    def add(self, px: Decimal, sz: Decimal) -> None:
+    def add(self, px: Decimal, sz: Decimal, quote: Decimal | None = None, ccy: Decimal = ZERO) -> None:
         if px > self.h:
             self.h = px
         if px < self.low:
             self.low = px
         self.c = px
         self.vol += sz
-        self.vol_quote += px * sz
+        self.vol_quote += px * sz if quote is None else quote
+        self.vol_ccy += ccy
 
 
 class Tape:
     """Everything public one instrument's trades leave behind."""
 
-    def __init__(self, inst_id: str, start_px: Decimal) -> None:
+    def __init__(
+        self,
+        inst_id: str,
+        start_px: Decimal,
+        inst_type: str = "SPOT",
+        ct: Decimal = ZERO,
+        inverse: bool = False,
+    ) -> None:
         self.inst_id = inst_id
+        self.inst_type = inst_type
+        self.ct = ct  # SWAP: contract size (sizes are contracts); 0 for SPOT
+        self.inverse = inverse
         self.last_px = start_px
         self.last_sz = ZERO
         self.trades: deque[dict[str, str]] = deque(maxlen=TRADES_KEPT)
@@ -124,16 +136,57 @@ class Tape:
         self.trades.appendleft(trade)
         minute = ts - ts % MINUTE
         candle = self._minutes.get(minute)
+        quote, ccy = self.volumes(px, sz)
         if candle is None:
-            self._minutes[minute] = Candle(px, px, px, px, sz, px * sz)
+            self._minutes[minute] = Candle(px, px, px, px, sz, quote, ccy)
             if not self._keys or minute > self._keys[-1]:
                 self._keys.append(minute)
             else:  # the clock was moved back (admin offset): keep the keys sorted
                 insort(self._keys, minute)
             self._trim()
         else:
-            candle.add(px, sz)
+            candle.add(px, sz, quote, ccy)
         return trade
+
+    def volumes(self, px: Decimal, sz: Decimal) -> tuple[Decimal, Decimal]:
+        """(quote volume, base-currency volume) of a trade; sizes of swaps are contracts."""
+        if not self.ct:
+            return px * sz, ZERO
+        face = sz * self.ct
+        if self.inverse:
+            return face, face / px  # USD face value; coin value
+        return face * px, face
+
+    def sample(self, px: Decimal, ts: int) -> None:
+        """A price observation (an index or mark price): it builds candles like a trade, without volume."""
+        self.last_px = px
+        minute = ts - ts % MINUTE
+        candle = self._minutes.get(minute)
+        if candle is None:
+            self._minutes[minute] = Candle(px, px, px, px, ZERO, ZERO)
+            if not self._keys or minute > self._keys[-1]:
+                self._keys.append(minute)
+            else:
+                insort(self._keys, minute)
+            self._trim()
+        else:
+            candle.add(px, ZERO)
+
+    def copy_prices(self, other: Tape) -> None:
+        """Backfill this price tape with another tape's candles (prices only)."""
+        for minute in other._keys:
+            c = other._minutes[minute]
+            self.seed_minute(minute, Candle(c.o, c.h, c.low, c.c, ZERO, ZERO))
+
+    def price_candles(
+        self, bar: str, now_ms: int, after: int | None = None, before: int | None = None, limit: int = 100
+    ) -> list[list[str]]:
+        """Rows [ts,o,h,l,c,confirm] (index and mark-price candles), newest first."""
+        return [[*row[:5], row[8]] for row in self.candles(bar, now_ms, after, before, limit)]
+
+    def history(self) -> list[tuple[int, Candle]]:
+        """Every kept minute, oldest first."""
+        return [(minute, self._minutes[minute]) for minute in self._keys]
 
     def seed_minute(self, minute: int, candle: Candle) -> None:
         """Backfill one historical minute (synthetic history before the simulator started)."""
@@ -179,7 +232,7 @@ class Tape:
                     if len(rows) >= limit:
                         return rows
                 current = opened
-                agg = Candle(c.o, c.h, c.low, c.c, c.vol, c.vol_quote)
+                agg = Candle(c.o, c.h, c.low, c.c, c.vol, c.vol_quote, c.vol_ccy)
             else:
                 assert agg is not None
                 # Walking backwards: this earlier minute's open is the bar's open so far.
@@ -188,16 +241,18 @@ class Tape:
                 agg.low = min(agg.low, c.low)
                 agg.vol += c.vol
                 agg.vol_quote += c.vol_quote
+                agg.vol_ccy += c.vol_ccy
             i -= 1
         if agg is not None and current is not None and len(rows) < limit:
             rows.append(self._row(current, agg, bar, now_ms))
         return rows
 
-    @staticmethod
-    def _row(opened: int, c: Candle, bar: str, now_ms: int) -> list[str]:
+    def _row(self, opened: int, c: Candle, bar: str, now_ms: int) -> list[str]:
         confirm = "1" if bar_close(opened, bar) <= now_ms else "0"
         quote = fmt(c.vol_quote)
-        return [str(opened), fmt(c.o), fmt(c.h), fmt(c.low), fmt(c.c), fmt(c.vol), quote, quote, confirm]
+        # SPOT: volCcy is the quote volume; SWAP: vol is contracts and volCcy the base currency.
+        ccy = fmt(c.vol_ccy) if self.ct else quote
+        return [str(opened), fmt(c.o), fmt(c.h), fmt(c.low), fmt(c.c), fmt(c.vol), ccy, quote, confirm]
 
     def day_stats(self, now_ms: int) -> dict[str, Decimal]:
         """open24h, high24h, low24h, vol24h, volCcy24h, sodUtc0, sodUtc8 over the last 24 h."""
@@ -213,7 +268,7 @@ class Tape:
             base["high24h"] = max(base["high24h"], live.h)
             base["low24h"] = min(base["low24h"], live.low)
             base["vol24h"] += live.vol
-            base["volCcy24h"] += live.vol_quote
+            base["volCcy24h"] += live.vol_ccy if self.ct else live.vol_quote
             for key, start in (("sodUtc0", _day_start(now_ms, 0)), ("sodUtc8", _day_start(now_ms, UTC8))):
                 if base[key + "_at"] < start:
                     base[key] = live.o
@@ -236,7 +291,10 @@ class Tape:
             stats["high24h"] = max(self._minutes[k].h for k in keys[lo:hi])
             stats["low24h"] = min(self._minutes[k].low for k in keys[lo:hi])
             stats["vol24h"] = sum((self._minutes[k].vol for k in keys[lo:hi]), ZERO)
-            stats["volCcy24h"] = sum((self._minutes[k].vol_quote for k in keys[lo:hi]), ZERO)
+            stats["volCcy24h"] = sum(
+                ((m.vol_ccy if self.ct else m.vol_quote) for m in (self._minutes[k] for k in keys[lo:hi])),
+                ZERO,
+            )
         for key, tz in (("sodUtc0", 0), ("sodUtc8", UTC8)):
             day_start = _day_start(minute_now, tz)
             i = bisect_left(keys, day_start)
@@ -250,7 +308,7 @@ class Tape:
     def ticker(self, now_ms: int, best: dict[str, Any]) -> dict[str, str]:
         stats = self.day_stats(now_ms)
         return {
-            "instType": "SPOT",
+            "instType": self.inst_type,
             "instId": self.inst_id,
             "last": fmt(self.last_px),
             "lastSz": fmt(self.last_sz),

@@ -59,6 +59,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "51111": (200, "Maximum {0} orders can be placed in bulk."),
     "51603": (200, "Order does not exist"),
     "52000": (200, "No market data found."),
+    "54000": (200, "Margin trading is not supported."),
     "58114": (400, "Transfer amount must be greater than 0"),
     "58350": (200, "Insufficient balance."),
     "59500": (200, "Only the API key of the main account has permission."),

@@ -26,18 +26,21 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from okxbot.sim import ws_derivs
 from okxbot.sim.auth import ApiKey, WsAuthError
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.engine import BalanceEvent, BookEvent, Event, OrderEvent, TradeEvent
+from okxbot.sim.events import LiquidationEvent, PositionEvent
 from okxbot.sim.limits import monotonic_ms
 from okxbot.sim.ws_books import BookStream, top_levels
-from okxbot.sim.ws_channels import CANDLES, ArgError, Sub, check_arg
+from okxbot.sim.ws_channels import CANDLES, PRIVATE, ArgError, Sub, check_arg
 from okxbot.sim.ws_ops import OPS, run_op
 
 log = logging.getLogger("okxbot.sim.ws")
 
 TICK_MS = 10
 BOOK_INTERVAL_MS = 100
+PRICE_INTERVAL_MS = 200  # mark-price, price-limit
 CANDLE_INTERVAL_MS = 1000
 IDLE_CLOSE_MS = 30_000
 CONNECTIONS_PER_SECOND = 3
@@ -140,8 +143,10 @@ class WsHub:
         self._task: asyncio.Task[None] | None = None
         self._deferred: list[tuple[Session, str]] | None = None  # pushes held while a WS op runs
         self._next_book_ms = 0
+        self._next_price_ms = 0
         self._next_candle_ms = 0
         self._next_idle_ms = 0
+        self.swaps = ws_derivs.SwapStreams(self)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -178,8 +183,16 @@ class WsHub:
         self.sessions.add(session)
         session.writer = asyncio.get_running_loop().create_task(session.write_loop())
 
+    def deliver(self, session: Session, text: str) -> None:
+        """Send an event push; while a WS op runs, after its answer (as OKX orders them)."""
+        if self._deferred is not None:
+            self._deferred.append((session, text))
+        else:
+            session.send(text)
+
     async def detach(self, session: Session) -> None:
         self.sessions.discard(session)
+        self.swaps.forget(session)
         for sub in list(session.subs.values()):
             self._unindex(session, sub)
         session.subs.clear()
@@ -276,12 +289,13 @@ class WsHub:
 
     def _subscribe(self, session: Session, args: list[Any], req_id: str) -> None:
         exchange = self.ctx.exchange
+        kind = ws_derivs.kind_of(exchange)
         for raw in args:
-            sub = check_arg(raw, session.endpoint, session.key is not None, exchange.has_instrument)
+            sub = check_arg(raw, session.endpoint, session.key is not None, exchange.has_instrument, kind)
             if isinstance(sub, ArgError):
                 session.error(sub.code, sub.msg, req_id)
                 continue
-            if sub.channel in ("orders", "account"):
+            if sub.channel in PRIVATE:
                 assert session.key is not None
                 count = self._private_count(session.key.uid, sub.channel, session)
                 if count > CONNECTIONS_PER_CHANNEL:
@@ -317,15 +331,17 @@ class WsHub:
                 stream = self.streams[sub.inst_id] = BookStream(sub.inst_id, exchange.book(sub.inst_id))
             snapshot = stream.snapshot(now)
             session.send_json({"arg": sub.arg(), "action": "snapshot", "data": [snapshot]})
-        elif channel in CHANNELS_ON_CHANGE or channel in CANDLES:
+        elif channel in CHANNELS_ON_CHANGE or channel in CANDLES or channel in ws_derivs.RENDERED:
             self._publish(channel, sub.inst_id, newcomer=session)
-        elif channel in ("orders", "account"):
+        elif channel in PRIVATE:
             assert session.key is not None
             uid = session.key.uid
             if fresh:
                 count = self._private_count(uid, channel, session)
                 session.event({"event": "channel-conn-count", "channel": channel, "connCount": str(count)})
-            if channel == "account":
+            if channel in ws_derivs.PRIVATE_SWAP:
+                self.swaps.first_push(session, sub, uid)
+            elif channel == "account":
                 balances = exchange.balances(uid, [sub.ccy] if sub.ccy else None)
                 session.send_json(
                     {
@@ -339,8 +355,9 @@ class WsHub:
 
     def _unsubscribe(self, session: Session, args: list[Any], req_id: str) -> None:
         exchange = self.ctx.exchange
+        kind = ws_derivs.kind_of(exchange)
         for raw in args:
-            sub = check_arg(raw, session.endpoint, session.key is not None, exchange.has_instrument)
+            sub = check_arg(raw, session.endpoint, session.key is not None, exchange.has_instrument, kind)
             if isinstance(sub, ArgError):
                 session.error(sub.code, sub.msg, req_id)
                 continue
@@ -350,11 +367,11 @@ class WsHub:
             session.event({"event": "unsubscribe", "arg": raw}, req_id)
 
     def _index(self, session: Session, sub: Sub) -> None:
-        if sub.channel not in ("orders", "account"):
+        if sub.channel not in PRIVATE:
             self.public[(sub.channel, sub.inst_id)].add(session)
 
     def _unindex(self, session: Session, sub: Sub) -> None:
-        if sub.channel in ("orders", "account"):
+        if sub.channel in PRIVATE:
             return
         key = (sub.channel, sub.inst_id)
         listeners = self.public.get(key)
@@ -385,6 +402,10 @@ class WsHub:
         elif isinstance(event, BalanceEvent):
             if self.private.get(event.uid):
                 self._balances[event.uid].update(event.ccys)
+        elif isinstance(event, PositionEvent):
+            self.swaps.on_position(event)
+        elif isinstance(event, LiquidationEvent):
+            self.swaps.on_liquidation(event)
 
     def _push_order(self, event: OrderEvent) -> None:
         order = event.order
@@ -420,10 +441,16 @@ class WsHub:
         if now >= self._next_book_ms:
             self._next_book_ms = now + BOOK_INTERVAL_MS
             self.flush_books()
-            self._flush(lambda channel: channel in ("books5", "tickers"))
+            self._flush(
+                lambda channel: channel in ("books5", "tickers") or channel in ws_derivs.FAST_CHANNELS
+            )
+            self.swaps.periodic(now)
+        if now >= self._next_price_ms:
+            self._next_price_ms = now + PRICE_INTERVAL_MS
+            self._flush(lambda channel: channel in ws_derivs.PRICE_CHANNELS)
         if now >= self._next_candle_ms:
             self._next_candle_ms = now + CANDLE_INTERVAL_MS
-            self._flush(lambda channel: channel in CANDLES)
+            self._flush(lambda channel: channel in CANDLES or channel in ws_derivs.SLOW_CHANNELS)
         if now >= self._next_idle_ms:
             self._next_idle_ms = now + 200
             self._close_idle(now)
@@ -450,6 +477,8 @@ class WsHub:
     def _render(self, channel: str, inst_id: str) -> tuple[str, str] | None:
         """(content, message) of a books5 / bbo-tbt / tickers / candle push; content leaves out `ts`."""
         exchange = self.ctx.exchange
+        if channel in ws_derivs.RENDERED:
+            return ws_derivs.render(exchange, channel, inst_id, self.ctx.clock.now_ms())
         arg = {"channel": channel, "instId": inst_id}
         if channel == "tickers":
             ticker = exchange.ticker(inst_id)

@@ -5,12 +5,14 @@ placed for that message): from the frame's arrival at the socket to the order re
 written to it (`okxbot.okx.wire`), through ccxt's parsing, the runner's dispatch and the strategy,
 the risk guard and funds check, the journal's write-ahead commit, the limiter, signing and aiohttp.
 The stages are differences of consecutive timestamps, so they add up to the total exactly.
-`okxbot run`'s live status view and `bench/bench_latency.py` read the same samples.
+`okxbot run`'s live status view, `bench/bench_latency.py` and `okxbot serve` (its /metrics histogram,
+the dashboard and the API) read the same samples.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -62,9 +64,12 @@ class LatencyLog:
 
     def __init__(self, keep: int = 2000) -> None:
         self.samples: deque[LatencySample] = deque(maxlen=keep)
+        self.listeners: list[Callable[[LatencySample], None]] = []  # each new sample (okxbot serve)
 
     def add(self, sample: LatencySample) -> None:
         self.samples.append(sample)
+        for listener in self.listeners:
+            listener(sample)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -69,6 +69,7 @@ class OrderChanges:
 
     if TYPE_CHECKING:
         _transition: Callable[..., Awaitable[None]]
+        _answered: Callable[[str, str], None]
 
         def _view(self) -> RiskView: ...
         def _first_check_s(self) -> float: ...
@@ -119,6 +120,8 @@ class OrderChanges:
 
     async def _canceled(self, cid: str, result: CancelResult) -> bool:
         record = self._open.get(cid)
+        if not result.unknown:
+            self._answered("cancel", "0" if result.ok else result.code or "unknown")
         if result.ok or result.unknown:
             if record is not None and record.state in ON_BOOK | {"amend_pending"}:
                 note = "cancel accepted" if result.ok else f"cancel outcome unknown ({result.message})"
@@ -248,6 +251,8 @@ class OrderChanges:
     async def _amended(self, before: JournalOrder, request: AmendRequest, result: AmendResult) -> bool:
         cid = before.client_order_id
         doubt = self.doubts.get(cid, "amend")
+        if not result.unknown:
+            self._answered("amend", "0" if result.ok else result.code or "unknown")
         if doubt is None or doubt.target is None or doubt.target.req_id != request.req_id:
             return result.ok or result.unknown  # settled already (the orders channel was faster)
         if result.ok or result.unknown:
@@ -295,6 +300,8 @@ class OrderChanges:
             )
             self.doubts.discard(cid, "amend")
         elif result == "-1" and same_request:
+            # accepted, then refused by the matching engine: the refusal is an answer of its own
+            self._answered("amend", str(raw.get("code") or "") or "refused")
             await self._transition(
                 cid,
                 state,

@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -53,23 +54,46 @@ perf_ns = time.perf_counter_ns
 ZERO = Decimal(0)
 
 
+# What an order request's item got, besides OKX's codes ("0": accepted; else its sCode / code):
+LOCAL = "local"  # refused by the client's own checks before sending (OKX's rules, checked locally)
+NEVER_PLACED = "never_placed"  # an ambiguous answer, and the order was not on OKX after its expTime
+OPS = ("place", "cancel", "amend")
+
+
 @dataclass
 class Stats:
     placed: int = 0
     refused: int = 0  # refused locally, nothing sent: a risk rule or the funds check
     no_funds: int = 0  # of which: the bot's tracked balance could not pay for the order
-    rejected: int = 0
+    rejected: int = 0  # placements refused (by OKX, by the client's checks, or never placed)
     canceled: int = 0
     fills: int = 0
     unknown: int = 0  # placements whose answer left the outcome unknown (settled in the background)
-    rate_limited: int = 0  # OKX 50011 answers
+    rate_limited: int = 0  # OKX 50011 answers (every order path, per order; and failed polls)
+    account_limited: int = 0  # OKX 50061 answers (the sub-account's order budget), per order
+    # (op, code) -> count: every known outcome of an order request, per order of a batch
+    answers: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
     def error(self, message: str) -> None:
         self.errors = [*self.errors[-4:], f"{datetime.now(UTC):%H:%M:%S} {message}"]
 
+    def answered(self, op: str, code: str) -> None:
+        self.answers[(op, code)] += 1
+        if op == "place":
+            if code == "0":
+                self.placed += 1
+            else:
+                self.rejected += 1
+        if code == "50011":
+            self.rate_limited += 1
+        elif code == "50061":
+            self.account_limited += 1
+
 
 Listener = Callable[[str, Any], Awaitable[None] | None]
+# fn(op, code): op "place" | "cancel" | "amend"; code "0" (accepted), OKX's code, LOCAL or NEVER_PLACED
+AnswerListener = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -105,6 +129,7 @@ class OrderManager(OrderChanges):
         self.stats = Stats()
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
+        self.answer_listeners: list[AnswerListener] = []  # every order request's outcome (`_answered`)
         # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
         # order placed then is timed from that message's frame to its request's bytes (latency.py)
         self.cause: Tick | None = None
@@ -250,7 +275,7 @@ class OrderManager(OrderChanges):
                 self.symbol, spec.side, spec.amount, spec.price, post_only=spec.post_only, check_funds=False
             )
         except OkxError as err:
-            self.stats.rejected += 1
+            self._answered("place", LOCAL)
             self.stats.error(f"order refused before sending: {err.message}")
             log.warning("order refused before sending: %s", err)
             return None
@@ -342,16 +367,15 @@ class OrderManager(OrderChanges):
         cid = result.intent.client_order_id
         if result.order is not None:
             self.doubts.discard(cid, "place")
-            self.stats.placed += 1
+            self._answered("place", "0")
             await self.apply_order(result.order.raw or {}, result.order)
             return self._open.get(cid) or self.journal.order(cid)
         err = result.error
         assert err is not None
-        if err.code == "50011":
-            self.stats.rate_limited += 1
         record = self._open.get(cid)
         if record is not None and record.state not in IN_FLIGHT:
-            return record  # the orders channel already reported it: it exists
+            self._answered("place", "0")  # the orders channel reported it before this answer: it exists
+            return record
         if err.outcome_unknown:
             # OKX may still execute it (up to its expTime): settle by clOrdId, never send it again
             settle = err.settle_at_ms if isinstance(err, OkxOutcomeUnknown) else self.client.horizon_ms()
@@ -361,7 +385,7 @@ class OrderManager(OrderChanges):
             self.doubts.add(cid, "place", settle, first_check_s=self._first_check_s())
             return self._open.get(cid)
         await self._transition(cid, "rejected", note=f"{err.code or ''} {err.message}".strip())
-        self.stats.rejected += 1
+        self._answered("place", err.code or (LOCAL if err.local else "unknown"))
         self.stats.error(f"order rejected: {err.message}")
         log.warning("order %s rejected: %s", cid, err)
         return None
@@ -382,7 +406,7 @@ class OrderManager(OrderChanges):
         self.funds.seen(cid, order)
         if order.state != ACCEPTED and self.doubts.has(cid, "place"):
             self.doubts.discard(cid, "place")  # found: it exists
-            self.stats.placed += 1
+            self._answered("place", "0")
         self.doubts.discard(cid, "lookup")
         filled = None if order.state == ACCEPTED else order.filled
         state = reported_state(record.state, order.state)
@@ -494,6 +518,13 @@ class OrderManager(OrderChanges):
             self._changed.set()
             await self._emit("order", record)
 
+    def _answered(self, op: str, code: str) -> None:
+        """The one place an order request's outcome is counted (per order, single or in a batch,
+        whichever path told it): `stats` and `answer_listeners` (okxbot serve's metrics)."""
+        self.stats.answered(op, code)
+        for listener in self.answer_listeners:
+            listener(op, code)
+
     async def _emit(self, kind: str, payload: Any) -> None:
         for listener in self.listeners:
             result = listener(kind, payload)
@@ -542,7 +573,7 @@ class OrderManager(OrderChanges):
         if order is None:
             if doubt.kind == "place" and due:
                 await self._transition(cid, "rejected", note=_NOT_FOUND_NOTE)
-                self.stats.rejected += 1
+                self._answered("place", NEVER_PLACED)
                 return True
             return False  # read lag (or in flight): not proof of anything yet
         await self.apply_order(order.raw, order)
@@ -657,4 +688,4 @@ class OrderManager(OrderChanges):
 
 
 # the order manager's API, wherever each part lives
-__all__ = ["AmendSpec", "OrderManager", "OrderSpec", "Pnl", "Stats"]
+__all__ = ["LOCAL", "NEVER_PLACED", "OPS", "AmendSpec", "OrderManager", "OrderSpec", "Pnl", "Stats"]

@@ -11,6 +11,10 @@ Format (version 1), all integers big-endian:
     nonce                  12 bytes (random, new for every write)
     ciphertext + GCM tag   AES-256-GCM over the JSON body; the whole header is authenticated data
 
+The JSON body is `{"profiles": {name: {api_key, secret_key, passphrase}}, "secrets": {key: {...}}}`:
+"secrets" holds the vault's other entries (`okxbot.vault.named_secrets`: a Telegram bot token, webhook
+signing secrets); a file without it reads as having none.
+
 The check value lets a wrong password be told apart from a damaged file: it says nothing an attacker
 could not learn by trying the password against the ciphertext, which costs the same scrypt work.
 Writes go through `write_atomic` under an exclusive lock; the file must be mode 0600.
@@ -104,26 +108,48 @@ class VaultFile:
 
     def put(self, name: str, credentials: Credentials) -> None:
         api_key, secret_key, passphrase = credentials.values()
-        with exclusive(self._lock, "vault file"):
-            entries = self._load()
-            entries[name] = {"api_key": api_key, "secret_key": secret_key, "passphrase": passphrase}
-            self._store(entries)
+        self._change(
+            "profiles", name, {"api_key": api_key, "secret_key": secret_key, "passphrase": passphrase}
+        )
 
     def delete(self, name: str) -> bool:
-        with exclusive(self._lock, "vault file"):
-            entries = self._load()
-            if entries.pop(name, None) is None:
-                return False
-            self._store(entries)
-            return True
+        return self._change("profiles", name, None)
+
+    # -- the other entries (named_secrets) ------------------------------------------------------
+
+    def get_entry(self, key: str) -> dict[str, str] | None:
+        entry = self._load_body().get("secrets", {}).get(key)
+        return dict(entry) if entry is not None else None
+
+    def put_entry(self, key: str, values: dict[str, str]) -> None:
+        self._change("secrets", key, dict(values))
+
+    def delete_entry(self, key: str) -> bool:
+        return self._change("secrets", key, None)
 
     # -- format ------------------------------------------------------------------------------
 
+    def _change(self, section: str, key: str, value: dict[str, str] | None) -> bool:
+        """Set (or, with None, remove) one entry of a section under the lock; False: nothing removed."""
+        with exclusive(self._lock, "vault file"):
+            body = self._load_body()
+            entries = body.setdefault(section, {})
+            if value is None:
+                if entries.pop(key, None) is None:
+                    return False
+            else:
+                entries[key] = value
+            self._store_body(body)
+            return True
+
     def _load(self) -> dict[str, dict[str, str]]:
+        return dict(self._load_body().get("profiles", {}))
+
+    def _load_body(self) -> dict[str, dict[str, dict[str, str]]]:
         try:
             blob = self.path.read_bytes()
         except FileNotFoundError:
-            return {}
+            return {"profiles": {}, "secrets": {}}
         self._check_mode()
         if len(blob) < _HEAD.size + 16 or not blob.startswith(MAGIC):
             raise VaultError(
@@ -151,7 +177,7 @@ class VaultFile:
                 f"restore {self.path} from a backup; otherwise delete it and add the keys again",
             ) from None
         body = json.loads(plain)
-        return dict(body["profiles"])
+        return {"profiles": dict(body["profiles"]), "secrets": dict(body.get("secrets", {}))}
 
     def _key_for(self, kdf: _Kdf, check: bytes) -> bytes:
         if self._kdf == kdf and self._key is not None:
@@ -167,7 +193,7 @@ class VaultFile:
         self._kdf, self._key, self._check = kdf, key, check
         return key
 
-    def _store(self, entries: dict[str, dict[str, str]]) -> None:
+    def _store_body(self, body: dict[str, dict[str, dict[str, str]]]) -> None:
         if self._key is None or self._kdf is None:
             # A new vault: a new password, a new salt.
             password = self._password.get(new=True)
@@ -176,7 +202,10 @@ class VaultFile:
         kdf, check = self._kdf, self._check
         nonce = os.urandom(12)
         head = _HEAD.pack(MAGIC, VERSION, KDF_SCRYPT, kdf.log2_n, kdf.r, kdf.p, kdf.salt, check, nonce)
-        plain = json.dumps({"profiles": entries}, separators=(",", ":")).encode()
+        content: dict[str, dict[str, dict[str, str]]] = {"profiles": body.get("profiles", {})}
+        if body.get("secrets"):
+            content["secrets"] = body["secrets"]
+        plain = json.dumps(content, separators=(",", ":")).encode()
         write_atomic(self.path, head + AESGCM(self._key).encrypt(nonce, plain, head))
 
     def _check_mode(self) -> None:

@@ -33,6 +33,12 @@ _FIELD = re.compile(
 )
 
 
+# A Telegram bot token ("<bot id>:<35 characters>"), wherever it appears: python-telegram-bot and httpx
+# log request URLs (https://api.telegram.org/bot<TOKEN>/getUpdates) at DEBUG and INFO, and a token
+# must be masked even before (or without) being registered.
+_TELEGRAM_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}")
+
+
 def forms(value: str) -> set[str]:
     """Every way `value` can appear in a log line: as is, URL-encoded, JSON-escaped, repr-escaped.
 
@@ -79,6 +85,7 @@ def scrub(text: str) -> str:
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
+    text = _TELEGRAM_TOKEN.sub(MASK, text)
     return _FIELD.sub(lambda m: m.group(1) + MASK, text)
 
 

@@ -18,6 +18,7 @@ from okxbot.vault import keyring_backend, redact
 from okxbot.vault.errors import VaultError
 from okxbot.vault.file_backend import DEFAULT_LOG2_N, MIN_PASSWORD_LEN, VaultFile
 from okxbot.vault.home import okxbot_home
+from okxbot.vault.named_secrets import NamedSecrets
 from okxbot.vault.profiles import Profile, ProfileStore, now_iso
 from okxbot.vault.secret import Credentials, Secret
 from okxbot.vault.sim_file import sim_vault_file
@@ -143,6 +144,11 @@ class Vault:
                 f"(a simulator key opens nothing outside the simulator; {choice.description})."
             )
         return "file", f"Stored in the encrypted vault file {self.file.path} ({choice.description})."
+
+    @property
+    def secrets(self) -> NamedSecrets:
+        """The vault's entries other than OKX keys (Telegram bot token, webhook secrets)."""
+        return NamedSecrets(self)
 
     def add(self, profile: Profile, credentials: Credentials) -> str:
         """Store a new profile; returns the sentence saying where the secrets went."""
