@@ -21,6 +21,7 @@ from reliability.checks import Check, Sizes, guarded
 SECTIONS = (
     "faults",
     "crashes",
+    "revoked key",
     "bad input",
     "hostile responses",
     "leaks",
@@ -30,11 +31,12 @@ SECTIONS = (
 
 
 def _section(name: str) -> Callable[..., list[Check]]:
-    from reliability import access, badinput, crashes, faults, hostile, leaks, vault
+    from reliability import access, badinput, crashes, faults, hostile, leaks, revoked, vault
 
     return {
         "faults": faults.run,
         "crashes": crashes.run,
+        "revoked key": revoked.run,
         "bad input": badinput.run,
         "hostile responses": hostile.run,
         "leaks": leaks.run,

@@ -48,6 +48,12 @@ def test_sigkill_and_restart_double_and_lose_nothing(sim: Any) -> None:
     assert _count(rows, "fills of the bot's orders") > 0  # "journal fills = exchange fills" has weight
 
 
+@pytest.mark.timeout(180)
+def test_a_key_revoked_mid_run_halts_the_bot_cleanly_and_loses_nothing(sim: Any) -> None:
+    rows = _run("revoked key", sim)
+    assert _count(rows, "keys deleted under a running bot") > 0
+
+
 def test_bad_input_gets_a_clear_error_and_never_reaches_the_exchange(sim: Any) -> None:
     rows = _run("bad input", sim)
     assert _count(rows, "client orders: bad inputs tried") >= QUICK.examples

@@ -4,6 +4,11 @@
 calls `running_bots` and sends SIGTERM to each. File name `<bot>.pid`; content, one JSON object:
 {"pid": 1234, "bot": "grid-btc", "profile": "main", "started": "2026-01-01T00:00:00Z", "config": "grid.toml"}.
 A pid file whose process is gone (a crash) is stale and is removed when found.
+
+Key swaps (`okxbot keys rotate`): the rotating process sends SIGHUP to every bot of the profile and
+waits until each has written `<bot>.key` = {"pid", "profile", "generation", "ts"}: the key generation
+(`Profile.generation`) the bot now signs with (`ack_key` / `acked_generation`). Only then is the old
+key deleted.
 """
 
 from __future__ import annotations
@@ -87,3 +92,35 @@ def running_bots(home: Path | None = None) -> list[BotRecord]:
         else:
             unregister_bot(path)
     return alive
+
+
+def key_file(bot: str, home: Path | None = None) -> Path:
+    return run_dir(home) / f"{_SAFE.sub('_', bot) or 'bot'}.key"
+
+
+def ack_key(bot: str, profile: str, generation: int, *, home: Path | None = None) -> None:
+    """Written by a running bot once it signs with key `generation` of `profile`."""
+    body = {
+        "pid": os.getpid(),
+        "profile": profile,
+        "generation": generation,
+        "ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    write_atomic(key_file(bot, home), json.dumps(body).encode())
+
+
+def acked_generation(record: BotRecord, home: Path | None = None) -> int | None:
+    """The key generation the running bot `record` said it uses (None: not said, or another process)."""
+    try:
+        raw = json.loads(key_file(record.bot, home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("pid") != record.pid or raw.get("profile") != record.profile:
+        return None
+    generation = raw.get("generation")
+    return generation if isinstance(generation, int) else None
+
+
+def bots_on(profile: str, home: Path | None = None) -> list[BotRecord]:
+    """The running bots that trade with `profile`."""
+    return [b for b in running_bots(home) if b.profile == profile]

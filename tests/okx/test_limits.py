@@ -94,6 +94,12 @@ DOCUMENTED = [
     ("GET /api/v5/users/subaccount/apikey", 20, 2000, "uid", False),
     ("POST /api/v5/users/subaccount/modify-apikey", 1, 1000, "uid", False),
     ("POST /api/v5/users/subaccount/delete-apikey", 1, 1000, "uid", False),
+    ("GET /api/v5/users/subaccount/list", 2, 2000, "uid", False),
+    ("POST /api/v5/users/subaccount/create-subaccount", 1, 1000, "uid", False),
+    ("POST /api/v5/users/subaccount/set-transfer-out", 1, 1000, "uid", False),
+    ("GET /api/v5/account/subaccount/balances", 6, 2000, "uid", False),
+    ("GET /api/v5/asset/subaccount/balances", 6, 2000, "uid", False),
+    ("GET /api/v5/asset/subaccount/bills", 6, 1000, "uid", False),
 ]
 
 

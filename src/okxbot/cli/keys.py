@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from okxbot.cli.provision import provision
+
 if TYPE_CHECKING:
     from okxbot.vault.profiles import Profile
     from okxbot.vault.secret import Credentials
@@ -27,9 +29,16 @@ your server's IP address.
 
 Every key is bound to one host: an OKX key to OKX's host for its region, a simulator key (`keys add
 NAME --sim URL`) to that simulator. okxbot never sends a key anywhere else.
+
+The safest setup needs only ONE key made by hand, the master account's (Read + Trade, no Withdraw,
+bound to your server's IP): `okxbot keys provision BOT --master NAME --budget USDT=500` then gives
+each bot its own sub-account, its own trade-only IP-bound key and its own budget; `keys rotate BOT
+--auto` replaces that key while the bot runs, `keys list --master NAME` shows every sub-account key,
+and `okxbot panic --master NAME` revokes them all.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
+app.command("provision")(provision)
 
 _LOST = (
     "A lost secret key or passphrase cannot be recovered (not by okxbot, not by OKX): delete the key on "
@@ -172,13 +181,29 @@ def _refuse_okx_key_as_sim(profiles: list[Profile], creds: Credentials) -> None:
 
 
 @app.command("list")
-def list_(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Stored keys: masked key, environment, permissions and IP binding as of the last check, last use."""
+def list_(
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    master: str | None = typer.Option(
+        None,
+        "--master",
+        metavar="PROFILE",
+        help="Instead: every API key of every sub-account of this master, as OKX lists them.",
+    ),
+) -> None:
+    """Stored keys: masked key, environment, permissions and IP binding as of the last check, last use.
+
+    With --master PROFILE: every sub-account key on OKX with its permission, IP binding, age, whether
+    okxbot made it and which profile holds it; keys okxbot did not make, keys that can withdraw and keys
+    without IP binding are flagged.
+    """
     import json
 
     from okxbot.cli.target import cli_errors
     from okxbot.vault.profiles import ProfileStore
 
+    if master is not None:
+        _list_master(master, json_out)
+        return
     with cli_errors():
         profiles = ProfileStore().all()
     if json_out:
@@ -217,6 +242,28 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Machine-readable 
             "DISABLED" if p.disabled else "ok",
         )
     Console().print(table)
+
+
+def _list_master(master: str, json_out: bool) -> None:
+    import asyncio
+    import json
+
+    from okxbot.cli.master_account import master_target
+    from okxbot.cli.master_keys import inventory, render
+    from okxbot.cli.target import cli_errors
+    from okxbot.okx.errors import OkxError
+
+    with cli_errors():
+        master_target(master, need="data")
+        try:
+            result = asyncio.run(inventory(master))
+        except OkxError as err:
+            typer.echo(f"Error: {err.describe()}", err=True)
+            raise typer.Exit(1) from None
+    if json_out:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        render(result)
 
 
 def _where(p: Profile) -> str:
@@ -263,6 +310,11 @@ def show(
         f"created      {p.created}   last used {p.last_used or 'never'}",
         f"status       {'DISABLED: ' + p.disabled_reason if p.disabled else 'enabled'}",
     ]
+    if p.provisioned:
+        lines.append(
+            f"bot key      sub-account {p.sub_acct} of master profile {p.master}; made by okxbot "
+            f"{p.key_created or '?'} (label {p.key_label}); rotate with `okxbot keys rotate {p.name} --auto`"
+        )
     if p.notes:
         lines.append(f"notes        {p.notes}")
     typer.echo("\n".join(lines))
@@ -292,15 +344,100 @@ def remove(
 
 @app.command()
 def rotate(
-    name: str = typer.Argument(..., help="Profile name."),
+    name: str | None = typer.Argument(None, help="Profile name (a bot's name for --auto)."),
     from_env: bool = typer.Option(
         False, "--from-env", help="Read OKX_API_KEY, OKX_SECRET_KEY, OKX_PASSPHRASE."
     ),
+    auto: bool = typer.Option(
+        False, "--auto", help="okxbot makes the new key itself (profiles made by `keys provision`)."
+    ),
+    all_: bool = typer.Option(False, "--all", help="With --auto: every profile made by `keys provision`."),
+    older_than: float | None = typer.Option(
+        None, "--older-than", metavar="DAYS", help="With --auto: only keys older than this (for timers)."
+    ),
+    wait: float = typer.Option(60.0, "--wait", help="Seconds to wait for running bots to take the new key."),
+    ip: str | None = typer.Option(None, "--ip", help="With --auto: bind the new key to these addresses."),
+    json_out: bool = typer.Option(False, "--json", help="With --auto: machine-readable report."),
 ) -> None:
-    """Replace a profile's three values after re-creating the key on OKX (old values are overwritten).
+    """Replace a profile's key. A bot running on the profile moves onto the new key between two requests
+    (its journal and open orders carry over). Also re-enables a profile disabled by `okxbot panic`.
 
-    Also re-enables a profile disabled by `okxbot panic`.
+    Without --auto: you re-created the key on OKX; paste the three new values (old ones are overwritten).
+
+    With --auto (profiles made by `okxbot keys provision`): the master key creates the new key (same
+    permissions and IP binding), running bots move onto it, then the old key is deleted on OKX and in
+    the vault, and a request with it must be refused. From cron or a systemd timer:
+    `okxbot keys rotate --auto --all --older-than 7 --json` (exit status 1 if anything failed). Keys
+    with Trade and no IP binding, which OKX deletes after 14 days unused, are warned about.
     """
+    from okxbot.cli.target import cli_errors
+    from okxbot.vault.errors import VaultError
+
+    with cli_errors():
+        if auto:
+            if from_env:
+                raise VaultError("--from-env and --auto exclude each other", "--auto makes the key itself")
+            if (name is None) == (not all_):
+                raise VaultError(
+                    "name one profile, or pass --all", "e.g. `okxbot keys rotate grid-btc --auto`"
+                )
+            if older_than is not None and older_than < 0:
+                raise VaultError("--older-than must be >= 0 days", "e.g. --older-than 7")
+        else:
+            if all_ or older_than is not None or ip is not None or json_out:
+                raise VaultError("--all, --older-than, --ip and --json go with --auto", "add --auto")
+            if name is None:
+                raise VaultError("which profile?", "pass its name: `okxbot keys rotate NAME`")
+        if wait < 0:
+            raise VaultError("--wait must be >= 0 seconds", "e.g. --wait 60")
+    if auto:
+        _rotate_auto(name, all_, older_than, wait, ip, json_out)
+        return
+    assert name is not None
+    _rotate_by_hand(name, from_env, wait)
+
+
+def _rotate_auto(
+    name: str | None, all_: bool, older_than: float | None, wait: float, ip: str | None, json_out: bool
+) -> None:
+    import asyncio
+    import json
+
+    from okxbot.cli.key_rotation import rotate_auto
+    from okxbot.cli.master_account import bot_profile, parse_ips
+    from okxbot.cli.target import cli_errors
+    from okxbot.vault.profiles import ProfileStore
+
+    with cli_errors():
+        if ip is not None:
+            parse_ips(ip)
+        names = [name] if name else [p.name for p in ProfileStore().all() if p.provisioned]
+        if name:
+            bot_profile(name)
+    reports = [asyncio.run(rotate_auto(n, wait=wait, older_than=older_than, ip=ip)) for n in names]
+    if json_out:
+        typer.echo(json.dumps(reports, indent=2))
+    else:
+        if not reports:
+            typer.echo("No profile made by `okxbot keys provision`: nothing to rotate.")
+        for report in reports:
+            typer.echo(
+                f"{report['profile']}:" + (f" skipped, {report['skipped']}" if "skipped" in report else "")
+            )
+            for line in report["done"]:
+                typer.echo(f"  done:      {line}")
+            for line in report["warnings"]:
+                typer.echo(f"  warning:   {line}")
+            for line in report["notDone"]:
+                typer.echo(f"  NOT DONE:  {line}")
+    if any(r["notDone"] for r in reports):
+        raise typer.Exit(1)
+
+
+def _rotate_by_hand(name: str, from_env: bool, wait: float) -> None:
+    import asyncio
+
+    from okxbot.cli.key_rotation import notify_bots, wait_for_acks
     from okxbot.cli.target import cli_errors
     from okxbot.vault.store import Vault
 
@@ -312,11 +449,19 @@ def rotate(
             typer.echo(f"warning: {warning}", err=True)
         if old.is_sim:
             _refuse_okx_key_as_sim(vault.profiles.all(), creds)
-        vault.rotate(name, creds)
-        new = vault.profiles.get(name)
+        new = vault.rotate(name, creds)
     typer.echo(
         f"Rotated profile {name!r}: key {old.key_hint} -> {new.key_hint}; the old values are overwritten."
     )
     if old.disabled:
         typer.echo("The profile is enabled again.")
+    bots = notify_bots(name)
+    pending = asyncio.run(wait_for_acks(bots, new.generation, wait)) if bots else []
+    for bot in bots:
+        state = "did NOT confirm it yet (see its log)" if bot in pending else "moved onto the new key"
+        typer.echo(f"Bot {bot.bot!r} (pid {bot.pid}) {state}.")
+    if old.provisioned:
+        typer.echo(f"Next time `okxbot keys rotate {name} --auto` makes and deletes the keys for you.")
     typer.echo(f"Make sure the old key is deleted on OKX, then run `okxbot doctor --profile {name}`.")
+    if pending:
+        raise typer.Exit(1)

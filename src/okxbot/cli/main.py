@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from okxbot.cli import backtest_group
+from okxbot.cli import budget as budget_cli
 from okxbot.cli import data as data_cli
 from okxbot.cli import demo as demo_cli
 from okxbot.cli import doctor as doctor_cli
@@ -63,6 +64,7 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(backtest_group.app, name="backtest")
 app.command(name="doctor")(doctor_cli.doctor)
 app.command(name="panic")(panic_cli.panic)
+app.command(name="budget")(budget_cli.budget)
 trade_cli.register(app)
 swap_cli.register(app)
 app.command(name="run")(run_cli.run)

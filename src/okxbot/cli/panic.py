@@ -44,6 +44,22 @@ def panic(
         help="Also close every perpetual-swap position with reduce-only market orders (after canceling "
         "every order and algo order), saying what was done for each.",
     ),
+    master: str | None = typer.Option(
+        None,
+        "--master",
+        metavar="PROFILE",
+        help="Lock down every bot's sub-account through this master profile instead (see below).",
+    ),
+    all_keys: bool = typer.Option(
+        False, "--all-keys", help="With --master: delete every sub-account key, not only those okxbot made."
+    ),
+    return_funds: bool = typer.Option(
+        False, "--return-funds", help="With --master: move the sub-accounts' free money back to the master."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --all-keys: do not ask for confirmation."),
+    bot_wait: float = typer.Option(
+        30.0, "--bot-wait", help="With --master: seconds to wait for bots to stop."
+    ),
 ) -> None:
     """Compromise response: stop okxbot bots here, disable the profile, cancel EVERY open order and
     EVERY algo order (TP/SL, trailing stops, triggers: they fire on their own), with --close-positions
@@ -53,13 +69,26 @@ def panic(
     history, to OKXBOT_HOME/reports/panic-<time>/ (CSV files, report.json, summary.txt), then print the
     checklist. Works with a read-only key (it cannot cancel or close, and says so).
     Exit status 1 when something could not be done.
+
+    With --master PROFILE (bots made by `okxbot keys provision`): stop this master's bots, then for
+    each sub-account cancel every open order with its own key while it still works, delete every API
+    key okxbot made there (--all-keys: every key, after confirmation), disable the bots' profiles,
+    optionally move the money back (--return-funds), and report per sub-account what was done and
+    what could not be.
     """
     import asyncio
     import json
 
     from okxbot.cli.target import cli_errors, resolve_target
 
+    if master is not None:
+        _panic_master(master, profile, sim, all_keys, return_funds, yes, bot_wait, json_out)
+        return
     with cli_errors():
+        if all_keys or return_funds:
+            from okxbot.vault.errors import VaultError
+
+            raise VaultError("--all-keys and --return-funds go with --master", "add --master PROFILE")
         target = resolve_target(profile, sim, need="data", allow_disabled=True)
     outcome = asyncio.run(respond(target, close_positions=close_positions))
     if json_out:
@@ -67,6 +96,51 @@ def panic(
     else:
         typer.echo(outcome.text())
     if outcome.not_done:
+        raise typer.Exit(1)
+
+
+def _panic_master(
+    master: str,
+    profile: str | None,
+    sim: str | None,
+    all_keys: bool,
+    return_funds: bool,
+    yes: bool,
+    bot_wait: float,
+    json_out: bool,
+) -> None:
+    import asyncio
+    import json
+
+    from okxbot.cli.master_account import SetupError, master_target
+    from okxbot.cli.panic_master import respond_master, text
+    from okxbot.cli.target import cli_errors
+    from okxbot.okx.errors import OkxError
+
+    with cli_errors():
+        if profile is not None or sim is not None:
+            raise SetupError(
+                "--master goes alone", "drop --profile / --sim (the master profile knows its host)"
+            )
+        if bot_wait < 0:
+            raise SetupError("--bot-wait must be >= 0", "give a number of seconds, e.g. --bot-wait 30")
+        master_target(master, allow_disabled=True)
+    if all_keys and not yes:
+        typer.confirm(
+            "Delete EVERY API key of every sub-account of this master, including keys okxbot did not make?",
+            abort=True,
+            err=True,
+        )
+    try:
+        report = asyncio.run(
+            respond_master(master, all_keys=all_keys, return_funds=return_funds, bot_wait=bot_wait)
+        )
+    except (SetupError, OkxError) as err:
+        report = {"master": master, "subAccounts": [], "done": [], "notDone": [
+            str(err) if isinstance(err, SetupError) else err.describe()
+        ]}  # fmt: skip
+    typer.echo(json.dumps(report, indent=2) if json_out else text(report))
+    if report["notDone"]:
         raise typer.Exit(1)
 
 

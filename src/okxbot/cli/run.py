@@ -25,6 +25,11 @@ def run(
 
     Stop it with Ctrl-C, SIGTERM or `okxbot stop NAME`: open orders are canceled (run.cancel_on_stop)
     and the journal is flushed. Logs are JSON lines in DATA_DIR/logs/NAME.jsonl.
+
+    Key rotation: when `okxbot keys rotate` replaces the profile's key (SIGHUP, or seen within 5 s),
+    the bot moves onto the new key between two requests, reconciles, and carries on. If OKX stops
+    accepting the key (revoked, deleted) and no newer key is in the vault, the bot halts cleanly
+    (exit status 1).
     """
     import asyncio
     import signal
@@ -59,6 +64,8 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # `okxbot keys rotate` stored a new key for this profile: move onto it now
+        loop.add_signal_handler(signal.SIGHUP, runner.key_swap.wake)
         return await runner.run(stop, seconds, live_view=live)
 
     with bot_json_log(home / "logs" / f"{bot_config.name}.jsonl"):
@@ -71,6 +78,9 @@ def run(
         finally:
             unregister_bot(pid_path)
     print_summary(console, summary)
+    if runner.key_swap.halted:
+        typer.echo(f"Error: {runner.key_swap.halted}", err=True)
+        raise typer.Exit(1)
 
 
 def print_summary(console: object, summary: object) -> None:

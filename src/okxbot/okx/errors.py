@@ -281,7 +281,12 @@ CODES: dict[str, CodeInfo] = {
     # permissions
     "50027": CodeInfo(OkxPermissionError, "PermissionDenied", "This account is restricted from trading."),
     "50030": CodeInfo(OkxPermissionError, _E, "This key may not use this endpoint: check its permissions."),
-    "50035": CodeInfo(OkxPermissionError, _E, "This endpoint needs a key bound to an IP address."),
+    "50035": CodeInfo(
+        OkxPermissionError,
+        _E,
+        "This endpoint needs a key bound to an IP address: OKX lets a master key manage sub-accounts' "
+        "keys only when it is bound to your server's IP (edit the key on OKX's API page).",
+    ),
     "50038": CodeInfo(OkxPermissionError, _E, "This feature is not available in demo trading."),
     "50110": CodeInfo(
         OkxPermissionError,
@@ -304,7 +309,62 @@ CODES: dict[str, CodeInfo] = {
         "(Trade > Settings > Account mode: okxbot never switches it for you); `okxbot doctor` shows it.",
     ),
     "51024": CodeInfo(OkxPermissionError, "AccountSuspended", "The trading account is blocked: contact OKX."),
+    # a master account and its sub-accounts
+    "59500": CodeInfo(
+        OkxPermissionError,
+        _E,
+        "Only the master (main) account's key may do this; a sub-account's key cannot: use the master "
+        "profile (--master NAME).",
+    ),
+    "59501": CodeInfo(
+        OkxPermissionError, _E, "The sub-account already has 50 API keys: delete unused ones first."
+    ),
+    "59502": CodeInfo(OkxBadRequest, _E, "Another key of this sub-account already has this label."),
+    "59503": CodeInfo(OkxBadRequest, _E, "A key can be bound to at most 20 IP addresses."),
+    "59504": CodeInfo(OkxPermissionError, _E, "Sub-accounts cannot withdraw: only the master account can."),
+    "59505": CodeInfo(
+        OkxBadRequest,
+        _E,
+        "The passphrase must be 8-32 characters with a digit, an upper-case letter, a lower-case letter "
+        "and a special character.",
+    ),
+    "59506": CodeInfo(
+        OkxBadRequest, _E, "This API key does not exist on the sub-account (already deleted?)."
+    ),
+    "59507": CodeInfo(OkxBadRequest, _E, "A transfer needs two different sub-accounts of the same master."),
+    "59508": CodeInfo(OkxPermissionError, "AccountSuspended", "The sub-account is suspended: contact OKX."),
+    "59510": CodeInfo(
+        OkxBadRequest,
+        _E,
+        "No such sub-account under this master: check the name (`okxbot keys list --master`).",
+    ),
+    "59518": CodeInfo(
+        OkxPermissionError,
+        _E,
+        "This account cannot create sub-accounts through the API: create it on OKX's website "
+        "(Sub-accounts > Create sub-account), then run the command again with --sub-account NAME.",
+    ),
+    "59601": CodeInfo(
+        OkxBadRequest, _E, "This sub-account name is taken: choose another (--sub-account NAME)."
+    ),
+    "59603": CodeInfo(
+        OkxPermissionError, _E, "The master account has the most sub-accounts OKX allows: reuse one."
+    ),
+    "58115": CodeInfo(OkxBadRequest, _E, "No such sub-account under this master: check the name."),
+    "58119": CodeInfo(
+        OkxPermissionError,
+        _E,
+        "This sub-account may not move money out by itself (okxbot turns that off); the master moves it "
+        "instead (`okxbot budget BOT --withdraw-to-master`).",
+    ),
+    "58127": CodeInfo(OkxBadRequest, "BadRequest", "A master key cannot use this transfer type."),
+    "58128": CodeInfo(OkxBadRequest, "BadRequest", "A sub-account's key cannot use this transfer type."),
     # money
+    "58116": CodeInfo(
+        OkxInsufficientFunds,
+        _E,
+        "The transfer is more than the available balance (money held by open orders cannot move).",
+    ),
     "51008": CodeInfo(
         OkxInsufficientFunds,
         "InsufficientFunds",

@@ -112,6 +112,13 @@ _TABLE: tuple[Limit, ...] = (
     _rule("POST", "asset/transfer", 2, _SECOND, "uid+ccy"),
     _rule("GET", "asset/transfer-state", 10, _SECOND, "uid"),  # docs "Get funds transfer state"
     _rule("POST", "asset/withdrawal", 6, _SECOND, "uid"),
+    # a master account's sub-accounts (docs "Sub-account" section)
+    _rule("GET", "users/subaccount/list", 2, _TWO_SECONDS, "uid"),
+    _rule("POST", "users/subaccount/create-subaccount", 1, _SECOND, "uid"),
+    _rule("POST", "users/subaccount/set-transfer-out", 1, _SECOND, "uid"),
+    _rule("GET", "account/subaccount/balances", 6, _TWO_SECONDS, "uid"),
+    _rule("GET", "asset/subaccount/balances", 6, _TWO_SECONDS, "uid"),
+    _rule("GET", "asset/subaccount/bills", 6, _SECOND, "uid"),
     # order entry, per uid + instrument (options: + instrument family)
     _rule("POST", "trade/order", 60, _TWO_SECONDS, "uid+instId"),
     _rule("POST", "trade/batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),

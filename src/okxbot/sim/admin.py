@@ -21,6 +21,12 @@ names only, and `Content-Type: application/json` on every POST, with or without 
     POST /__sim__/record        {"instIds": ["BTC-USDT"]} -> {"startMs", "instIds"}: record the market's
                                  own flow from now (okxbot.sim.recorder); replaces a running recording
     GET  /__sim__/record        the recording so far;  DELETE /__sim__/record: stop, and return it
+    POST /__sim__/subaccounts   {"uid": master uid, "subAcct", "label"?} -> the list row (made "on the
+                                 website": no API rule applies but the name's)
+    GET  /__sim__/subaccounts?uid=MASTER   every sub-account of a master, with its keys (no secrets)
+    POST /__sim__/subaccount-config {"apiCreate"?: true, "maxKeys"?: 50, "maxSubaccounts"?: 1000}
+Every account made by /__sim__/accounts or /__sim__/keys is a main (master) account; /__sim__/keys with
+the uid of a sub-account makes a key for it "by hand" (any permission, withdraw included).
 Answers are plain JSON objects (not the OKX envelope); errors are `{"error": "..."}` with HTTP 400.
 """
 
@@ -35,6 +41,7 @@ from aiohttp import web
 from okxbot.sim.admin_gate import AdminInputError, read_object, refusal
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.faults import Fault
+from okxbot.sim.filters import ParamError
 from okxbot.sim.funding_account import FundingError
 from okxbot.sim.wire import dumps
 from okxbot.sim.ws_ops import OPS
@@ -66,6 +73,9 @@ def register(router: web.UrlDispatcher) -> None:
         ("POST", "record", _record),
         ("GET", "record", _record),
         ("DELETE", "record", _record),
+        ("POST", "subaccounts", _subaccounts_create),
+        ("GET", "subaccounts", _subaccounts_list),
+        ("POST", "subaccount-config", _subaccount_config),
     ):
         router.add_route(method, f"/__sim__/{name}", _wrap(fn))
 
@@ -352,3 +362,56 @@ def _record(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict
     if recorder is None:
         raise AdminError("no recording is running: start one with POST /__sim__/record")
     return dict(recorder.wire(ctx.clock.now_ms()))
+
+
+def _master_uid(ctx: SimContext, body: dict[str, Any]) -> str:
+    uid = str(body.get("uid", ""))
+    if not ctx.exchange.has_account(uid):
+        raise AdminError(f"no account with uid {uid!r}; create one with POST /__sim__/keys")
+    if ctx.subaccounts.is_sub(uid):
+        raise AdminError(f"uid {uid} is a sub-account; give the uid of its master account")
+    return uid
+
+
+def _subaccounts_create(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """A sub-account made on the website (no API restriction applies; the name rules do)."""
+    master = _master_uid(ctx, body)
+    name = str(body.get("subAcct", ""))
+    try:
+        ctx.subaccounts.check_new(master, name)
+        uid = ctx.exchange.create_account({}, demo=ctx.exchange.is_demo(master))
+        sub = ctx.subaccounts.add(master, name, uid, str(body.get("label", "")), ctx.clock.now_ms())
+    except ParamError as err:
+        raise AdminError(f"{err.code} {err.msg} (names: 6-20 letters and digits, with both)") from None
+    return sub.wire()
+
+
+def _subaccounts_list(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    master = _master_uid(ctx, body)
+    rows = []
+    for sub in ctx.subaccounts.of_master(master):
+        keys = [
+            {
+                "apiKey": k.api_key,
+                "label": k.label,
+                "perm": k.perm_string(),
+                "ip": k.ip_string(),
+                "ts": str(k.ts),
+            }
+            for k in ctx.keystore.of_uid(sub.uid)
+        ]
+        rows.append(sub.wire() | {"keys": keys})
+    return {"uid": master, "subaccounts": rows}
+
+
+def _subaccount_config(ctx: SimContext, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    subs = ctx.subaccounts
+    if "apiCreate" in body:
+        subs.api_create = _bool(body["apiCreate"], "apiCreate")
+    for name, attr in (("maxKeys", "max_keys"), ("maxSubaccounts", "max_subaccounts")):
+        if name in body:
+            value = body[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise AdminError(f"{name} must be a whole number >= 1")
+            setattr(subs, attr, value)
+    return {"apiCreate": subs.api_create, "maxKeys": subs.max_keys, "maxSubaccounts": subs.max_subaccounts}

@@ -16,6 +16,7 @@ from okxbot.sim import asset_endpoints as _asset_endpoints  # noqa: F401 (regist
 from okxbot.sim import endpoints as _endpoints  # noqa: F401 (importing registers the endpoints)
 from okxbot.sim import endpoints_algo as _endpoints_algo  # noqa: F401
 from okxbot.sim import endpoints_swap as _endpoints_swap  # noqa: F401
+from okxbot.sim import subaccount_endpoints as _subaccount_endpoints  # noqa: F401 (users/subaccount/...)
 from okxbot.sim.context import CTX, SimContext
 from okxbot.sim.wire import SimError, error_response
 

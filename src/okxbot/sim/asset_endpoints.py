@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from okxbot.sim import subaccount_transfers
 from okxbot.sim.endpoints import _opt, _req
 from okxbot.sim.filters import ParamError
 from okxbot.sim.funding_account import MIN_WITHDRAWAL, WITHDRAWAL_FEE, currency_name, main_chain
@@ -124,16 +125,24 @@ def asset_transfer(call: Call) -> list[Any]:
     amt = _amount(call)
     if amt <= 0:
         raise SimError("58114")
-    record = call.ctx.funding.transfer(
-        call.uid,
-        ccy,
-        amt,
-        _req(call.params, "from"),
-        _req(call.params, "to"),
-        transfer_type=_opt(call.params, "type") or "0",
-        sub_acct=_opt(call.params, "subAcct"),
-        client_id=_client_id(call),
-    )
+    _flag(call, "loanTrans")
+    _flag(call, "omitPosRisk")  # portfolio margin only: accepted, nothing to ignore in Spot mode
+    transfer_type = _opt(call.params, "type") or "0"
+    from_, to = _req(call.params, "from"), _req(call.params, "to")
+    if transfer_type == "0":
+        record = call.ctx.funding.transfer(call.uid, ccy, amt, from_, to, client_id=_client_id(call))
+    else:
+        record = subaccount_transfers.transfer(
+            call.ctx,
+            call.uid,
+            transfer_type,
+            ccy,
+            amt,
+            from_,
+            to,
+            _opt(call.params, "subAcct"),
+            _client_id(call),
+        )
     return [
         {
             "amt": fmt(record.amt),
@@ -144,6 +153,15 @@ def asset_transfer(call: Call) -> list[Any]:
             "transId": record.trans_id,
         }
     ]
+
+
+def _flag(call: Call, name: str) -> None:
+    """A boolean parameter: JSON true / false, or the strings python-okx and the docs use."""
+    value = call.params.get(name)
+    if value is None or value == "" or isinstance(value, bool):
+        return
+    if value not in ("true", "false"):
+        raise SimError("51000", name)
 
 
 @endpoint("GET", "/api/v5/asset/transfer-state", perm="read_only")
@@ -169,6 +187,10 @@ def asset_withdrawal(call: Call) -> list[Any]:
     assert call.key is not None
     if call.key.demo:
         raise SimError("50038")
+    if call.ctx.subaccounts.is_sub(call.uid):
+        raise ParamError(
+            "59504", "Sub-accounts don't support withdrawals. Please use your main account for withdrawals."
+        )
     if amt < MIN_WITHDRAWAL:
         raise ParamError("58206", "Withdrawal amount is less than the lower limit.")
     # A request is only the start: the withdrawal waits (state "0") until the admin API moves it on.

@@ -59,6 +59,7 @@ class ApiKey:
     ip: tuple[str, ...]
     label: str
     demo: bool
+    ts: int = 0  # creation time (ms), as GET users/subaccount/apikey shows it
 
     def perm_string(self) -> str:
         return ",".join(p for p in PERMISSIONS if p in self.perm)
@@ -128,17 +129,25 @@ class KeyStore:
         self._keys: dict[str, ApiKey] = {}
 
     def create(
-        self, uid: str, *, perm: str = "read_only,trade", ip: str = "", label: str = "", demo: bool = False
+        self,
+        uid: str,
+        *,
+        perm: str = "read_only,trade",
+        ip: str = "",
+        label: str = "",
+        demo: bool = False,
+        passphrase: str = "",
     ) -> ApiKey:
         key = ApiKey(
             api_key=str(uuid.uuid4()),
             secret_key=secrets.token_hex(16).upper(),
-            passphrase="Sim" + secrets.token_urlsafe(12) + "!1",
+            passphrase=passphrase or "Sim" + secrets.token_urlsafe(12) + "!1",
             uid=uid,
             perm=parse_perm(perm),
             ip=parse_ip(ip),
             label=label or "sim",
             demo=demo,
+            ts=self._now_ms(),
         )
         self._keys[key.api_key] = key
         return key
@@ -148,6 +157,21 @@ class KeyStore:
 
     def all(self) -> list[ApiKey]:
         return list(self._keys.values())
+
+    def of_uid(self, uid: str) -> list[ApiKey]:
+        """The keys of one account, oldest first."""
+        return [k for k in self._keys.values() if k.uid == uid]
+
+    def replace(self, key: ApiKey) -> None:
+        """Store a modified key (same apiKey): requests are checked against it from now on."""
+        if key.api_key not in self._keys:
+            raise KeyError(key.api_key)
+        self._keys[key.api_key] = key
+
+    def delete(self, api_key: str) -> ApiKey | None:
+        """Forget a key: every later request or WS login with it is refused at once (50111 / 60005).
+        Open WebSocket sessions are closed by the caller (`sim.key_revocation.revoke`)."""
+        return self._keys.pop(api_key, None)
 
     def verify_rest(
         self,

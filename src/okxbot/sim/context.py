@@ -17,6 +17,7 @@ from okxbot.sim.auth import KeyStore
 from okxbot.sim.clock import Clock
 from okxbot.sim.faults import FaultPlan
 from okxbot.sim.limits import Limiter
+from okxbot.sim.subaccounts import SubAccounts
 
 if TYPE_CHECKING:
     from okxbot.sim.engine import Exchange
@@ -46,6 +47,8 @@ class SimContext:
     seed: int
     funding: FundingLedger  # every account's funding side (deposits, withdrawals, transfers)
     stats: Stats = field(default_factory=Stats)
+    # master -> sub-account relations (every sub-account is an engine account of its own)
+    subaccounts: SubAccounts = field(default_factory=SubAccounts)
     # (uid, tag) -> deadline (ms, simulator clock) of a cancel-all-after dead-man switch.
     dead_man: dict[tuple[str, str], int] = field(default_factory=dict)
     # OKX's asynchrony (late executions, lagged cancels / amends, read lag); all off until configured.

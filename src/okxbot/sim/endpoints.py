@@ -154,6 +154,7 @@ def account_balance(call: Call) -> list[Any]:
 def account_config(call: Call) -> list[Any]:
     key = call.key
     assert key is not None
+    main_uid = call.ctx.subaccounts.master_of(key.uid)  # a sub-account's key names its master
     acct_lv, pos_mode = call.ctx.exchange.account_settings(key.uid)
     return [
         {
@@ -169,7 +170,7 @@ def account_config(call: Call) -> list[Any]:
             "level": "Lv1",
             "levelTmp": "",
             "liquidationGear": "-1",
-            "mainUid": key.uid,
+            "mainUid": main_uid,
             "mgnIsoMode": "automatic",
             "opAuth": "0",
             "perm": key.perm_string(),
@@ -180,7 +181,7 @@ def account_config(call: Call) -> list[Any]:
             "spotRoleType": "0",
             "spotTraderInsts": [],
             "traderInsts": [],
-            "type": "0",
+            "type": "0" if main_uid == key.uid else "1",  # 1: standard sub-account
             "uid": key.uid,
         }
     ]

@@ -5,7 +5,7 @@ OKX keeps two accounts per user: the trading account (the engine's `Account`, wh
 fill) and the funding account, where deposits land and withdrawals leave from. Money moves between the
 two only through `POST /asset/transfer` ("6" funding, "18" trading). Each uid has one funding account
 here; a sub-account is another uid, so master <-> sub-account transfers (transfer types 1-4) only need
-the uid of the other side (`_counterpart`), not a second model.
+the uid of the other side (`sim.subaccount_transfers` finds it and calls `move`), not a second model.
 
 State codes, bill types and field names are OKX's (docs "Get deposit history", "Get withdrawal
 history", "Asset bills details"):
@@ -15,7 +15,8 @@ history", "Asset bills details"):
                    -1 failed, 2 success. The amount and fee leave the funding account when the
                    request is made (bill type 2); a canceled or failed one comes back (bill type 13).
   funding bill     1 deposit, 2 withdrawal, 13 canceled withdrawal, 130 transferred from the trading
-                   account, 131 transferred to the trading account
+                   account, 131 transferred to the trading account, 20 / 21 to / from a sub-account
+                   (master), 22 / 23 out to / in from the master (sub-account)
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ BILL_WITHDRAWAL = "2"
 BILL_WITHDRAWAL_CANCELED = "13"
 BILL_FROM_TRADING = "130"
 BILL_TO_TRADING = "131"
+BILL_TO_SUB = "20"  # master: transfer to a sub-account
+BILL_FROM_SUB = "21"  # master: transfer from a sub-account
+BILL_SUB_OUT = "22"  # sub-account: transfer out to the master (or another sub-account)
+BILL_SUB_IN = "23"  # sub-account: transfer in from the master (or another sub-account)
 
 # Currency metadata for asset/currencies, deposit addresses and withdrawals: (name, main chain).
 CHAINS = {
@@ -483,28 +488,50 @@ class FundingLedger:
         sub_acct: str = "",
         client_id: str = "",
     ) -> Transfer:
-        """POST /asset/transfer. Type 0 moves money between this uid's funding and trading accounts.
+        """POST /asset/transfer type 0: between this uid's funding and trading accounts.
 
-        Types 1-4 name a sub-account; the simulator has none yet, so they answer as OKX does for a
-        sub-account it does not know (58115) or for a type a main-account key may not use (58127).
+        Master / sub-account transfers (types 1-4) are resolved by `sim.subaccount_transfers`, which
+        finds the other side's uid and calls `move`; here a non-zero type is a parameter error.
         """
-        if from_ not in (FUNDING, TRADING) or to not in (FUNDING, TRADING):
-            raise FundingError(
-                "51000", f"Parameter {'from' if from_ not in (FUNDING, TRADING) else 'to'} error"
-            )
+        check_accounts(from_, to)
         if transfer_type != "0":
-            self._counterpart(uid, transfer_type, sub_acct)
+            raise FundingError("51000", "Parameter type error")
         if from_ == to:
             raise FundingError("58123", "The From parameter cannot be the same as the To parameter.")
-        acct = self.account(uid)
+        return self.move(uid, from_, uid, to, ccy, amt, caller=uid, client_id=client_id)
+
+    def move(
+        self,
+        src_uid: str,
+        from_: str,
+        dst_uid: str,
+        to: str,
+        ccy: str,
+        amt: Decimal,
+        *,
+        caller: str,
+        transfer_type: str = "0",
+        sub_acct: str = "",
+        client_id: str = "",
+        out_bill: str = BILL_TO_TRADING,
+        in_bill: str = BILL_FROM_TRADING,
+    ) -> Transfer:
+        """Move `amt` from (src_uid, from_) to (dst_uid, to); the record is kept on `caller` (for
+        transfer-state). Nothing moves when the source's available balance is short (58116).
+        `out_bill` / `in_bill`: the funding-bill types written when a funding account pays / receives
+        (131 / 130 within an account; 20, 21, 22, 23 between a master and its sub-accounts)."""
+        src = self.account(src_uid)
+        dst = self.account(dst_uid)
         if from_ == FUNDING:
-            if acct.bal(ccy).avail < amt:
+            if src.bal(ccy).avail < amt:
                 raise FundingError("58116", "Transfer exceeds the available amount.")
-            self._book(acct, ccy, -amt, BILL_TO_TRADING, client_id)
-            self.exchange.transfer(uid, ccy, amt)
+            self._book(src, ccy, -amt, out_bill, client_id)
         else:
-            self.exchange.transfer(uid, ccy, -amt)  # raises 58116 when the trading account lacks it
-            self._book(acct, ccy, amt, BILL_FROM_TRADING, client_id)
+            self.exchange.transfer(src_uid, ccy, -amt, to)  # raises 58116 when the trading account lacks it
+        if to == FUNDING:
+            self._book(dst, ccy, amt, in_bill, client_id)
+        else:
+            self.exchange.transfer(dst_uid, ccy, amt, from_)
         record = Transfer(
             trans_id=str(next(self._trans_ids)),
             client_id=client_id,
@@ -517,23 +544,8 @@ class FundingLedger:
             state="success",
             ts=self.clock.now_ms(),
         )
-        acct.transfers.append(record)
+        self.account(caller).transfers.append(record)
         return record
-
-    def _counterpart(self, uid: str, transfer_type: str, sub_acct: str) -> str:
-        """The uid on the other side of a master / sub-account transfer (none exist yet)."""
-        if transfer_type not in ("1", "2", "3", "4"):
-            raise FundingError("51000", "Parameter type error")
-        if transfer_type in ("3", "4"):
-            # Only a sub-account's key may use these; every simulator key belongs to a main account.
-            raise FundingError(
-                "58127",
-                "Main account API key does not support current transfer 'type' parameter. "
-                "Please refer to the API documentation.",
-            )
-        if not sub_acct:
-            raise FundingError("50014", "Parameter subAcct can not be empty.")
-        raise FundingError("58115", "Sub-account does not exist.")
 
     def transfer_state(self, uid: str, trans_id: str, client_id: str) -> list[dict[str, str]]:
         """GET /asset/transfer-state: transId wins over clientId; unknown ids answer an empty list."""
@@ -549,6 +561,13 @@ class FundingLedger:
         if ts > now:
             raise ValueError("ts may not be in the future")
         return ts
+
+
+def check_accounts(from_: str, to: str) -> None:
+    """`from` and `to` of asset/transfer: "6" funding or "18" trading, else 51000."""
+    for name, value in (("from", from_), ("to", to)):
+        if value not in (FUNDING, TRADING):
+            raise FundingError("51000", f"Parameter {name} error")
 
 
 def _ts(row: Mapping[str, Any]) -> int:

@@ -93,6 +93,17 @@ TABLE: dict[str, Rule] = {
     "POST /api/v5/asset/transfer": Rule(2, _PER_S, "uid_ccy"),
     "GET /api/v5/asset/transfer-state": Rule(10, _PER_S, "uid"),  # docs "Get funds transfer state"
     "POST /api/v5/asset/withdrawal": Rule(6, _PER_S, "uid"),
+    # master account: its sub-accounts (docs "Sub-account" section), per uid
+    "GET /api/v5/users/subaccount/list": Rule(2, _PER_2S, "uid"),
+    "POST /api/v5/users/subaccount/create-subaccount": Rule(1, _PER_S, "uid"),
+    "POST /api/v5/users/subaccount/apikey": Rule(1, _PER_S, "uid"),
+    "GET /api/v5/users/subaccount/apikey": Rule(20, _PER_2S, "uid"),
+    "POST /api/v5/users/subaccount/modify-apikey": Rule(1, _PER_S, "uid"),
+    "POST /api/v5/users/subaccount/delete-apikey": Rule(1, _PER_S, "uid"),
+    "POST /api/v5/users/subaccount/set-transfer-out": Rule(1, _PER_S, "uid"),
+    "GET /api/v5/account/subaccount/balances": Rule(6, _PER_2S, "uid"),
+    "GET /api/v5/asset/subaccount/balances": Rule(6, _PER_2S, "uid"),
+    "GET /api/v5/asset/subaccount/bills": Rule(6, _PER_S, "uid"),
     # order entry, per uid + instrument
     "POST /api/v5/trade/order": Rule(60, _PER_2S, "uid_inst"),
     "POST /api/v5/trade/batch-orders": Rule(300, _PER_2S, "uid_inst", counts_orders=True),

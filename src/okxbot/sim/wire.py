@@ -32,6 +32,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "50024": (200, "Parameter {0} and {1} can not exist at the same time."),
     "50025": (200, "Parameter {0} count exceeds the limit {1}."),
     "50026": (500, "System error. Try again later"),
+    "50035": (403, "This endpoint requires that APIKey must be bound to IP"),
     "50036": (
         200,
         "The expTime can't be earlier than the current system time. Please adjust the expTime and try again.",
@@ -61,6 +62,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "54000": (200, "Margin trading is not supported."),
     "58114": (400, "Transfer amount must be greater than 0"),
     "58350": (200, "Insufficient balance."),
+    "59500": (200, "Only the API key of the main account has permission."),
+    "59501": (200, "Each account can create up to 50 API keys"),
+    "59502": (200, "This note name already exists. Enter a unique API key note name"),
+    "59503": (200, "Each API key can bind up to 20 IP addresses"),
+    "59505": (200, "The passphrase format is incorrect."),
+    "59506": (200, "API key doesn't exist."),
 }
 
 

@@ -595,6 +595,23 @@ class WsHub:
                 session.transport.abort()
         return len(victims)
 
+    def revoke_key(self, api_key: str) -> int:
+        """A key was deleted or changed: its sessions stop being logged in at once (later ops answer
+        60011, private pushes stop) and are closed with 4007 once what was queued for them is out."""
+        victims = [s for s in self.sessions if s.key is not None and s.key.api_key == api_key]
+        for session in victims:
+            assert session.key is not None
+            logged_in = self.private.get(session.key.uid)
+            if logged_in is not None:
+                logged_in.discard(session)
+                if not logged_in:
+                    del self.private[session.key.uid]
+            session.key = None
+            task = asyncio.get_running_loop().create_task(_close_when_flushed(session, 4007, KEY_CHANGED))
+            _CLOSING.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_CLOSING.discard)
+        return len(victims)
+
     def stall(self, duration_ms: int, path: str = "") -> int:
         until = monotonic_ms() + duration_ms
         victims = self.matching(path)
@@ -610,6 +627,21 @@ class WsHub:
             stream.corrupt_next = True
         else:
             stream.skip_next = True
+
+
+KEY_CHANGED = b"API key has been updated or deleted. Please reconnect."
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def _close_when_flushed(session: Session, code: int, reason: bytes) -> None:
+    """Close after the writer has sent what was queued (an order push that happened before the key was
+    deleted still reaches the client), waiting at most one second for a slow reader."""
+    deadline = monotonic_ms() + 1000
+    # The writer task signals nothing when its queue runs dry; a bounded poll keeps Session unchanged.
+    while session.backlog and not session.ws.closed and monotonic_ms() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if not session.ws.closed:
+        await session.ws.close(code=code, message=reason)
 
 
 HUB = web.AppKey("okxbot.sim.ws_hub", WsHub)

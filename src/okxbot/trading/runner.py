@@ -28,6 +28,7 @@ from okxbot.trading.clock import VenueClock, next_multiple_ms
 from okxbot.trading.config import BotConfig, check_instrument
 from okxbot.trading.core import BotCore, Summary
 from okxbot.trading.journal import Journal, default_url
+from okxbot.trading.key_swap import KeySwap
 from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.strategy import HISTORY_CANDLES, Candle, Strategy, Trade
@@ -75,6 +76,7 @@ class Runner:
         self.first_timer_ms: int | None = None  # its first mark after the start
         self._last_trade_ms = int(time.time() * 1000)  # the REST fallback delivers only newer trades
         self._tasks: list[asyncio.Task[Any]] = []
+        self.key_swap = KeySwap(self)  # moves onto a rotated key between requests; halts on a revoked one
 
     # ---- the core's parts, as the status view, `okxbot serve` and tests read them ------------------
     @property
@@ -139,6 +141,7 @@ class Runner:
             loop_tasks.append(self._timer_loop(strategy.timer_seconds))
         if strategy.candle_bar:
             loop_tasks.append(self._candle_loop(strategy.candle_bar))
+        loop_tasks.append(self.key_swap.watch())
         self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
         # What start-up built (ccxt's markets, modules, the journal) lives as long as the bot: keep it
         # out of the collector's generations, or each full collection walks ~250k objects (tens of ms)
@@ -151,6 +154,7 @@ class Runner:
         self, stop: asyncio.Event, seconds: float | None = None, live_view: bool = False
     ) -> Summary:
         """Start, trade until `stop` is set (or `seconds` pass), then stop cleanly; returns the summary."""
+        self.key_swap.stop_event = stop  # a revoked key stops the bot like a stop request
         try:
             await self.start()
             if live_view and self.console is not None:
@@ -374,6 +378,7 @@ class Runner:
                 if err.code == "50011":
                     manager.stats.rate_limited += 1
                 self._error(f"poll: {err.message}")
+                await self.key_swap.on_error(err)
             await self.core.check_halt()
 
     async def _timer_loop(self, period: float) -> None:

@@ -128,10 +128,23 @@ class Profile:
     last_check: dict[str, str] = field(default_factory=dict)
     sim_url: str = ""
     auto: bool = False
+    # +1 each time the key is replaced (`keys rotate`): a running bot on this profile watches it and
+    # moves onto the new key between two requests (`okxbot.trading.key_swap`).
+    generation: int = 0
+    # A bot's own sub-account key made by `okxbot keys provision` through the master profile `master`:
+    master: str = ""  # the master account's profile
+    sub_acct: str = ""  # the OKX sub-account the key belongs to
+    key_label: str = ""  # the key's label (note) on OKX
+    key_created: str = ""  # when okxbot made the current key
 
     @property
     def is_sim(self) -> bool:
         return bool(self.sim_url)
+
+    @property
+    def provisioned(self) -> bool:
+        """The key was made by okxbot on a sub-account (`keys provision`): okxbot can replace it."""
+        return bool(self.master and self.sub_acct)
 
     @property
     def environment(self) -> str:

@@ -178,19 +178,25 @@ class Vault:
         redact.register(creds.values())
         return creds
 
-    def rotate(self, name: str, credentials: Credentials) -> None:
-        """Overwrite a profile's three values (the key was re-created on OKX) and re-enable it."""
+    def rotate(
+        self, name: str, credentials: Credentials, change: Callable[[Profile], None] | None = None
+    ) -> Profile:
+        """Overwrite a profile's three values (the key was re-created on OKX), re-enable it and bump its
+        key generation (a bot running on it then moves onto the new key); `change` edits more fields."""
         profile = self.profiles.get(name)
         redact.register(credentials.values())
         self._put(profile, credentials)
 
-        def change(p: Profile) -> None:
+        def apply(p: Profile) -> None:
             p.key_hint = credentials.api_key.masked()
             p.disabled = False
             p.disabled_reason = ""
             p.last_check = {}
+            p.generation += 1
+            if change is not None:
+                change(p)
 
-        self.profiles.update(name, change)
+        return self.profiles.update(name, apply)
 
     def remove(self, name: str) -> None:
         profile = self.profiles.get(name)
