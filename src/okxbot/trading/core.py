@@ -39,6 +39,7 @@ from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
+from okxbot.trading.swap_manager import SwapManager
 from okxbot.trading.venue import Venue
 
 log = logging.getLogger("okxbot.trading.core")
@@ -104,6 +105,11 @@ class BotCore:
         self._trade_ids: OrderedDict[str, None] = OrderedDict()
         self._halted_before = False
         self.hooks_run = 0  # hooks dispatched so far (a strategy's state may have changed)
+        self.swaps: SwapManager | None = None  # a perpetual-swap bot's side (`attach_swaps`)
+
+    def attach_swaps(self, swaps: SwapManager) -> None:
+        """Make this a perpetual-swap bot: orders, positions and funding through `swaps`."""
+        self.swaps = swaps
 
     # ---- setting up -------------------------------------------------------------------------------
     def load_strategy(self) -> Strategy:
@@ -196,6 +202,10 @@ class BotCore:
     async def _on_manager_event(self, kind: str, payload: Any) -> None:
         self._queue.put_nowait((kind, payload))
 
+    def emit(self, kind: str, payload: Any) -> None:
+        """Queue a hook (the swap side's "position" and "funding")."""
+        self._queue.put_nowait((kind, payload))
+
     @property
     def queue(self) -> asyncio.Queue[tuple[str, Any]]:
         """The hooks waiting to run (`queue.join()` waits until every queued hook has run)."""
@@ -253,6 +263,10 @@ class BotCore:
             await s.on_candle(payload[-1], payload)
         elif kind == "stop":
             await s.on_stop()
+        elif kind == "position":
+            await s.on_position(payload)
+        elif kind == "funding":
+            await s.on_funding(payload)
 
     @contextlib.contextmanager
     def _answering(self, tick: Tick) -> Iterator[None]:
@@ -301,6 +315,12 @@ class BotCore:
         open_j = {o.client_order_id for o in self.journal.open_orders()}
         fills_ex = {f.trade_id for f in venue_fills if f.client_order_id in ours}
         fills_j = {f.trade_id for f in self.journal.fills()}
+        if self.swaps is not None:
+            try:
+                if not await self.swaps.exchange_matches_journal():
+                    return False  # the journal's positions are not OKX's
+            except OkxError:
+                return False
         return open_ex == open_j and fills_ex <= fills_j
 
     def summary(self, *, reconciled: bool) -> Summary:

@@ -136,6 +136,9 @@ class OrderManager(OrderChanges):
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
         self.answer_listeners: list[AnswerListener] = []  # every order request's outcome (`_answered`)
+        # swap bots: an order without clOrdId placed by one of the bot's algo orders -> the same order
+        # with the clOrdId it is journaled under (`okxbot.trading.swap_algos.AlgoChildren`); else as is
+        self.adopt: Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]] | None = None
         # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
         # order placed then is timed from that message's frame to its request's bytes (latency.py)
         self.cause: Tick | None = None
@@ -243,6 +246,19 @@ class OrderManager(OrderChanges):
         if intent is None:
             return None
         checked = _perf_ns() if cause is not None else 0
+        return await self._send(intent, cause, decided, checked)
+
+    async def send_prepared(self, intent: OrderIntent) -> JournalOrder | None:
+        """Journal and send an order checked elsewhere (a swap bot's: `okxbot.trading.swap_manager`,
+        which has run the risk rules and journaled its swap fields); the same write-ahead and the same
+        handling of the answer as `place`."""
+        self.cause = None
+        self._track(intent)
+        return await self._send(intent, None, 0, 0)
+
+    async def _send(
+        self, intent: OrderIntent, cause: Tick | None, decided: int, checked: int
+    ) -> JournalOrder | None:
         self._journal_sent([intent])
         timed = self._timer(cause, decided, checked, intent.client_order_id)
         try:
@@ -313,19 +329,15 @@ class OrderManager(OrderChanges):
                 return None
             # no await since the check: the next order sees this one's reserve
             self.funds.sent(cid, spec.side, intent.amount, reserve_px)
-        self._open[cid] = JournalOrder(
-            cid,
-            self.journal.bot,
-            self.symbol,
-            intent.side,
-            intent.amount,
-            intent.price,
-            "sent",
-            None,
-            ZERO,
-            "bot",
-        )
+        self._track(intent)
         return intent
+
+    def _track(self, intent: OrderIntent) -> None:
+        """Count the order open from now (it is journaled next)."""
+        self._open[intent.client_order_id] = JournalOrder(
+            intent.client_order_id, self.journal.bot, self.symbol, intent.side, intent.amount, intent.price,
+            "sent", None, ZERO, "bot",
+        )  # fmt: skip
 
     def _journal_sent(self, intents: list[OrderIntent]) -> None:
         """Write-ahead: the intents are committed as "sent" before any request leaves."""
@@ -416,6 +428,9 @@ class OrderManager(OrderChanges):
     # ---- updates ----------------------------------------------------------------------------------
     async def apply_order(self, raw: Mapping[str, Any], order: Order | None = None) -> None:
         """One order object (orders-channel push, REST answer); fields per OKX's wire form."""
+        if self.adopt is not None and not raw.get("clOrdId") and raw.get("algoClOrdId"):
+            raw = await self.adopt(raw)  # an order one of the bot's algo orders placed (swap bots)
+            order = None
         order = order or Order.from_okx(raw, self.symbol)
         cid = order.client_order_id
         record = self._open.get(cid) if cid else None
@@ -596,7 +611,7 @@ class OrderManager(OrderChanges):
             return await self._read_fills(cid)
         if cid not in self._open:
             return True  # final already
-        order = await self.client.find_order(self.symbol, cid)
+        order = await self._find(cid)
         now = self.client.okx_now_ms()
         due = doubt.settle_at_ms is not None and now >= doubt.settle_at_ms
         if order is None:
@@ -625,6 +640,13 @@ class OrderManager(OrderChanges):
             )
             return True
         return False
+
+    async def _find(self, cid: str) -> Order | None:
+        """Look an order up by clOrdId; an algo's order (no clOrdId on OKX) by its ordId."""
+        record = self._open.get(cid) or self.journal.order(cid)
+        if record is not None and record.origin == "algo" and record.order_id:
+            return await self.client.find_order(self.symbol, order_id=record.order_id)
+        return await self.client.find_order(self.symbol, cid)
 
     async def _read_fills(self, cid: str) -> bool:
         record = self._open.get(cid) or self.journal.order(cid)
@@ -659,7 +681,7 @@ class OrderManager(OrderChanges):
         if record is None or record.state in FINAL:
             return
         try:
-            order = await self.client.find_order(self.symbol, cid)
+            order = await self._find(cid)
         except OkxError as err:
             self.stats.error(f"lookup {cid}: {err.message}")
             order = None

@@ -1,0 +1,54 @@
+"""A perpetual-swap bot on the simulator: swap orders with exchange-side stops, journal, hooks."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from okxbot.sim.server import RunningSim
+from okxbot.trading.swap_journal import SwapJournal
+from tests.trading.botkit import runner, wait_for
+from tests.trading.swapbot import SWAP_ID, exchange_position, futures_key, live_algos, mark, swap_config
+
+
+def test_a_long_with_an_attached_stop_is_journaled_and_protected_on_the_exchange(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    key = futures_key(sim)
+    r = runner(sim, key, swap_config(tmp_path), tmp_path)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.core.swaps is not None and r.strategy is not None, 20)
+        assert r.core is not None and r.core.swaps is not None
+        swaps = r.core.swaps
+        px = mark(sim)
+        sl = (px * Decimal("0.97")).quantize(Decimal("0.1"))
+        # 0.02 BTC in base units = 2 contracts of 0.01 BTC: converted exactly, sent in contracts
+        order = await swaps.place("buy", Decimal("0.02"), unit="base", stop_loss=sl)
+        assert order is not None, r.core.manager.stats.errors
+        await wait_for(lambda: exchange_position(sim, key) == Decimal(2), 15)
+        sent = sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]
+        mine = next(o for o in sent if o["clOrdId"] == order.client_order_id)
+        assert mine["sz"] == "2" and mine["tdMode"] == "cross" and mine["posSide"] == "net"
+        algos = live_algos(sim, key)
+        assert (
+            len(algos) == 1 and algos[0]["slTriggerPx"] == str(sl) and algos[0]["slTriggerPxType"] == "mark"
+        )
+        journal = SwapJournal(r.journal.engine, "perp")  # type: ignore[union-attr]
+        fields = journal.order_fields(order.client_order_id)
+        assert fields is not None and fields.pos_side == "net" and fields.td_mode == "cross"
+        assert fields.attach_algo_client_id == algos[0]["algoClOrdId"]
+        await wait_for(lambda: journal.algo(algos[0]["algoClOrdId"]).state == "live", 15)  # type: ignore[union-attr]
+        await wait_for(lambda: journal.positions("BTC/USDT:USDT").get("net") == Decimal(2), 15)
+        assert await swaps.exchange_matches_journal()
+        # the strategy saw the position change (on_position)
+        await wait_for(lambda: any(p and p[0].contracts == 2 for p in r.strategy.positions_seen), 15)  # type: ignore[union-attr]
+        stop.set()
+        summary = await task
+        assert summary.reconciled
+
+    asyncio.run(go())
+    assert SWAP_ID
