@@ -52,3 +52,45 @@ def test_a_long_with_an_attached_stop_is_journaled_and_protected_on_the_exchange
 
     asyncio.run(go())
     assert SWAP_ID
+
+
+def test_funding_and_a_stop_that_fires_reach_the_hooks_and_the_journal(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    key = futures_key(sim)
+    sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": "0"})
+    r = runner(sim, key, swap_config(tmp_path), tmp_path)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.core.swaps is not None and r.strategy is not None, 20)
+        assert r.core is not None and r.core.swaps is not None and r.journal is not None
+        swaps, strategy = r.core.swaps, r.strategy
+        sl = (mark(sim) * Decimal("0.98")).quantize(Decimal("0.1"))
+        assert await swaps.place("buy", Decimal("3"), stop_loss=sl) is not None
+        await wait_for(lambda: exchange_position(sim, key) == 3 and len(live_algos(sim, key)) == 1, 15)
+        # a funding settlement of the long: paid (rate > 0), journaled once, on_funding called
+        sim.admin("POST", "/__sim__/funding", {"instId": SWAP_ID, "rate": "0.0005", "settle": True})
+        await wait_for(lambda: len(strategy.funding_seen) == 1, 15)  # type: ignore[union-attr]
+        payment = strategy.funding_seen[0]  # type: ignore[union-attr]
+        assert payment.amount < 0
+        journal = SwapJournal(r.journal.engine, "perp")
+        assert [p.bill_id for p in journal.funding()] == [payment.bill_id]
+        # the price falls through the stop: OKX closes the position, the bot journals the stop's order
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "-4"})
+        await wait_for(lambda: exchange_position(sim, key) == 0, 15)
+        await wait_for(lambda: swaps.position() == 0, 15)
+        algo = journal.algos()[0]
+        await wait_for(lambda: journal.algo(algo.algo_client_id).state == "effective", 15)  # type: ignore[union-attr]
+        await wait_for(lambda: any(p == [] or p[0].contracts == 0 for p in strategy.positions_seen), 15)  # type: ignore[union-attr]
+        assert not r.core.manager.foreign  # the stop's order is the bot's, not someone else's
+        stop.set()
+        summary = await task
+        assert summary.reconciled
+
+    try:
+        asyncio.run(go())
+    finally:
+        sim.admin("POST", "/__sim__/funding", {"instId": SWAP_ID, "rate": None})
+        sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})
