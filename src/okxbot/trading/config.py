@@ -96,7 +96,7 @@ class RiskConfig(Strict):
     daily_loss_limit: Dec | None = Field(default=None, gt=0)  # quote currency
     # perpetual swaps (okxbot.trading.swap_risk): refused before anything is sent
     max_leverage: Dec = Field(default=Decimal("5"), gt=0)  # the leverage in force on the exchange
-    min_liquidation_distance_pct: Dec = Field(default=Decimal("10"), ge=0, lt=100)  # % of the mark
+    min_liquidation_distance_pct: Dec = Field(default=Decimal("10"), ge=0, le=99)  # % of the mark
     max_position_notional: Dec = Field(default=Decimal("10000"), gt=0)  # per symbol, settle currency
     max_funding_per_day: Dec = Field(default=Decimal("20"), ge=0)  # projected funding cost, settle ccy
     require_stop: bool = True  # an order opening or increasing a position needs an exchange-side stop
