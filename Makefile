@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench reliability clean
+.PHONY: setup demo demo-swap test lint bench reliability clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/okxbot demo
+
+demo-swap: $(STAMP)
+	$(BIN)/okxbot demo --swap
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench reliability
