@@ -94,3 +94,65 @@ def test_funding_and_a_stop_that_fires_reach_the_hooks_and_the_journal(
     finally:
         sim.admin("POST", "/__sim__/funding", {"instId": SWAP_ID, "rate": None})
         sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})
+
+
+def test_long_short_mode_orders_carry_their_pos_side_and_close_each_side(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    key = futures_key(sim, mode="long_short_mode")
+    r = runner(sim, key, swap_config(tmp_path, name="hedged"), tmp_path)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.core.swaps is not None and r.strategy is not None, 20)
+        assert r.core is not None and r.core.swaps is not None
+        swaps, px = r.core.swaps, mark(sim)
+        long_ = await swaps.place(
+            "buy", Decimal("1"), stop_loss=(px * Decimal("0.97")).quantize(Decimal("0.1"))
+        )
+        short = await swaps.place(
+            "sell", Decimal("2"), stop_loss=(px * Decimal("1.03")).quantize(Decimal("0.1"))
+        )
+        assert long_ is not None and short is not None, r.core.manager.stats.errors
+        await wait_for(lambda: swaps.position("long") == 1 and swaps.position("short") == 2, 15)
+        sent = {o["clOrdId"]: o for o in sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]}
+        assert sent[long_.client_order_id]["posSide"] == "long"
+        assert sent[short.client_order_id]["posSide"] == "short"
+        assert sorted(a["posSide"] for a in live_algos(sim, key)) == ["long", "short"]
+        await swaps.refresh()
+        assert {p.pos_side: p.contracts for p in swaps.positions} == {"long": 1, "short": 2}
+        closes = await swaps.close_position()
+        assert len(closes) == 2 and all(c is not None for c in closes)
+        closing = {o["clOrdId"]: o for o in sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]}
+        assert {closing[c.client_order_id]["posSide"] for c in closes if c} == {"long", "short"}
+        assert all(closing[c.client_order_id]["reduceOnly"] == "false" for c in closes if c)
+        await wait_for(lambda: exchange_position(sim, key) == 0, 15)
+        await wait_for(lambda: live_algos(sim, key) == [], 15)  # both stops were orphans: canceled
+        stop.set()
+        assert (await task).reconciled
+
+    asyncio.run(go())
+
+
+def test_a_spot_bot_refuses_swap_arguments_and_sends_nothing(sim: RunningSim, tmp_path: Path) -> None:
+    from tests.trading.botkit import new_key
+
+    key = new_key(sim)
+    config = {"name": "spot", "symbol": "BTC/USDT", "strategy": "recorder.py", "run": {"dead_man": False}}
+    swap_config(tmp_path)  # writes the strategy file
+    r = runner(sim, key, config, tmp_path)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.strategy is not None, 20)
+        assert r.strategy is not None and r.manager is not None
+        assert await r.strategy.ctx.place("buy", Decimal("0.001"), stop_loss=Decimal("1000")) is None
+        assert any("apply to perpetual swaps" in e for e in r.manager.stats.errors)
+        assert r.strategy.ctx.positions() == [] and r.strategy.ctx.mark() is None
+        stop.set()
+        summary = await task
+        assert summary.orders_placed == 0
+
+    asyncio.run(go())
