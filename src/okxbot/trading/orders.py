@@ -183,15 +183,23 @@ class OrderManager(OrderChanges, OrderSync):
         """PnL of the bot's fills (all, or those since `since_ms`), marked at the latest mid."""
         if since_ms is None:
             return self._sums.at(self.mid)
-        return Pnl.from_fills([f for f in self._fills if f.ts_ms >= since_ms], self.rules.base, self.mid)
+        fills = [f for f in self._fills if f.ts_ms >= since_ms]
+        return Pnl.from_fills(fills, self.rules.base, self.mid, self._sums.factor)
 
     def pnl_today(self) -> Pnl:
         """PnL of today's fills (UTC day, on the clock), what the daily loss limit watches."""
         today = self._day_sums.get(utc_day(self.clock.now_ms()))
-        return (today or PnlSums(self.rules.base)).at(self.mid)
+        return (today or PnlSums(self.rules.base, factor=self._sums.factor)).at(self.mid)
 
     def position(self) -> Decimal:
         return self._sums.position
+
+    def value_sizes(self, factor: Decimal) -> None:
+        """Fill sizes are worth `factor` base each (a linear swap's contracts): PnL in the quote currency."""
+        fills, self._fills = self._fills, []
+        self._sums, self._day_sums, self._fill_sums = PnlSums(self.rules.base, factor=factor), {}, {}
+        for fill in fills:
+            self._count_fill(fill)
 
     def session_fills(self) -> list[JournalFill]:
         """The fills recorded since this manager started, in the order they were recorded."""
@@ -207,7 +215,9 @@ class OrderManager(OrderChanges, OrderSync):
     def _count_fill(self, fill: JournalFill) -> None:
         self._fills.append(fill)
         self._sums.add(fill)
-        self._day_sums.setdefault(utc_day(fill.ts_ms), PnlSums(self.rules.base)).add(fill)
+        self._day_sums.setdefault(
+            utc_day(fill.ts_ms), PnlSums(self.rules.base, factor=self._sums.factor)
+        ).add(fill)
         cid = fill.client_order_id
         self._fill_sums[cid] = self._fill_sums.get(cid, ZERO) + fill.size
 

@@ -79,6 +79,8 @@ class SwapManager:
         self.leverage: Decimal | None = None
         self.algos = AlgoKeeper(self)
         manager.adopt = self.algos.adopt_child
+        if not spec.inverse:
+            manager.value_sizes(spec.contract_size)  # PnL and the daily loss limit in USDT, not contracts
         manager.listeners.append(self._on_manager_event)
 
     # ---- views --------------------------------------------------------------------------------------
