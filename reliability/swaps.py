@@ -8,7 +8,8 @@ its way; (2) after the simulator executed an order but dropped its answer (an in
 created must be adopted at restart, not placed again or left out; (3) with a position and its stop live,
 and the price then moved through the stop while no bot runs: the exchange closes the position, and the
 restarted bot must journal the stop's order and fill. Every restart must reconcile (orders, fills,
-positions).
+positions). Every fourth round has no kill: its order placements meet ambiguous answers (dropped after
+executing, HTTP 500, 50001 / 50004 / 50013 / 50026; half of them executing later).
 """
 
 from __future__ import annotations
@@ -71,12 +72,8 @@ class Flip(Strategy):
         size = Decimal(random.randint(1, 3))
         await self.ctx.place(side, size, stop_loss=round_price(self.ctx.rules, stop))
 """
-_ALGO_STATE = {
-    "live": "live",
-    "effective": "effective",
-    "canceled": "canceled",
-    "order_failed": "order_failed",
-}
+# ambiguous answers (a `timeout` would hold each for the client's whole 10 s timeout: left to `faults`)
+FAULT_KINDS = ("drop", "50013", "50001", "50004", "50026", "http500")
 
 
 def _new_rows(db: Path, known: set[str], states: tuple[str, ...]) -> bool:
@@ -130,7 +127,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
     sim.admin("POST", "/__sim__/account-level", {"uid": uid, "acctLv": "2"})
     sim.admin("POST", "/__sim__/mark", {"instId": INST, "basis": "0"})
     ways: Counter[str] = Counter()
-    restart_failures, failures, kills, stops_fired_dead = 0, [], 0, 0
+    restart_failures, failures, kills, stops_fired_dead, faults_met = 0, [], 0, 0, 0
     try:
         with scratch_home("swaps") as home:
             home.mkdir(parents=True, exist_ok=True)
@@ -140,10 +137,14 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
             env = dict(os.environ) | sim_profile_env(sim, key, "perp")
             db = home / "journal.sqlite"
             args = ["run", str(config), "--sim", sim.rest, "--no-live"]
-            rounds = max(3, sizes.crashes)
+            rounds = max(4, sizes.crashes)
             for n in range(rounds):
                 known = _known(db)
-                way = n % 3
+                way = n % 4
+                if way == 3:  # no kill: ambiguous answers (some executing late) on a running swap bot
+                    faults_met += _faulty_run(sim, rng, args, env)
+                    ways["faults on order placement, no kill"] += 1
+                    continue
                 if way == 1:  # executed, answer dropped: the crash lands between placement and journal update
                     sim.admin(
                         "POST", "/__sim__/faults", {"path": "/api/v5/trade/order", "count": 1, "kind": "drop"}
@@ -191,6 +192,8 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         Check(SECTION, "SIGKILLs of a swap bot (okxbot run), each followed by a restart", kills, False, where),
         Check(SECTION, "swap orders placed / algo orders (attached stops) / stops fired with no bot running",
               result["orders"], False, f"{result['algos']} algos, {stops_fired_dead} fired while the bot was dead"),
+        Check(SECTION, "faults met by swap order placements (HTTP 500, 50001 / 50004 / 50013 / 50026, drop)",
+              faults_met, False),
         Check(SECTION, "duplicate orders or algo orders (one intent placed twice)", result["duplicates"], True,
               result["dup_detail"]),
         Check(SECTION, "orders unaccounted for (exchange vs journal, incl. orders the stops placed)",
@@ -205,6 +208,27 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         Check(SECTION, "restarts that did not reconcile (orders, fills, positions)", restart_failures, True,
               "; ".join(failures[:2])),
     ]  # fmt: skip
+
+
+def _faulty_run(sim: RunningSim, rng: random.Random, args: list[str], env: dict[str, str]) -> int:
+    """Arm ambiguous faults on `trade/order` (half of them executing later), run the bot a few seconds,
+    stop it cleanly; returns how many of the faults were met."""
+    path = "/api/v5/trade/order"
+    before = _faults_pending(sim, path)
+    armed = 0
+    for kind in rng.sample(FAULT_KINDS, 4):
+        body: dict[str, Any] = {"path": path, "count": 1, "kind": kind}
+        if kind != "drop" and rng.random() < 0.5:
+            body["lateMs"] = rng.choice((100, 300, 800))
+        sim.admin("POST", "/__sim__/faults", body)
+        armed += 1
+    run = _okxbot([*args, "--seconds", "6"], env)
+    run.communicate(timeout=120)
+    return armed - max(0, _faults_pending(sim, path) - before)
+
+
+def _faults_pending(sim: RunningSim, path: str) -> int:
+    return int(sim.call(lambda: sum(f.count for f in sim.ctx.faults.pending() if f.path == path)))
 
 
 def _audit(sim: RunningSim, uid: str, db: Path) -> dict[str, Any]:
