@@ -299,6 +299,18 @@ class SwapJournal:
             ).all()
         return {r.pos_side: Decimal(r.contracts) for r in rows}
 
+    def first_order_ms(self) -> int | None:
+        """When the bot journaled its first order (funding bills before it are not the bot's)."""
+        from sqlalchemy import func
+
+        from okxbot.trading.journal import orders_table
+
+        with self.engine.connect() as conn:
+            first = conn.execute(
+                select(func.min(orders_table.c.created_ms)).where(orders_table.c.bot == self.bot)
+            ).scalar()
+        return None if first is None else int(first)
+
     def funding(self, since_ms: int = 0) -> list[FundingPayment]:
         with self.engine.connect() as conn:
             rows = conn.execute(

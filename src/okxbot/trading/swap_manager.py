@@ -282,7 +282,11 @@ class SwapManager:
         self.funding = await self.venue.funding_rate(self.symbol)
         pos_side = "net" if not self.settings.hedged else "long"
         self.leverage = await self.venue.leverage(self.symbol, self.swap.margin_mode, pos_side)
+        # bills from before the bot's first order belong to whoever traded the account before it
+        first = self.journal.first_order_ms()
         for bill in reversed(await self.venue.funding_bills(self.symbol)):  # oldest first
+            if first is None or int(bill.get("ts") or 0) < first:
+                continue
             payment = FundingPayment(self.symbol, str(bill.get("billId")), Decimal(str(bill.get("balChg") or "0")),
                                      int(bill.get("ts") or 0))  # fmt: skip
             if self.journal.add_funding(payment):
