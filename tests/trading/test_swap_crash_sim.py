@@ -28,9 +28,9 @@ class OpenOnce(Strategy):
     async def on_start(self):
         if MARKER.exists():
             return  # a restart: the position (or what became of it) is the exchange's
+        MARKER.write_text("yes")  # before placing: a kill after the send must not make a restart open again
         stop = round_price(self.ctx.rules, self.ctx.mark() * Decimal("0.98"))
-        if await self.ctx.place("buy", Decimal("2"), stop_loss=stop) is not None:
-            MARKER.write_text("yes")
+        await self.ctx.place("buy", Decimal("2"), stop_loss=stop)
 """
 
 
@@ -72,7 +72,9 @@ def test_sigkilled_bot_stop_fires_on_the_exchange_and_the_restart_reconciles(
         restarted = start_bot(sim, key, tmp_path, config, 6)
         out, _ = restarted.communicate(timeout=120)
         text = out.decode()
+        log = (tmp_path / "logs" / "perpcrash.jsonl").read_text() if (tmp_path / "logs").exists() else ""
         assert restarted.returncode == 0, text
+        assert "not reconciled" not in log, [line for line in log.splitlines() if "reconcil" in line]
         assert (
             "journal reconciled with the exchange" in text
             and "NO" not in text.split("journal reconciled")[1][:80]

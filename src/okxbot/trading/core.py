@@ -300,6 +300,9 @@ class BotCore:
         await m.settle((self.venue.horizon_ms() - self.venue.okx_now_ms()) / 1000 + 5)
         with contextlib.suppress(OkxError):
             await m.poll()
+            if self.swaps is not None:
+                # the last fills may have closed a position: its stop is an orphan, canceled before exiting
+                await self.swaps.algos.reconcile()
         return left
 
     async def check_reconciled(self) -> bool:
@@ -318,10 +321,17 @@ class BotCore:
         if self.swaps is not None:
             try:
                 if not await self.swaps.exchange_matches_journal():
-                    return False  # the journal's positions are not OKX's
+                    log.warning("not reconciled: the journal's positions are not the exchange's")
+                    return False
             except OkxError:
                 return False
-        return open_ex == open_j and fills_ex <= fills_j
+        if open_ex != open_j or not fills_ex <= fills_j:
+            log.warning(
+                "not reconciled: open orders only on the exchange %s, only in the journal %s; fills missing %s",
+                sorted(open_ex - open_j), sorted(open_j - open_ex), sorted(fills_ex - fills_j)[:5],
+            )  # fmt: skip
+            return False
+        return True
 
     def summary(self, *, reconciled: bool) -> Summary:
         m = self.manager

@@ -132,6 +132,7 @@ class AlgoKeeper:
                 continue
             if order is not None:
                 await m.apply_order(order.raw, None)
+                await m._read_fills(f"a{ord_id}")  # now, not in the background: the position depends on them
 
     # ---- repairs and orphans ----------------------------------------------------------------------------
     async def repair(self, algo: JournalAlgo) -> None:
