@@ -13,8 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from okxbot.okx.swap_models import Position
-from okxbot.trading.config import BotConfig
-from okxbot.trading.strategies.ma_cross import sma
+from okxbot.trading.config import BotConfig, MaCrossPerpConfig
+from okxbot.trading.strategies.ma_cross import Crossing
 from okxbot.trading.strategy import Candle, Context, Strategy, round_price
 from okxbot.trading.swap_journal import FundingPayment
 
@@ -32,7 +32,9 @@ def atr(bars: list[Candle], n: int) -> Decimal | None:
     return sum(ranges, Decimal(0)) / n
 
 
-class MaCrossPerpStrategy(Strategy):
+class MaCrossPerpStrategy(Crossing, Strategy):
+    cfg: MaCrossPerpConfig
+
     def __init__(self, ctx: Context, config: BotConfig) -> None:
         super().__init__(ctx, config)
         assert config.ma_cross_perp is not None
@@ -43,16 +45,12 @@ class MaCrossPerpStrategy(Strategy):
         self.stops_hit = 0
 
     async def on_candle(self, candle: Candle, history: list[Candle]) -> None:
-        bars = history if self.cfg.use_forming_bar else [c for c in history if c.confirmed]
-        closes = [c.close for c in bars]
-        fast, slow = sma(closes, self.cfg.fast), sma(closes, self.cfg.slow)
-        if fast is None or slow is None or fast == slow:
-            return
-        trend = "up" if fast > slow else "down"
-        previous, self.trend = self.trend, trend
-        if previous is None or previous == trend:
-            return
-        await self.enter("buy" if trend == "up" else "sell", closes[-1], atr(bars, self.cfg.atr_period))
+        trend = self.crossing(history)
+        if trend is not None:
+            bars = self.bars(history)
+            await self.enter(
+                "buy" if trend == "up" else "sell", bars[-1].close, atr(bars, self.cfg.atr_period)
+            )
 
     async def enter(self, side: str, price: Decimal, range_: Decimal | None) -> None:
         held = self.ctx.position()
