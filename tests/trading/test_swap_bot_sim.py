@@ -111,7 +111,10 @@ def test_long_short_mode_orders_carry_their_pos_side_and_close_each_side(
         assert r.core is not None and r.core.swaps is not None
         swaps, px = r.core.swaps, mark(sim)
         long_ = await swaps.place(
-            "buy", Decimal("1"), stop_loss=(px * Decimal("0.97")).quantize(Decimal("0.1"))
+            "buy",
+            Decimal("1"),
+            stop_loss=(px * Decimal("0.97")).quantize(Decimal("0.1")),
+            take_profit=(px * Decimal("1.05")).quantize(Decimal("0.1")),
         )
         short = await swaps.place(
             "sell", Decimal("2"), stop_loss=(px * Decimal("1.03")).quantize(Decimal("0.1"))
@@ -121,7 +124,14 @@ def test_long_short_mode_orders_carry_their_pos_side_and_close_each_side(
         sent = {o["clOrdId"]: o for o in sim.admin("GET", f"/__sim__/orders?uid={key['uid']}")["orders"]}
         assert sent[long_.client_order_id]["posSide"] == "long"
         assert sent[short.client_order_id]["posSide"] == "short"
-        assert sorted(a["posSide"] for a in live_algos(sim, key)) == ["long", "short"]
+        assert sorted((a["posSide"], a["ordType"]) for a in live_algos(sim, key)) == [
+            ("long", "oco"),  # stop-loss and take-profit: one OCO, both legs on the mark price
+            ("short", "conditional"),
+        ]
+        oco = next(a for a in live_algos(sim, key) if a["ordType"] == "oco")
+        assert oco["tpTriggerPxType"] == "mark" and Decimal(oco["tpTriggerPx"]) > px > Decimal(
+            oco["slTriggerPx"]
+        )
         await swaps.refresh()
         assert {p.pos_side: p.contracts for p in swaps.positions} == {"long": 1, "short": 2}
         closes = await swaps.close_position()
