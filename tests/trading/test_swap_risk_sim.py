@@ -105,6 +105,15 @@ def test_rules_pass_what_they_allow_and_a_close_needs_no_stop(sim: RunningSim, t
         assert await swaps.place("buy", Decimal("1")) is not None
         await wait_for(lambda: exchange_position(sim, key) == 1, 15)
         await wait_for(lambda: swaps.position() == 1, 15)
+        # with require_stop on again, adding 1 with its own stop still leaves 1 of 2 unprotected: refused
+        swaps.config.risk.__dict__["require_stop"] = True
+        before = orders_on_exchange(sim, key)
+        assert await swaps.place("buy", Decimal("1"), stop_loss=stop_below(sim)) is None
+        assert (
+            r.manager is not None
+            and "[require_stop] the order would leave 1 of the 2" in r.manager.stats.errors[-1]
+        )
+        assert orders_on_exchange(sim, key) == before
         # closing (reduce-only) is always allowed, whatever the rules
         swaps.config.risk.__dict__["max_position_notional"] = Decimal("1")
         closed = await swaps.close_position()
