@@ -168,3 +168,35 @@ def test_a_spot_bot_refuses_swap_arguments_and_sends_nothing(sim: RunningSim, tm
         assert summary.orders_placed == 0
 
     asyncio.run(go())
+
+
+def test_a_liquidation_is_journaled_and_the_positions_still_match(sim: RunningSim, tmp_path: Path) -> None:
+    key = futures_key(sim)
+    sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": "0"})
+    risk = {"max_leverage": "10", "min_liquidation_distance_pct": "0", "require_stop": False}
+    config = swap_config(tmp_path, risk=risk, swap={"leverage": "10", "margin_mode": "isolated"}, name="liq")
+    r = runner(sim, key, config, tmp_path)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.core.swaps is not None and r.strategy is not None, 20)
+        assert r.core is not None and r.core.swaps is not None
+        swaps = r.core.swaps
+        assert await swaps.place("buy", Decimal("5")) is not None, r.core.manager.stats.errors
+        await wait_for(lambda: swaps.position() == 5, 15)
+        before = sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "0"})["px"]
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "-15"})  # 10x isolated: gone
+        sim.admin("POST", "/__sim__/tick")
+        await wait_for(lambda: exchange_position(sim, key) == 0, 15)
+        await wait_for(lambda: swaps.position() == 0, 15)  # the liquidation order is journaled as the bot's
+        assert any("liquidated by OKX" in e for e in r.core.manager.stats.errors)
+        assert not r.core.manager.foreign
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "px": before})
+        stop.set()
+        assert (await task).reconciled
+
+    try:
+        asyncio.run(go())
+    finally:
+        sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})

@@ -133,8 +133,9 @@ class OrderManager(OrderChanges, OrderSync):
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
         self.answer_listeners: list[AnswerListener] = []  # every order request's outcome (`_answered`)
-        # swap bots: an order without clOrdId placed by one of the bot's algo orders -> the same order
-        # with the clOrdId it is journaled under (`okxbot.trading.swap_algos.AlgoChildren`); else as is
+        # swap bots: an order without clOrdId placed by one of the bot's algo orders, or liquidating its
+        # position -> the same order with the clOrdId it is journaled under
+        # (`okxbot.trading.swap_algos.AlgoKeeper.adopt_child`); any other order is returned as it is
         self.adopt: Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]] | None = None
         # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
         # order placed then is timed from that message's frame to its request's bytes (latency.py)
@@ -435,9 +436,10 @@ class OrderManager(OrderChanges, OrderSync):
     # ---- updates ----------------------------------------------------------------------------------
     async def apply_order(self, raw: Mapping[str, Any], order: Order | None = None) -> None:
         """One order object (orders-channel push, REST answer); fields per OKX's wire form."""
-        if self.adopt is not None and not raw.get("clOrdId") and raw.get("algoClOrdId"):
-            raw = await self.adopt(raw)  # an order one of the bot's algo orders placed (swap bots)
-            order = None
+        if self.adopt is not None and not raw.get("clOrdId"):
+            # swap bots: an order one of the bot's algo orders placed, or the liquidation of its position
+            adopted = await self.adopt(raw)
+            order, raw = (None, adopted) if adopted is not raw else (order, raw)
         order = order or Order.from_okx(raw, self.symbol)
         cid = order.client_order_id
         record = self._open.get(cid) if cid else None

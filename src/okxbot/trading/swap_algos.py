@@ -25,7 +25,7 @@ from okxbot.okx.algos import AlgoRequest, StopSpec
 from okxbot.okx.errors import OkxError
 from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.swap_models import AlgoOrder
-from okxbot.trading.journal import journal_state
+from okxbot.trading.journal import JournalFill, journal_state
 from okxbot.trading.swap_journal import JournalAlgo, SwapOrderFields
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("okxbot.trading.swaps")
 ZERO = Decimal(0)
+LIQUIDATION = frozenset({"full_liquidation", "partial_liquidation", "adl"})  # OKX's order categories
 STANDALONE_GRACE_MS = 10_000  # a standalone algo journaled this recently may still be on its way
 _FROM_OKX = {
     "live": "live",
@@ -57,8 +58,10 @@ class AlgoKeeper:
         """An order without clOrdId placed by one of the bot's algos: journaled (once) as the bot's, and
         returned with that clOrdId; any other order is returned as it is (then flagged foreign)."""
         s = self.s
-        algo = s.journal.algo(str(raw.get("algoClOrdId") or ""))
         ord_id = str(raw.get("ordId") or "")
+        if str(raw.get("category") or "") in LIQUIDATION and raw.get("instId") == s.spec.inst_id and ord_id:
+            return await self._adopt_liquidation(raw, ord_id)
+        algo = s.journal.algo(str(raw.get("algoClOrdId") or ""))
         if algo is None or not ord_id:
             return raw
         cid = f"a{ord_id}"
@@ -75,6 +78,36 @@ class AlgoKeeper:
             log.info("order %s placed by algo %s on the exchange", ord_id, algo.algo_client_id)
         if journal_state(str(raw.get("state", ""))) in ("filled", "partially_filled"):
             s.journal.algo_state(algo.algo_client_id, "effective", note=f"placed order {ord_id}")
+        return {**raw, "clOrdId": cid}
+
+    async def _adopt_liquidation(self, raw: Mapping[str, Any], ord_id: str) -> Mapping[str, Any]:
+        """OKX's liquidation (or ADL) order on the bot's position: journaled as the bot's (origin
+        "liquidation", clOrdId "l" + ordId) with one fill at its price, so that the journal's position
+        follows the exchange's. OKX gives such an order no tradeId: the fill is named "L" + ordId."""
+        s, m = self.s, self.s.m
+        cid = f"l{ord_id}"
+        pos_side = str(raw.get("posSide") or "net")
+        if m.journal.order(cid) is None:
+            if not s.journal.positions(s.symbol).get(pos_side):
+                return raw  # not a position of this bot's
+            side, size = str(raw.get("side", "")), Decimal(str(raw.get("accFillSz") or raw.get("sz") or "0"))
+            s.journal.record_order(
+                SwapOrderFields(
+                    cid, s.symbol, pos_side, str(raw.get("tdMode") or ""), True, None, origin="liquidation"
+                )
+            )
+            m.journal.record_intent(
+                cid, s.symbol, side, size, None, origin="liquidation", state="live", order_id=ord_id
+            )
+            px = Decimal(str(raw.get("avgPx") or raw.get("fillPx") or "0"))
+            ts = int(raw.get("fillTime") or raw.get("uTime") or m.clock.now_ms())
+            await m.record_fill(
+                JournalFill(s.symbol, f"L{ord_id}", cid, ord_id, side, px, size, ZERO, s.spec.settle_ccy, ts)
+            )
+            m.stats.error(
+                f"the {pos_side} position of {s.symbol} was liquidated by OKX ({size} contracts at {px})"
+            )
+            log.error("position liquidated: order %s, %s contracts at %s", ord_id, size, px)
         return {**raw, "clOrdId": cid}
 
     # ---- reconciliation ---------------------------------------------------------------------------------
