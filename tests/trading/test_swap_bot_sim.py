@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from okxbot.sim.server import RunningSim
 from okxbot.trading.swap_journal import SwapJournal
@@ -198,5 +200,44 @@ def test_a_liquidation_is_journaled_and_the_positions_still_match(sim: RunningSi
 
     try:
         asyncio.run(go())
+    finally:
+        sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})
+
+
+def test_a_liquidation_while_no_bot_runs_is_found_at_restart(sim: RunningSim, tmp_path: Path) -> None:
+    key = futures_key(sim)
+    sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": "0"})
+    risk = {"max_leverage": "10", "min_liquidation_distance_pct": "0", "require_stop": False}
+    config = swap_config(tmp_path, risk=risk, swap={"leverage": "10", "margin_mode": "isolated"}, name="liq2")
+
+    async def session(act: Any) -> Any:
+        r = runner(sim, key, config, tmp_path)
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(r.run(stop))
+        await wait_for(lambda: r.core is not None and r.core.swaps is not None and r.strategy is not None, 20)
+        await act(r)
+        stop.set()
+        return r, await task
+
+    async def open_long(r: Any) -> None:
+        assert await r.core.swaps.place("buy", Decimal("4")) is not None
+        await wait_for(lambda: r.core.swaps.position() == 4, 15)
+
+    async def nothing(r: Any) -> None:
+        await wait_for(lambda: r.core.swaps.position() == 0, 15)
+
+    before = sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "0"})["px"]
+    try:
+        asyncio.run(session(open_long))
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "-15"})
+        sim.admin("POST", "/__sim__/tick")
+        deadline = time.monotonic() + 15
+        while exchange_position(sim, key) != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "px": before})
+        r, summary = asyncio.run(session(nothing))
+        assert any("liquidated by OKX" in e for e in r.manager.stats.errors)
+        assert summary.reconciled  # journal positions = the exchange's (flat)
     finally:
         sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})

@@ -27,13 +27,13 @@ from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.swap_models import AlgoOrder
 from okxbot.trading.journal import JournalFill, journal_state
 from okxbot.trading.swap_journal import JournalAlgo, SwapOrderFields
+from okxbot.trading.swap_venue import LIQUIDATION
 
 if TYPE_CHECKING:
     from okxbot.trading.swap_manager import SwapManager
 
 log = logging.getLogger("okxbot.trading.swaps")
 ZERO = Decimal(0)
-LIQUIDATION = frozenset({"full_liquidation", "partial_liquidation", "adl"})  # OKX's order categories
 STANDALONE_GRACE_MS = 10_000  # a standalone algo journaled this recently may still be on its way
 _FROM_OKX = {
     "live": "live",
@@ -88,7 +88,8 @@ class AlgoKeeper:
         cid = f"l{ord_id}"
         pos_side = str(raw.get("posSide") or "net")
         if m.journal.order(cid) is None:
-            if not s.journal.positions(s.symbol).get(pos_side):
+            first = s.journal.first_order_ms()
+            if not s.journal.positions(s.symbol).get(pos_side) or first is None or _ms(raw) < first:
                 return raw  # not a position of this bot's
             side, size = str(raw.get("side", "")), Decimal(str(raw.get("accFillSz") or raw.get("sz") or "0"))
             s.journal.record_order(
@@ -118,9 +119,20 @@ class AlgoKeeper:
             outcome = await self._reconcile_one(algo)
             if outcome:
                 done[outcome] += 1
+        await self._catch_liquidations()
         done["orphans"] = await self.cancel_orphans()
         await self._flag_foreign()
         return done
+
+    async def _catch_liquidations(self) -> None:
+        """The journal holds a position OKX does not: a liquidation the orders channel did not bring (it
+        was down, or the bot was not running) is read from the order history and journaled."""
+        s = self.s
+        ours = s.journal_positions()
+        if not ours or await s.exchange_matches_journal():
+            return
+        for raw in reversed(await s.venue.liquidation_orders(s.symbol)):  # oldest first
+            await s.m.apply_order(raw)
 
     async def _reconcile_one(self, algo: JournalAlgo) -> str | None:
         s = self.s
@@ -247,3 +259,10 @@ class AlgoKeeper:
             if a.algo_client_id not in ours and a.algo_id not in self.foreign:
                 self.foreign.add(a.algo_id)
                 s.m.stats.error(f"foreign algo order {a.algo_id} on {s.symbol} (not placed by this bot)")
+
+
+def _ms(raw: Mapping[str, Any]) -> int:
+    try:
+        return int(raw.get("cTime") or raw.get("uTime") or 0)
+    except (TypeError, ValueError):
+        return 0

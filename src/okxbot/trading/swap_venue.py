@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from okxbot.okx.algos import AlgoRequest, StopSpec
 from okxbot.okx.contracts import ContractSpec, Unit
@@ -19,6 +19,8 @@ from okxbot.okx.swap_orders import SwapOrderPlan
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
+
+LIQUIDATION = frozenset({"full_liquidation", "partial_liquidation", "adl"})  # OKX's order categories
 
 
 class OkxSwapVenue:
@@ -82,6 +84,17 @@ class OkxSwapVenue:
         )
         return [
             b for b in answer.get("data") or [] if isinstance(b, dict) and b.get("instId") == spec.inst_id
+        ]
+
+    async def liquidation_orders(self, symbol: str) -> list[dict[str, Any]]:
+        spec = await self.d.contract(symbol)
+        answer = await self.client._call(
+            self.client.raw.privateGetTradeOrdersHistory(
+                {"instType": "SWAP", "instId": spec.inst_id, "category": "full_liquidation", "limit": "100"}
+            )
+        )
+        return [
+            o for o in answer.get("data") or [] if isinstance(o, dict) and o.get("category") in LIQUIDATION
         ]
 
     async def place_algo(self, request: AlgoRequest) -> AlgoOrder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from okxbot.okx.algos import AlgoRequest, StopSpec
 from okxbot.okx.contracts import ContractSpec, Unit
@@ -129,6 +129,10 @@ class SwapVenue(Protocol):
 
     async def funding_bills(self, symbol: str) -> list[dict[str, str]]:
         """The account's recent funding bills of `symbol` (OKX bill type 8), newest first."""
+        ...
+
+    async def liquidation_orders(self, symbol: str) -> list[dict[str, Any]]:
+        """OKX's recent liquidation orders on the account's `symbol` positions (wire order objects)."""
         ...
 
     async def place_algo(self, request: AlgoRequest) -> AlgoOrder: ...
