@@ -45,6 +45,7 @@ def test_a_long_with_an_attached_stop_is_journaled_and_protected_on_the_exchange
         assert fields.attach_algo_client_id == algos[0]["algoClOrdId"]
         await wait_for(lambda: journal.algo(algos[0]["algoClOrdId"]).state == "live", 15)  # type: ignore[union-attr]
         await wait_for(lambda: journal.positions("BTC/USDT:USDT").get("net") == Decimal(2), 15)
+        await wait_for(lambda: r.ws_orders_up, 15)  # the orders channel reports swap orders too
         assert await swaps.exchange_matches_journal()
         # the strategy saw the position change (on_position)
         await wait_for(lambda: any(p and p[0].contracts == 2 for p in r.strategy.positions_seen), 15)  # type: ignore[union-attr]
