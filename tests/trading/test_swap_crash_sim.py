@@ -75,6 +75,7 @@ def test_sigkilled_bot_stop_fires_on_the_exchange_and_the_restart_reconciles(
         log = (tmp_path / "logs" / "perpcrash.jsonl").read_text() if (tmp_path / "logs").exists() else ""
         assert restarted.returncode == 0, text
         assert "not reconciled" not in log, [line for line in log.splitlines() if "reconcil" in line]
+        assert "stops that fired / replaced" in text and "flat" in text  # the swap rows of the summary
         assert (
             "journal reconciled with the exchange" in text
             and "NO" not in text.split("journal reconciled")[1][:80]

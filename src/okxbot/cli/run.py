@@ -116,6 +116,8 @@ def print_summary(console: object, summary: object) -> None:
     )
     if summary.halted:
         table.add_row("halted", summary.halted)
+    for label, value in (summary.swap or {}).items():
+        table.add_row(label, value)
     # the digest a backtest of the same session prints too (okxbot.trading.parity)
     table.add_row("parity hash (orders and fills)", summary.parity_hash)
     console.print(table)

@@ -61,6 +61,7 @@ class Summary:
     reconciled: bool  # journal and exchange agree on open orders and the bot's fills
     halted: str | None
     parity_hash: str = ""  # this session's orders and fills (okxbot.trading.parity)
+    swap: dict[str, str] | None = None  # swap bots: position left, stops live on the exchange, funding
 
 
 class BotCore:
@@ -349,4 +350,5 @@ class BotCore:
             reconciled=reconciled,
             halted=m.risk.halted,
             parity_hash=m.session_hash(),
+            swap=self.swaps.summary() if self.swaps is not None else None,
         )

@@ -297,6 +297,21 @@ class SwapManager:
         if result is not None:
             await result
 
+    def summary(self) -> dict[str, str]:
+        """What a swap bot leaves behind, for the run summary."""
+        held = self.journal_positions()
+        algos = self.journal.algos()
+        return {
+            "position left (contracts)": ", ".join(f"{k} {v}" for k, v in held.items()) or "flat",
+            "stops live on the exchange": str(sum(1 for a in algos if a.state == "live")),
+            "stops that fired / replaced": (
+                f"{sum(1 for a in algos if a.state == 'effective')} / {sum(1 for a in algos if a.state == 'missing')}"
+            ),
+            "funding (settle ccy, + received)": format(
+                sum((p.amount for p in self.journal.funding()), ZERO), "f"
+            ),
+        }
+
     async def exchange_matches_journal(self) -> bool:
         """OKX's positions of the symbol are the journal's (what the bot's fills add up to)."""
         ours = self.journal_positions()
