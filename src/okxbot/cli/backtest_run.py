@@ -200,8 +200,7 @@ def _run(request: Any, console: Any, *, quiet: bool) -> Any:
                 result = run_backtest(request)
         except (BacktestError, ConfigError) as err:
             raise _fail(str(err), 1) from None
-    if not quiet:
-        warnings.show(console)
+    warnings.show(console)  # on stderr, --json included (stdout stays the JSON)
     return result
 
 
