@@ -164,3 +164,15 @@ def test_repeated_bot_warnings_are_counted_not_scrolled(tmp_path: Path, history:
     assert "not enough BTC" in lines[0] and lines[0].startswith(
         f"bot warning, {max(counts):,} times, the first:"
     )
+
+
+def test_an_out_that_cannot_be_a_directory_is_refused_before_the_run(tmp_path: Path, history: Path) -> None:
+    taken = tmp_path / "report.txt"
+    taken.write_text("mine")
+    for out, says in ((taken, "is a file, not a directory"), (taken / "run", "is not a directory this user")):
+        done = okxbot(tmp_path, str(config(tmp_path)), "--from", "2024-01-01", "--to", "2024-01-03",
+                      "--data-dir", str(history), "--out", str(out))  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert says in done.stderr and "Traceback" not in done.stderr
+        assert "parity hash" not in done.stdout  # refused before the backtest ran
+    assert taken.read_text() == "mine"

@@ -99,6 +99,8 @@ def run(
         {"latency_ms": latency_ms, "fill": fill, "queue": queue, "fee_tier": fee_tier, "spread_bps": spread_bps,
          "depth": depth, "balances": _balances(balance)},
     )  # fmt: skip
+    if out is not None:
+        _check_out(out)  # before the run: a backtest of a year is not thrown away at the end
     result = _run(request, console, quiet=as_json)
     from okxbot.cli.backtest_reports import show_run
 
@@ -108,6 +110,22 @@ def run(
 def _fail(message: str, status: int) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(status)
+
+
+def _check_out(out: Path) -> None:
+    """--out must be a directory, or creatable as one (the nearest existing parent a writable
+    directory); exit 2 otherwise, before anything runs. Nothing is created yet."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file, not a directory\n  Fix: give a directory (new or existing)", 2)
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail(
+            f"--out {out}: {parent} is not a directory this user can write in\n  Fix: choose another --out", 2
+        )
 
 
 def _balances(items: list[str]) -> dict[str, str] | None:
