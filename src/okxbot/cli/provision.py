@@ -48,7 +48,13 @@ def provision(
     from_account: str = typer.Option(
         "trading", "--from-account", help="Where the budget comes from on the master: trading or funding."
     ),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask to confirm the IP address."),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Do not ask to confirm the IP address (it is asked only at a terminal; scripts get the master "
+        "key's address).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable report."),
 ) -> None:
     """Give BOT its own sub-account, its own key (Read + Trade only, bound to this host's IP) and its own
@@ -128,6 +134,9 @@ async def _provision(
         done.append(f"master key checked: main account uid {m.config.uid}, {_perm(m.config.permissions)}, "
                     f"bound to {', '.join(m.config.ips)}")  # fmt: skip
         ips = choose_ips(ip, m.config.ips, yes=yes)
+        if ip is None:
+            done.append(f"the key will be bound to {', '.join(ips)}: the address the master key is bound to, "
+                        "which OKX just accepted from this host (pass --ip to choose another)")  # fmt: skip
         found = await m.api.subaccounts(sub)
         if found:
             report["subAccountUid"] = found[0].uid
