@@ -266,29 +266,34 @@ def test_deleted_key_is_refused_on_websocket_and_its_sessions_closed(
     new_sub(sim, master, "iota0001")
     key = new_sub_key(sim, master, "iota0001")
 
-    async def scenario() -> tuple[int | None, dict[str, Any], dict[str, Any]]:
+    async def scenario() -> tuple[list[int], dict[str, Any], dict[str, Any]]:
         async with aiohttp.ClientSession() as http:
-            ws = await http.ws_connect(f"{sim.ws}/private")
-            await ws.send_json({"op": "login", "args": [login_args(key)]})
-            assert (await ws.receive_json(timeout=10))["event"] == "login"
+            sessions = []
+            for endpoint in ("private", "business"):  # every session the key logged in, on each endpoint
+                ws = await http.ws_connect(f"{sim.ws}/{endpoint}")
+                await ws.send_json({"op": "login", "args": [login_args(key)]})
+                assert (await ws.receive_json(timeout=10))["event"] == "login"
+                sessions.append(ws)
             await asyncio.to_thread(
                 call, sim, master, "POST", "/api/v5/users/subaccount/delete-apikey",
                 {"subAcct": "iota0001", "apiKey": key["apiKey"]},
             )  # fmt: skip
-            closing = await ws.receive(timeout=10)
-            while closing.type == aiohttp.WSMsgType.TEXT:
+            codes = []
+            for ws in sessions:
                 closing = await ws.receive(timeout=10)
-            assert closing.type == aiohttp.WSMsgType.CLOSE
-            code = closing.data
+                while closing.type == aiohttp.WSMsgType.TEXT:
+                    closing = await ws.receive(timeout=10)
+                assert closing.type == aiohttp.WSMsgType.CLOSE
+                codes.append(closing.data)
             again = await http.ws_connect(f"{sim.ws}/private")
             await again.send_json({"op": "login", "args": [login_args(key)]})
             relogin = await again.receive_json(timeout=10)
             await again.close()
             rest = await asyncio.to_thread(call, sim, key, "GET", "/api/v5/account/balance")
-            return code, relogin, rest
+            return codes, relogin, rest
 
-    code, relogin, rest = asyncio.run(scenario())
-    assert code == 4007
+    codes, relogin, rest = asyncio.run(scenario())
+    assert codes == [4007, 4007]  # "API key has been updated or deleted. Please reconnect."
     assert (relogin["event"], relogin["code"]) == ("error", "60005")
     assert rest["code"] == "50111"
 
