@@ -18,7 +18,7 @@ import ipaddress
 import re
 import secrets
 import string
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal
@@ -86,6 +86,20 @@ def masked(api_key: str) -> str:
     from okxbot.vault.secret import Secret
 
     return Secret(api_key).masked()
+
+
+@contextlib.contextmanager
+def working(text: str) -> Iterator[None]:
+    """A spinner with `text` on stderr while a master-account command talks to OKX (a terminal only:
+    scripts and --json readers get the report alone)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(text):
+        yield
 
 
 # -- input -------------------------------------------------------------------------------------

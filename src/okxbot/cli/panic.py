@@ -115,7 +115,7 @@ def _panic_master(
     import asyncio
     import json
 
-    from okxbot.cli.master_account import SetupError, master_target
+    from okxbot.cli.master_account import SetupError, master_target, working
     from okxbot.cli.panic_master import respond_master, text
     from okxbot.cli.target import cli_errors
     from okxbot.okx.errors import OkxError
@@ -135,15 +135,16 @@ def _panic_master(
             err=True,
         )
     try:
-        report = asyncio.run(
-            respond_master(
-                master,
-                all_keys=all_keys,
-                return_funds=return_funds,
-                bot_wait=bot_wait,
-                close_positions=close_positions,
+        with working(f"panic --master {master}: stopping bots, canceling orders, deleting keys ..."):
+            report = asyncio.run(
+                respond_master(
+                    master,
+                    all_keys=all_keys,
+                    return_funds=return_funds,
+                    bot_wait=bot_wait,
+                    close_positions=close_positions,
+                )
             )
-        )
     except (SetupError, OkxError) as err:
         report = {"master": master, "subAccounts": [], "done": [], "notDone": [
             str(err) if isinstance(err, SetupError) else err.describe()

@@ -76,6 +76,7 @@ def provision(
         parse_amounts,
         parse_ips,
         sub_name_for,
+        working,
     )
     from okxbot.cli.target import cli_errors
     from okxbot.okx.errors import OkxError
@@ -101,7 +102,8 @@ def provision(
         master_target(master)  # the master profile exists and is usable: checked before any request
     report: dict[str, Any] = {"bot": bot, "master": master, "subAccount": sub, "done": [], "notDone": []}
     try:
-        asyncio.run(_provision(bot, master, sub, amounts, ip, from_account, yes, report))
+        with working(f"provisioning {bot}: sub-account {sub}, key, budget, doctor ..."):
+            asyncio.run(_provision(bot, master, sub, amounts, ip, from_account, yes, report))
     except (SetupError, OkxError) as err:
         report["notDone"].append(str(err) if isinstance(err, SetupError) else err.describe())
     except typer.Abort:
