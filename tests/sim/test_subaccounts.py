@@ -121,7 +121,14 @@ def test_sub_key_sees_only_its_account_and_is_refused_master_endpoints(
         ),
         ("GET", "/api/v5/users/subaccount/apikey?subAcct=beta0001", None),
         ("POST", "/api/v5/users/subaccount/delete-apikey", {"subAcct": "beta0001", "apiKey": key["apiKey"]}),
+        (
+            "POST",
+            "/api/v5/users/subaccount/modify-apikey",
+            {"subAcct": "beta0001", "apiKey": key["apiKey"], "ip": ""},
+        ),
+        ("POST", "/api/v5/users/subaccount/set-transfer-out", {"subAcct": "beta0001", "canTransOut": True}),
         ("GET", "/api/v5/account/subaccount/balances?subAcct=beta0001", None),
+        ("GET", "/api/v5/asset/subaccount/balances?subAcct=beta0001", None),
         ("GET", "/api/v5/asset/subaccount/bills", None),
     ]:
         assert call(sim, key, method, path, body)["code"] == "59500", path
