@@ -93,3 +93,34 @@ def test_the_readme_walk_through_provisions_and_runs_a_bot_on_its_own_sub_accoun
     assert bot.returncode == 0, out
     assert any("journal reconciled" in line and "yes" in line for line in out.splitlines()), out
     assert open_orders(sim, sub["uid"]) == []  # cancel_on_stop = true in examples/grid.toml
+
+
+def test_at_a_terminal_the_ip_binding_is_asked_and_a_no_stops_before_any_key_is_made(
+    sim: Any, home: Path
+) -> None:
+    import pty
+
+    from tests.subacct_kit import add_profile, master_key
+
+    master = master_key(sim)
+    add_profile(sim, "main", master)
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "okxbot", *PROVISION[:-2], "--json"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            text=True,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        os.write(controller, b"n\n")  # read by the prompt: "Bind the bot's key to 127.0.0.1? [Y/n]"
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert process.returncode == 1 and "Bind the bot's key to 127.0.0.1?" in err, (out, err)
+    assert "the IP address was not confirmed; pass --ip ADDRESS" in out
+    subs = sim.admin("GET", f"/__sim__/subaccounts?uid={master['uid']}")["subaccounts"]
+    assert subs == [] and ProfileStore().find("grid-btc") is None  # asked before anything was made
