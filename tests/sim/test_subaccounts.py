@@ -439,3 +439,41 @@ def test_unmodified_ccxt_manages_sub_account_keys(sim: RunningSim, master: dict[
     bot.urls["api"]["rest"] = sim.rest
     with pytest.raises(ccxt.AuthenticationError):
         bot.privateGetAccountBalance()
+
+
+def test_a_modified_keys_sessions_are_closed_and_it_logs_in_again_with_its_new_rights(
+    sim: RunningSim, master: dict[str, Any]
+) -> None:
+    name = unique("mod")
+    new_sub(sim, master, name)
+    key = new_sub_key(sim, master, name)
+
+    async def scenario() -> tuple[int | None, dict[str, Any]]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{sim.ws}/private")
+            await ws.send_json({"op": "login", "args": [login_args(key)]})
+            assert (await ws.receive_json(timeout=10))["event"] == "login"
+            await asyncio.to_thread(
+                call, sim, master, "POST", "/api/v5/users/subaccount/modify-apikey",
+                {"subAcct": name, "apiKey": key["apiKey"], "perm": "read_only"},
+            )  # fmt: skip
+            closing = await ws.receive(timeout=10)
+            while closing.type == aiohttp.WSMsgType.TEXT:
+                closing = await ws.receive(timeout=10)
+            again = await http.ws_connect(f"{sim.ws}/private")
+            await again.send_json({"op": "login", "args": [login_args(key)]})
+            relogin = await again.receive_json(timeout=10)
+            await again.close()
+            return closing.data, relogin
+
+    code, relogin = asyncio.run(scenario())
+    assert code == 4007 and (relogin["event"], relogin["code"]) == ("login", "0")
+    order = {
+        "instId": "BTC-USDT",
+        "tdMode": "cash",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "1000",
+        "sz": "0.001",
+    }
+    assert call(sim, key, "POST", "/api/v5/trade/order", order)["code"] == "50120"  # now read-only
