@@ -3,7 +3,8 @@ registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits:
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
 candles, index tickers. Private: positions, positions history, leverage (set / info), position mode,
-account level, maximum order sizes. Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
+account level, maximum order sizes, closing a whole position and moving isolated margin
+(`okxbot.sim.position_actions`). Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
 """
 
 from __future__ import annotations
@@ -231,3 +232,13 @@ def account_set_account_level(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/account/set-account-switch-precheck", perm="read_only")
 def account_switch_precheck(call: Call) -> list[Any]:
     return call.ctx.exchange.derivs.switch_precheck(call.uid, _req(call.params, "acctLv"))
+
+
+@endpoint("POST", "/api/v5/account/position/margin-balance", perm="trade")
+def account_margin_balance(call: Call) -> list[Any]:
+    return call.ctx.exchange.position_actions.adjust_margin(call.uid, call.params)
+
+
+@endpoint("POST", "/api/v5/trade/close-position", perm="trade", late=True)
+def trade_close_position(call: Call) -> list[Any]:
+    return call.ctx.exchange.position_actions.close(call.uid, call.params)
