@@ -2,7 +2,7 @@
 registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits: `okxbot.sim.limits`).
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
-candles, index tickers. Private: positions, positions history, leverage (set / info), position mode,
+candles, index tickers, open interest. Private: positions, positions history, leverage (set / info), position mode,
 account level, maximum order sizes, closing a whole position and moving isolated margin
 (`okxbot.sim.position_actions`). Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
 """
@@ -116,6 +116,11 @@ def public_position_tiers(call: Call) -> list[Any]:
             raise SimError("51000", "instFamily")
         rows.extend(t for t in ex.position_tiers(swaps[0].inst_id) if not tier or t["tier"] == tier)
     return rows
+
+
+@endpoint("GET", "/api/v5/public/open-interest")
+def public_open_interest(call: Call) -> list[Any]:
+    return call.ctx.exchange.swap_queries.open_interest(call.params, call.ctx.clock.now_ms())
 
 
 @endpoint("GET", "/api/v5/public/price-limit")
