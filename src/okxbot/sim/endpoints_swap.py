@@ -2,7 +2,7 @@
 registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits: `okxbot.sim.limits`).
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
-candles, index tickers, open interest. Private: positions, positions history, leverage (set / info), position mode,
+candles (with the deep past, `okxbot.sim.price_history`), index tickers, open interest. Private: positions, positions history, leverage (set / info), position mode,
 account level, maximum order sizes, closing a whole position and moving isolated margin
 (`okxbot.sim.position_actions`). Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
 """
@@ -14,7 +14,9 @@ from typing import Any
 from okxbot.sim.endpoints import _count, _opt, _req
 from okxbot.sim.filters import is_digits, param_str
 from okxbot.sim.instruments import fmt
+from okxbot.sim.price_history import price_candles
 from okxbot.sim.rest import Call, endpoint
+from okxbot.sim.tape import BARS
 from okxbot.sim.wire import SimError
 
 
@@ -135,36 +137,44 @@ def public_price_limit(call: Call) -> list[Any]:
              "ts": str(call.ctx.clock.now_ms())}]  # fmt: skip
 
 
-def _price_candles(call: Call, kind: str, max_limit: int) -> list[Any]:
+def _price_candles(call: Call, kind: str, recent: bool) -> list[Any]:
     params = call.params
     inst_id = _req(params, "instId")
     bar = _opt(params, "bar") or "1m"
-    limit = _count(params, "limit", 100, max_limit)
+    if bar not in BARS:
+        raise SimError("51000", "bar")
+    limit = _count(params, "limit", 100, 100)
     after, before = _ms(params, "after"), _ms(params, "before")
     ex = call.ctx.exchange
     if kind == "mark":
-        return ex.mark_candles(_swap_id(call), bar, after=after, before=before, limit=limit)
-    return ex.index_candles(inst_id, bar, after=after, before=before, limit=limit)
+        inst = ex.swap(_swap_id(call))
+        tape, spot_id = ex.marks.mark_tapes[inst.inst_id], ex.marks.source(inst.uly)
+    else:
+        found = ex.marks.index_tapes.get(inst_id)
+        if found is None:
+            raise SimError("51001")
+        tape, spot_id = found, ex.marks.source(inst_id)
+    return price_candles(call.ctx, tape, spot_id, bar, after, before, limit, recent)
 
 
 @endpoint("GET", "/api/v5/market/mark-price-candles")
 def market_mark_price_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "mark", 100)
+    return _price_candles(call, "mark", recent=True)
 
 
 @endpoint("GET", "/api/v5/market/history-mark-price-candles")
 def market_history_mark_price_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "mark", 100)
+    return _price_candles(call, "mark", recent=False)
 
 
 @endpoint("GET", "/api/v5/market/index-candles")
 def market_index_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "index", 100)
+    return _price_candles(call, "index", recent=True)
 
 
 @endpoint("GET", "/api/v5/market/history-index-candles")
 def market_history_index_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "index", 100)
+    return _price_candles(call, "index", recent=False)
 
 
 @endpoint("GET", "/api/v5/market/index-tickers")
