@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 from typing import Any
 
+import httpx
 import pytest
 from okx.Account import AccountAPI
 from okx.MarketData import MarketAPI
@@ -245,3 +246,22 @@ def test_an_isolated_long_is_liquidated_losing_exactly_its_margin(sim: RunningSi
     assert (bill["subType"], D(bill["balChg"]), bill["sz"]) == ("107", -margin, "20")
     after = D(ok(sdk.account.get_account_balance(ccy="USDT"))[0]["details"][0]["cashBal"])
     assert after == cash - margin
+
+
+def test_contracts_and_coins_convert_on_the_lot(sim: RunningSim, sdk: Sdk) -> None:
+    convert = sdk.public.get_convert_contract_coin
+    (coin,) = ok(convert(instId=SWAP, sz="0.888"))  # 0.888 BTC of 0.01 BTC contracts
+    assert (coin["type"], coin["sz"], coin["unit"]) == ("1", "88.8", "coin")
+    (usdt,) = ok(convert(instId=SWAP, sz="1000", px="60000", unit="usds"))  # 1.6666... rounded to the lot
+    assert usdt["sz"] == "1.67"
+    opening = httpx.get(f"{sim.rest}/api/v5/public/convert-contract-coin",
+                        params={"instId": SWAP, "sz": "1000", "px": "60000", "unit": "usds", "opType": "open"})  # fmt: skip
+    assert opening.json()["data"][0]["sz"] == "1.66"  # opening rounds down: never more than asked for
+    (back,) = ok(convert(type="2", instId=SWAP, sz="3", px="60000", unit="usds"))
+    assert back["sz"] == "1800"  # 3 x 0.01 BTC x 60000
+    (inverse,) = ok(convert(instId="BTC-USD-SWAP", sz="0.1", px="60000"))  # 6000 USD of 100 USD contracts
+    assert inverse["sz"] == "60"
+    assert convert(instId="BTC-USD-SWAP", sz="0.1")["code"] == "50014"  # a coin-margined swap needs the price
+    assert convert(instId="BTC-USDT", sz="1")["code"] == "51000"  # spot has no contracts
+    (families,) = ok(sdk.public.get_underlying(instType="SWAP"))
+    assert {"BTC-USDT", "BTC-USD", "ETH-USDT"} <= set(families)

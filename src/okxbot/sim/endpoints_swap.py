@@ -2,15 +2,18 @@
 registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits: `okxbot.sim.limits`).
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
-candles (with the deep past, `okxbot.sim.price_history`), index tickers, open interest. Private: positions, positions history, leverage (set / info), position mode,
+candles (with the deep past, `okxbot.sim.price_history`), index tickers, open interest, underlyings,
+contract / coin conversion. Private: positions, positions history, leverage (set / info), position mode,
 account level, maximum order sizes, closing a whole position and moving isolated margin
 (`okxbot.sim.position_actions`). Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from okxbot.sim.contracts import convert_contract_coin
 from okxbot.sim.endpoints import _count, _opt, _req
 from okxbot.sim.filters import is_digits, param_str
 from okxbot.sim.instruments import fmt
@@ -123,6 +126,48 @@ def public_position_tiers(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/public/open-interest")
 def public_open_interest(call: Call) -> list[Any]:
     return call.ctx.exchange.swap_queries.open_interest(call.params, call.ctx.clock.now_ms())
+
+
+@endpoint("GET", "/api/v5/public/convert-contract-coin")
+def public_convert_contract_coin(call: Call) -> list[Any]:
+    params = call.params
+    inst = call.ctx.exchange.swap(_swap_id(call))
+    kind = _opt(params, "type") or "1"
+    unit = _opt(params, "unit") or "coin"
+    op_type = _opt(params, "opType") or "close"
+    if kind not in ("1", "2"):
+        raise SimError("51000", "type")
+    if unit not in ("coin", "usds") or (unit == "usds" and inst.inverse):
+        raise SimError("51000", "unit")
+    if op_type not in ("open", "close"):
+        raise SimError("51000", "opType")
+    sz = _positive(_req(params, "sz"), "sz")
+    px_text = _opt(params, "px")
+    px = _positive(px_text, "px") if px_text else None
+    try:
+        converted = convert_contract_coin(inst, kind, sz, px, unit, op_type)
+    except ValueError:
+        raise SimError("50014", "px") from None
+    return [{"instId": inst.inst_id, "px": px_text, "sz": fmt(converted), "type": kind, "unit": unit}]
+
+
+def _positive(text: str, name: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise SimError("51000", name) from None
+    if not number.is_finite() or number <= 0:
+        raise SimError("51000", name)
+    return number
+
+
+@endpoint("GET", "/api/v5/public/underlying")
+def public_underlying(call: Call) -> list[Any]:
+    inst_type = _req(call.params, "instType")
+    if inst_type not in ("SWAP", "FUTURES", "OPTION"):
+        raise SimError("51000", "instType")
+    families = sorted({i.uly for i in call.ctx.exchange.instruments.of_type(inst_type)})
+    return [families]
 
 
 @endpoint("GET", "/api/v5/public/price-limit")
