@@ -1,8 +1,8 @@
 """Acting on a whole swap position: `trade/close-position` and `account/position/margin-balance`
 (okx-v5-derivatives-algo-data.md §2.2).
 
-close-position closes the position of (instId, mgnMode, posSide) with one market order of its full
-size (reduce-only in net_mode, the closing side in long_short_mode). Pending close orders of that
+close-position closes the position of (instId, mgnMode, posSide) with a market order of its full size
+(reduce-only in net_mode, the closing side in long_short_mode; several when it exceeds maxMktSz). Pending close orders of that
 position (reduce-only, or the closing side in long_short_mode) stand in the way (51115) unless
 `autoCxl` is true, when they are canceled first. No position -> 51023.
 
@@ -70,15 +70,24 @@ class PositionActions:
         for order in closing:
             self.derivs.cancel(order, "1")
         cl, tag = param_str(params.get("clOrdId")), param_str(params.get("tag"))
-        order = {
-            "instId": inst.inst_id, "tdMode": mgn_mode, "side": "sell" if p.direction > 0 else "buy",
-            "ordType": "market", "sz": fmt(p.size), "posSide": pos_side, "clOrdId": cl, "tag": tag,
-        }  # fmt: skip
-        if pos_side == "net":
-            order["reduceOnly"] = "true"
-        result = self.entry.place(uid, order)
-        if result["sCode"] != "0":
-            raise ParamError(result["sCode"], result["sMsg"])
+        # One market order may hold at most maxMktSz contracts: a larger position closes in several, the
+        # first carrying the clOrdId. Each is reduce-only (or closing), so none can overshoot.
+        remaining, first = p.size, True
+        while remaining > 0:
+            part = min(remaining, inst.max_mkt_sz)
+            order = {
+                "instId": inst.inst_id, "tdMode": mgn_mode, "side": "sell" if p.direction > 0 else "buy",
+                "ordType": "market", "sz": fmt(part), "posSide": pos_side, "clOrdId": cl if first else "",
+                "tag": tag,
+            }  # fmt: skip
+            if pos_side == "net":
+                order["reduceOnly"] = "true"
+            result = self.entry.place(uid, order)
+            if result["sCode"] != "0":
+                if first:
+                    raise ParamError(result["sCode"], result["sMsg"])
+                break  # what closed stays closed; the rest shows in the position
+            remaining, first = remaining - part, False
         return [{"instId": inst.inst_id, "posSide": pos_side, "clOrdId": cl, "tag": tag}]
 
     # -- account/position/margin-balance -----------------------------------------------------------
