@@ -116,13 +116,18 @@ async def test_ccxt_pro_watches_public_liquidations(pro: ccxtpro.okx, swap_sim: 
     assert liquidations[0]["symbol"] == "SOL/USDT:USDT" and liquidations[0]["contracts"] == 20
 
 
+async def watch_positions_and_balances(conn: Conn, key: dict[str, Any]) -> None:
+    """Log in and subscribe to positions (every change pushed at once) and balance_and_position."""
+    assert (await conn.login(key))["code"] == "0"
+    await conn.send({"op": "subscribe", "args": [
+        {"channel": "positions", "instType": "SWAP", "extraParams": '{"updateInterval": "0"}'},
+        {"channel": "balance_and_position"},
+    ]})  # fmt: skip
+
+
 async def test_positions_and_balance_and_position_channels(swap_sim: RunningSim, key: dict[str, Any]) -> None:
     async with await Conn.open(swap_sim.ws + "/private") as conn:
-        assert (await conn.login(key))["code"] == "0"
-        await conn.send({"op": "subscribe", "args": [
-            {"channel": "positions", "instType": "SWAP", "extraParams": '{"updateInterval": "0"}'},
-            {"channel": "balance_and_position"},
-        ]})  # fmt: skip
+        await watch_positions_and_balances(conn, key)
         snapshot = await conn.push("positions")
         assert (snapshot["eventType"], snapshot["data"]) == ("snapshot", [])
         bp = await conn.push("balance_and_position")
@@ -156,11 +161,7 @@ async def test_positions_and_balance_and_position_channels(swap_sim: RunningSim,
 
 async def test_margin_moves_and_close_position_are_pushed(swap_sim: RunningSim, key: dict[str, Any]) -> None:
     async with await Conn.open(swap_sim.ws + "/private") as conn:
-        assert (await conn.login(key))["code"] == "0"
-        await conn.send({"op": "subscribe", "args": [
-            {"channel": "positions", "instType": "SWAP", "extraParams": '{"updateInterval": "0"}'},
-            {"channel": "balance_and_position"},
-        ]})  # fmt: skip
+        await watch_positions_and_balances(conn, key)
         await conn.push("positions")
         await conn.push("balance_and_position")
         market_order(swap_sim, key, "buy", "4", tdMode="isolated")
