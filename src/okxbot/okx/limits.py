@@ -70,6 +70,8 @@ _TABLE: tuple[Limit, ...] = (
     _rule("GET", "public/open-interest", 20, _TWO_SECONDS, "ip+instId"),
     _rule("GET", "public/position-tiers", 10, _TWO_SECONDS, "ip"),
     _rule("GET", "public/price-limit", 20, _TWO_SECONDS, "ip"),
+    _rule("GET", "public/convert-contract-coin", 10, _TWO_SECONDS, "ip"),
+    _rule("GET", "public/underlying", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/tickers", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/ticker", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/books", 40, _TWO_SECONDS, "ip"),

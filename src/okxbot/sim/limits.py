@@ -51,6 +51,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/public/open-interest": Rule(20, _PER_2S, "ip_inst"),
     "GET /api/v5/public/position-tiers": Rule(10, _PER_2S, "ip"),
     "GET /api/v5/public/price-limit": Rule(20, _PER_2S, "ip"),
+    "GET /api/v5/public/convert-contract-coin": Rule(10, _PER_2S, "ip"),
+    "GET /api/v5/public/underlying": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/tickers": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/ticker": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/books": Rule(40, _PER_2S, "ip"),
