@@ -128,7 +128,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
     revoked = not_clean = in_doubt = restart_failures = 0
     problems: list[str] = []
     with scratch_home("revoked") as home:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)  # a vault home is private
         env = dict(os.environ) | sim_profile_env(sim, master, "master")
         env.pop("OKXBOT_PROFILE", None)
         report = _done(["keys", "provision", BOT, "--master", "master", "--budget", "USDT=20000",

@@ -102,6 +102,8 @@ DOCUMENTED = [
     ("GET /api/v5/account/subaccount/balances", 6, 2000, "uid", False),
     ("GET /api/v5/asset/subaccount/balances", 6, 2000, "uid", False),
     ("GET /api/v5/asset/subaccount/bills", 6, 1000, "uid", False),
+    ("POST /api/v5/asset/subaccount/transfer", 1, 1000, "uid", False),
+    ("GET /api/v5/users/entrust-subaccount-list", 1, 1000, "uid", False),
 ]
 
 

@@ -121,6 +121,8 @@ _TABLE: tuple[Limit, ...] = (
     _rule("GET", "account/subaccount/balances", 6, _TWO_SECONDS, "uid"),
     _rule("GET", "asset/subaccount/balances", 6, _TWO_SECONDS, "uid"),
     _rule("GET", "asset/subaccount/bills", 6, _SECOND, "uid"),
+    _rule("POST", "asset/subaccount/transfer", 1, _SECOND, "uid"),
+    _rule("GET", "users/entrust-subaccount-list", 1, _SECOND, "uid"),
     # order entry, per uid + instrument (options: + instrument family)
     _rule("POST", "trade/order", 60, _TWO_SECONDS, "uid+instId"),
     _rule("POST", "trade/batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),
