@@ -8,7 +8,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["bench.bench_latency", "bench.bench_orders", "bench.bench_serve"])
+@pytest.mark.parametrize(
+    "module", ["bench.bench_backtest", "bench.bench_latency", "bench.bench_orders", "bench.bench_serve"]
+)
 def test_benchmarks_answer_help_without_running(module: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60, check=False
