@@ -52,6 +52,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/public/open-interest": Rule(20, _PER_2S, "ip_inst"),
     "GET /api/v5/public/position-tiers": Rule(10, _PER_2S, "ip"),
     "GET /api/v5/public/price-limit": Rule(20, _PER_2S, "ip"),
+    "GET /api/v5/public/convert-contract-coin": Rule(10, _PER_2S, "ip"),
+    "GET /api/v5/public/underlying": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/tickers": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/ticker": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/books": Rule(40, _PER_2S, "ip"),
@@ -105,6 +107,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/account/subaccount/balances": Rule(6, _PER_2S, "uid"),
     "GET /api/v5/asset/subaccount/balances": Rule(6, _PER_2S, "uid"),
     "GET /api/v5/asset/subaccount/bills": Rule(6, _PER_S, "uid"),
+    "POST /api/v5/asset/subaccount/transfer": Rule(1, _PER_S, "uid"),
+    "GET /api/v5/users/entrust-subaccount-list": Rule(1, _PER_S, "uid"),
     # order entry, per uid + instrument
     "POST /api/v5/trade/order": Rule(60, _PER_2S, "uid_inst"),
     "POST /api/v5/trade/batch-orders": Rule(300, _PER_2S, "uid_inst", counts_orders=True),
