@@ -11,7 +11,8 @@ feed a per-account budget of 1000 orders per 2 s (50061); spot and margin orders
 (`ACCOUNT_ORDER_EXEMPT`). WebSocket order operations charge the same buckets through `charge_ws`.
 An endpoint this table does not list is held to the strictest rule in it (`STRICTEST`).
 
-Time: a request is counted at its arrival, the instant the dispatcher stamps its `inTime` (wall-clock
+Time: a request is counted once it has fully arrived (its body read: a slow body must not be counted
+seconds after its stamp), at the very instant the dispatcher stamps its `inTime` (wall-clock
 microseconds, like OKX's gateway), so the acknowledgements a client sees, dated by their inTime, obey
 the limits exactly. The admin clock offset does not touch this clock.
 """
