@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Two test workers (pytest-xdist): the suite fits CI's 15 minutes on a 2-core machine.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: setup demo demo-swap test lint bench reliability clean
 

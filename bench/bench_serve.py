@@ -229,11 +229,27 @@ def _stop_all(served: Served, names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bots", type=int, default=BOTS)
-    parser.add_argument("--idle", type=float, default=10.0)
-    parser.add_argument("--api", type=float, default=10.0)
-    parser.add_argument("--events", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=15.0)
+    parser.add_argument(
+        "--bots", type=int, default=BOTS, help=f"grid bots to run (default {BOTS}, the goal's case)"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds each CPU reading lasts (default 10)"
+    )
+    parser.add_argument(
+        "--api", type=float, default=10.0, help="seconds of API requests at 50 per second (default 10)"
+    )
+    parser.add_argument(
+        "--events",
+        type=float,
+        default=10.0,
+        help="seconds of order events timed into the browser page (default 10)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=15.0,
+        help="seconds given the bots to place their grids before measuring (default 15)",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     console = Console()
     with sim_process() as sim, tempfile.TemporaryDirectory(prefix="okxbot-bench-serve-") as tmp:

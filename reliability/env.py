@@ -61,6 +61,8 @@ def scratch_home(prefix: str) -> Iterator[Path]:
         os.environ["OKXBOT_CACHE_DIR"] = str(root / "home" / "cache")
         for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE", "OKX_DEMO"):
             os.environ.pop(name, None)
+        # private from the start, as okxbot makes its own data directory (it tightens looser ones)
+        (root / "home").mkdir(mode=0o700)
         try:
             yield root / "home"
         finally:

@@ -84,10 +84,21 @@ def _journal_states(db: Path) -> list[tuple[str, str]]:
         return []  # the table is not created yet, or a writer holds a lock for a moment
 
 
-def _wait_live(db: Path, at_least: int, timeout_s: float = 60.0) -> bool:
+def _started(log: Path) -> int:
+    """How many runs of the bot have reconciled and started trading (its JSON log's "reconciled")."""
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text().splitlines() if '"msg": "reconciled"' in line)
+
+
+def _wait_live(db: Path, log: Path, starts: int, at_least: int, timeout_s: float = 60.0) -> bool:
+    """This run has started (its reconciliation is logged: the journal alone cannot tell, a halted
+    run leaves its orders live in it) and the journal holds `at_least` live orders."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if sum(1 for _, state in _journal_states(db) if state in ("live", "partially_filled")) >= at_least:
+        if _started(log) > starts and (
+            sum(1 for _, state in _journal_states(db) if state in ("live", "partially_filled")) >= at_least
+        ):
             return True
         time.sleep(0.05)
     return False
@@ -117,7 +128,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
     revoked = not_clean = in_doubt = restart_failures = 0
     problems: list[str] = []
     with scratch_home("revoked") as home:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)  # a vault home is private
         env = dict(os.environ) | sim_profile_env(sim, master, "master")
         env.pop("OKXBOT_PROFILE", None)
         report = _done(["keys", "provision", BOT, "--master", "master", "--budget", "USDT=20000",
@@ -128,10 +139,12 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         last = Decimal(str(sim.call(lambda: sim.ctx.exchange.ticker("BTC-USDT"))["last"]))
         config.write_text(CONFIG.format(lower=int(last * Decimal("0.97")), upper=int(last * Decimal("1.03"))))
         db = home / "journal.sqlite"
+        bot_log = home / "logs" / f"{BOT}.jsonl"
         args = ["run", str(config), "--profile", BOT, "--no-live"]
         for _ in range(cycles):
+            starts = _started(bot_log)
             bot = _okxbot([*args, "--seconds", "120"], env)
-            if not _wait_live(db, 3):
+            if not _wait_live(db, bot_log, starts, 3):
                 bot.kill()
                 raise RuntimeError(f"the bot placed no order: {bot.communicate()[1][-300:]}")
             revoked += _revoke(sim, master, sub)

@@ -61,6 +61,12 @@ def moving_market(sim: Any, pct: str = "0.15") -> Iterator[None]:
         thread.join(timeout=10)
 
 
+def filled_since(sim: Any, uid: str, ms: int) -> int:
+    """Orders of `uid` that filled (fully) after `ms`."""
+    orders = sim.admin("GET", f"/__sim__/orders?uid={uid}")["orders"]
+    return sum(1 for o in orders if o["state"] == "filled" and int(o["uTime"]) > ms)
+
+
 def refused(sim: Any, key: dict[str, Any]) -> str:
     return str(signed(sim.rest, key, "GET", "/api/v5/account/balance").json()["code"])
 
@@ -86,18 +92,19 @@ def test_rotation_while_a_grid_bot_trades_loses_and_doubles_nothing(
     try:
         wait(lambda: len(open_orders(sim, uid)) >= 5, 90, "the grid's first orders")
         with moving_market(sim):
-            time.sleep(2)  # the grid trades (fills, re-quotes) before the rotation ...
+            # the grid trades (fills, re-quotes) before the rotation ...
+            wait(lambda: filled_since(sim, uid, 0) > 0, 90, "a fill before the rotation")
             rotated_ms = int(time.time() * 1000)
             result = okxbot("keys", "rotate", "rot-grid", "--auto", "--json")
             report = json.loads(result.stdout)[0]
             assert result.exit_code == 0 and report["notDone"] == [], result.output
-            # ... and goes on trading on the new key afterwards
+            # ... and goes on trading on the new key afterwards: new orders, and fills of them
             wait(
                 lambda: any(int(o["cTime"]) > rotated_ms + 500 for o in open_orders(sim, uid)),
                 60,
                 "new orders",
             )
-            time.sleep(2)
+            wait(lambda: filled_since(sim, uid, rotated_ms + 500) > 0, 90, "a fill after the rotation")
     finally:
         out = finish(bot) if bot.poll() is None else str(bot.communicate()[0])
     assert any("moved onto the new key and reconciled" in line for line in report["done"])

@@ -246,3 +246,50 @@ def test_website_only_sub_accounts_are_explained_then_reused(sim: Any, home: Pat
         assert any("reusing sub-account website01" in line for line in reused["done"])
     finally:
         sim.admin("POST", "/__sim__/subaccount-config", {"apiCreate": True})
+
+
+def test_a_timer_rotates_only_old_keys_and_warns_about_keys_okx_will_expire(sim: Any, home: Path) -> None:
+    master = master_key(sim)
+    add_profile(sim, "main", master)
+    provision("timer-a")
+    provision("timer-b")
+    old_a, old_b = stored_key("timer-a"), stored_key("timer-b")
+    sub_a = ProfileStore().get("timer-a").sub_acct
+    # made by hand on the website: Trade, no IP binding (OKX deletes it after 14 days unused)
+    sim.admin("POST", "/__sim__/keys", {"uid": sub_uid(sim, master["uid"], sub_a), "perm": "read_only,trade",
+                                        "ip": "", "label": "byhand7"})  # fmt: skip
+
+    young = okxbot("keys", "rotate", "--auto", "--all", "--older-than", "7", "--json")
+    assert young.exit_code == 0, young.output
+    reports = {r["profile"]: r for r in json.loads(young.stdout)}
+    assert set(reports) == {"timer-a", "timer-b"}
+    assert all("days old (< 7)" in r["skipped"] and not r["rotated"] for r in reports.values())
+    (warning,) = reports["timer-a"]["warnings"]
+    assert "byhand7" in warning and "no IP binding" in warning and "14 days unused" in warning
+    assert reports["timer-b"]["warnings"] == []
+    assert send(sim, old_a, "GET", "/api/v5/account/config")["code"] == "0"  # nothing was rotated
+
+    due = okxbot("keys", "rotate", "--auto", "--all", "--older-than", "0", "--json")
+    assert due.exit_code == 0, due.output
+    reports = {r["profile"]: r for r in json.loads(due.stdout)}
+    assert all(r["rotated"] and r["notDone"] == [] for r in reports.values()), reports
+    for old, name in ((old_a, "timer-a"), (old_b, "timer-b")):
+        assert send(sim, old, "GET", "/api/v5/account/config")["code"] == "50111"
+        assert send(sim, stored_key(name), "GET", "/api/v5/account/config")["code"] == "0"
+    warnings = reports["timer-a"]["warnings"]
+    assert any("byhand7" in w and "was not made by okxbot: kept" in w for w in warnings)
+    assert any("byhand7" in w and "14 days unused" in w for w in warnings)
+
+
+def test_provision_binds_the_key_to_the_addresses_given_or_asks_for_them(sim: Any, home: Path) -> None:
+    add_profile(sim, "main", master_key(sim))
+    given = provision("ip-given", "--ip", "127.0.0.1,10.20.0.0/16")
+    assert given["ip"] == "127.0.0.1,10.20.0.0/16"
+    assert [c["status"] for c in given["doctor"]] == ["pass"] * len(given["doctor"])
+    # a master bound to several addresses: okxbot cannot tell which one is this host
+    add_profile(sim, "wide", master_key(sim, ip="127.0.0.1,203.0.113.7"))
+    result = okxbot("keys", "provision", "ip-asked", "--master", "wide", "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1 and "pass --ip ADDRESS" in report["notDone"][0], result.output
+    assert ProfileStore().find("ip-asked") is None
+    assert [k.profile for k in MadeKeys().all()] == ["ip-given"]  # no key was made for ip-asked

@@ -42,6 +42,7 @@ def backtest(
     *,
     start_ms: int = T0,
     fast: bool = True,
+    trades: bool = False,
     **settings: Any,
 ) -> BacktestResult:
     config = {"name": "bt", "symbol": "BTC/USDT", **config}
@@ -54,6 +55,7 @@ def backtest(
         BacktestSettings.model_validate(settings),
         data_dir=tmp,
         fast=fast,
+        trades=trades,
     )
     return run_backtest(request)
 

@@ -145,3 +145,34 @@ def test_a_corrupted_file_is_named_and_left_as_it_is(tmp_path: Path, history: Pa
     assert done.returncode == 1
     assert f"stored file {month} is corrupted" in done.stderr and "left as it is" in done.stderr
     assert stored(history) == before
+
+
+def test_repeated_bot_warnings_are_counted_not_scrolled(tmp_path: Path, history: Path) -> None:
+    # no BTC to sell: the grid's sell levels are refused by the funds check at every tick
+    cfg = tmp_path / "no-btc.toml"
+    cfg.write_text(config(tmp_path).read_text().replace('BTC = "0.5"', 'BTC = "0"'))
+    done = okxbot(tmp_path, str(cfg), "--from", "2024-01-01", "--to", "2024-01-03", "--data-dir", str(history),
+                  "--out", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    refused = result_file.load(tmp_path / "out").refused
+    assert refused > 20, "the config must make the bot refuse orders again and again"
+    lines = [line for line in done.stderr.splitlines() if "order refused" in line]
+    # one line per kind of warning, with how often it came, instead of one line per refusal
+    assert len(lines) < 5, done.stderr[-2000:]
+    counts = [int(line.split("bot warning, ")[1].split(" time")[0].replace(",", "")) for line in lines]
+    assert sum(counts) == refused
+    assert "not enough BTC" in lines[0] and lines[0].startswith(
+        f"bot warning, {max(counts):,} times, the first:"
+    )
+
+
+def test_an_out_that_cannot_be_a_directory_is_refused_before_the_run(tmp_path: Path, history: Path) -> None:
+    taken = tmp_path / "report.txt"
+    taken.write_text("mine")
+    for out, says in ((taken, "is a file, not a directory"), (taken / "run", "is not a directory this user")):
+        done = okxbot(tmp_path, str(config(tmp_path)), "--from", "2024-01-01", "--to", "2024-01-03",
+                      "--data-dir", str(history), "--out", str(out))  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert says in done.stderr and "Traceback" not in done.stderr
+        assert "parity hash" not in done.stdout  # refused before the backtest ran
+    assert taken.read_text() == "mine"

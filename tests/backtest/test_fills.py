@@ -117,3 +117,44 @@ def test_an_order_reaches_the_book_after_its_latency_and_acts_on_later_prices(tm
         assert order.ts_ms == close + latency  # when it reached the book
         # never a price of the minute that gave the signal: the book of the latest point it met
         assert [f.price for f in result.fills] == [D(ask)], latency
+
+
+def _trades(tmp: Path, points: list[tuple[int, str, str, str]]) -> None:
+    """Store trades (ms after T0, price, size, taker side), as `data download --trades` does."""
+    from okxbot.data import schema
+    from okxbot.data.store import Store
+
+    items = [
+        {"tradeId": str(1000 + i), "px": px, "sz": sz, "side": side, "ts": str(T0 + at)}
+        for i, (at, px, sz, side) in enumerate(points)
+    ]
+    Store(tmp).trades("BTC-USDT").merge(schema.trades_table(items))
+
+
+def test_a_trade_replay_fills_a_resting_order_at_the_trade_that_goes_through_it(tmp_path: Path) -> None:
+    # stored trades, one point each at its own time: the price touches the bid at 20 s, goes
+    # through it at 50 s, and only a 0.2 BTC trade goes through at 70 s (at-touch: from its size)
+    second = 1000
+    points = [
+        (0, "60000", "1", "buy"),
+        (10 * second, "60000", "1", "sell"),
+        (20 * second, "59990", "0.3", "sell"),
+    ]
+    points += [(35 * second, "60000", "1", "buy"), (50 * second, "59985", "1", "sell")]
+    points += [(70 * second, "59980", "0.2", "sell"), (90 * second, "60000", "1", "buy")]
+    _trades(tmp_path, points)
+    candles(tmp_path, flat(3))  # the strategy's candle warm-up; the replay uses the trades
+    config = probe(tmp_path, [("buy", "0.5", "59990")])
+
+    def run(**settings: object) -> list[tuple[int, Decimal, Decimal, str]]:
+        result = backtest(tmp_path, config, 2, trades=True, **settings)
+        assert result.source == "trades"
+        return [(f.ts_ms - T0, f.price, f.size, f.liquidity) for f in result.fills]
+
+    # through: whole, at its own price, at the first trade below it
+    assert run() == [(50 * second, D("59990"), D("0.5"), "maker")]
+    # at touch without a queue: the touching trade's 0.3 BTC, the rest at the next trade through
+    assert run(fill="at-touch", queue=False) == [
+        (20 * second, D("59990"), D("0.3"), "maker"),
+        (50 * second, D("59990"), D("0.2"), "maker"),
+    ]

@@ -9,8 +9,10 @@ themes are left in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -226,3 +228,49 @@ def test_a_real_backtest_run_writes_a_report_that_opens_offline(tmp_path: Path) 
         assert page.locator("[data-testid=trades] tbody tr").count() == len(ran["trades"])
         assert "latency_ms" in page.inner_text("[data-testid=settings]")
         assert errors == [] and [u for u in requests if not u.startswith("file://")] == []
+
+
+# every text uPlot draws on a canvas, where it is drawn and how wide it is there
+RECORD_LABELS = """
+window.__labels = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+  const canvas = this.canvas;
+  canvas.__id = canvas.__id || String(Math.random());
+  const width = this.measureText(String(text)).width;
+  window.__labels.push({ canvas: canvas.__id, text: String(text), x, y, width, align: this.textAlign });
+  return fillText.call(this, text, x, y, ...rest);
+};
+"""
+
+TIME_LABEL = r"^\d{4}-\d{2}(-\d{2})?$|^\d{2}:\d{2}$"
+
+
+def test_time_axis_labels_never_overlap_on_a_long_run(tmp_path: Path) -> None:
+    # six weeks: the time axis is labelled with dates (its widest labels), at any window width
+    html = write_report(synthetic_grid(days=44), tmp_path).html
+    with offline_page("light") as (page, errors, _):
+        page.add_init_script(RECORD_LABELS)
+        for width in (900, 1040, 1180, 1300, 1440):
+            # opened at this width (a resize would redraw the charts while they are read)
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.goto(html.as_uri())
+            page.wait_for_selector("body[data-charts='3']")
+            _no_overlap(page.evaluate("window.__labels"), width)
+        assert errors == []
+
+
+def _no_overlap(labels: list[dict[str, Any]], width: int) -> None:
+    rows: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    for label in labels:
+        if re.match(TIME_LABEL, label["text"]) and label["align"] == "center":
+            rows.setdefault((label["canvas"], label["y"]), []).append(label)
+    dated = [row for row in rows.values() if len({label["x"] for label in row}) >= 2]
+    assert len(dated) == 3, f"each chart's time axis must have labels ({width} px)"
+    for drawn in dated:
+        row = sorted({(label["x"], label["text"]): label for label in drawn}.values(), key=lambda lb: lb["x"])
+        for left, right in itertools.pairwise(row):
+            gap = (right["x"] - right["width"] / 2) - (left["x"] + left["width"] / 2)
+            assert gap >= 8, (
+                f"{left['text']!r} and {right['text']!r} overlap at {width} px ({gap:.1f} px apart)"
+            )

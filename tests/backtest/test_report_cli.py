@@ -110,3 +110,17 @@ def test_a_finished_run_writes_its_report_and_prints_json(tmp_path: Path, capsys
     assert html == tmp_path / "run" / "report.html" and html.is_file()
     assert data["report"] == str(html) and data["metrics"]["trades"] == 3 and len(data["trades"]) == 4
     assert result_file.load(tmp_path / "run") == four_days()
+
+
+def test_pages_that_cannot_be_written_where_asked_are_said_plainly(tmp_path: Path) -> None:
+    write_report(four_days(), tmp_path / "a")
+    a = str(tmp_path / "a")
+    out = runner.invoke(app, ["backtest", "compare", a, a, "--html", str(tmp_path)])  # a directory
+    assert out.exit_code == 2 and "--html" in out.output and "cannot write there" in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    taken = tmp_path / "taken.txt"
+    taken.write_text("mine")
+    out = runner.invoke(app, ["backtest", "report", a, "--out", str(taken)])  # a file
+    assert out.exit_code == 2 and "--out" in out.output and "cannot write there" in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    assert taken.read_text() == "mine"

@@ -77,6 +77,23 @@ def test_aggregated_trades_plain_csv_and_the_instrument_option(tmp_path: Path) -
     assert import_files(store, [nameless], inst_id="SOL-USDT")[0].added == 3
 
 
+def test_trade_columns_are_read_by_name_in_any_order_with_an_instrument_column(tmp_path: Path) -> None:
+    # OKX's later trade files lead with instrument_name and put price before size
+    store = Store(tmp_path / "store")
+    lines = ["instrument_name,trade_id,side,price,size,created_time"]
+    lines += [
+        f"BTC-USDT,{500 + i},{'buy' if i % 2 else 'sell'},8476{i}.5,0.00{i + 1},{T0 + i * 1000}"
+        for i in range(4)
+    ]
+    lines += ["ETH-USDT,900,buy,3000.25,0.5,1704067205000"]
+    reports = import_files(store, [okx_zip(tmp_path / "trades-2024-01-01.zip", lines)])
+    assert sorted((r.label, r.added) for r in reports) == [("BTC-USDT trades", 4), ("ETH-USDT trades", 1)]
+    btc = load_trades("BTC-USDT", store=store)
+    assert btc.exact("px", 3) == Decimal("84763.5") and btc.exact("sz", 3) == Decimal("0.004")
+    assert btc.side.tolist() == [-1, 1, -1, 1] and btc.trade_id.tolist() == [500, 501, 502, 503]
+    assert load_trades("ETH-USDT", store=store).exact("px", 0) == Decimal("3000.25")
+
+
 def test_funding_files_split_by_instrument(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
     lines = ["instrument_name,funding_rate,funding_time"]

@@ -28,6 +28,8 @@ DOCUMENTED = [
     ("GET /api/v5/public/open-interest", 20, 2000, "ip+instId", False),
     ("GET /api/v5/public/position-tiers", 10, 2000, "ip", False),
     ("GET /api/v5/public/price-limit", 20, 2000, "ip", False),
+    ("GET /api/v5/public/convert-contract-coin", 10, 2000, "ip", False),
+    ("GET /api/v5/public/underlying", 20, 2000, "ip", False),
     ("GET /api/v5/market/tickers", 20, 2000, "ip", False),
     ("GET /api/v5/market/ticker", 20, 2000, "ip", False),
     ("GET /api/v5/market/books", 40, 2000, "ip", False),
@@ -100,6 +102,8 @@ DOCUMENTED = [
     ("GET /api/v5/account/subaccount/balances", 6, 2000, "uid", False),
     ("GET /api/v5/asset/subaccount/balances", 6, 2000, "uid", False),
     ("GET /api/v5/asset/subaccount/bills", 6, 1000, "uid", False),
+    ("POST /api/v5/asset/subaccount/transfer", 1, 1000, "uid", False),
+    ("GET /api/v5/users/entrust-subaccount-list", 1, 1000, "uid", False),
 ]
 
 
@@ -283,7 +287,7 @@ def test_websocket_connections_are_limited_per_ip() -> None:
 def test_an_unlisted_endpoint_gets_the_strictest_documented_rule_in_its_own_bucket() -> None:
     slowest = min(DOCUMENTED, key=lambda row: row[1] / row[2])
     assert (STRICTEST.capacity, STRICTEST.window_ms) == (slowest[1], slowest[2]) == (1, 5000)
-    public = limit_of("GET", "/api/v5/public/underlying")
+    public = limit_of("GET", "/api/v5/public/insurance-fund")
     private = limit_of("GET", "/api/v5/account/interest-accrued")
     for limit in (public, private):
         assert (limit.capacity, limit.window_ms, limit.documented) == (1, 5000, False)

@@ -45,3 +45,20 @@ def test_a_top_level_59000_from_ccxt_is_explained() -> None:
     err = explain(exc)
     assert isinstance(err, OkxSettingsRefused) and err.code == "59000"
     assert "cancel the orders" in err.hint and "close the positions" in err.hint
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("51023", "no such position"),
+        ("51115", "cancel them first"),
+        ("59300", "no isolated position"),
+        ("59301", "too large"),
+    ],
+)
+def test_close_position_and_margin_refusals_are_explained(code: str, words: str) -> None:
+    """trade/close-position (51023, 51115) and account/position/margin-balance (59300, 59301)."""
+    body = f'{{"code":"{code}","data":[],"msg":"Operation failed."}}'
+    err = explain(ccxt_async.ExchangeError("okx " + body))
+    assert isinstance(err, OkxInvalidOrder) and err.code == code
+    assert words in err.hint and not err.outcome_unknown

@@ -38,7 +38,7 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def browser_page(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
+def browser_page(viewport: tuple[int, int] = (1440, 1000), bypass_csp: bool = True) -> Iterator[Any]:
     """A fresh headless chromium profile and one page; a browser that cannot start fails under CI."""
     try:
         from playwright.sync_api import sync_playwright
@@ -57,7 +57,7 @@ def browser_page(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
                 env=dict(os.environ, HOME=profile),
                 # Playwright's waits evaluate strings, which the dashboard's CSP forbids; without the
                 # CSP the escaping test is also stricter: only escaping stands between markup and the DOM
-                bypass_csp=True,
+                bypass_csp=bypass_csp,
             )
         except Exception as err:
             unavailable(f"chromium did not start: {err}")

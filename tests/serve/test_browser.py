@@ -147,6 +147,8 @@ def test_bot_chart_reaches_the_nearest_orders(served: Running, sim: Any) -> None
         page.wait_for_selector("[data-testid=price-chart][data-order-sides='buy,sell']", timeout=30_000)
         drawn = int(page.get_attribute("[data-testid=price-chart]", "data-orders-shown") or "0")
         assert drawn >= 2
+        # every money figure says its currency (fees are summed in the quote currency)
+        assert "fees paid (usdt)" in page.inner_text("body").lower()
 
 
 def test_a_phone_reaches_every_page(served: Running) -> None:

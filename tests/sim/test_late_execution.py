@@ -167,7 +167,8 @@ def test_batch_place_cancel_and_amend_execute_late_too(quiet: RunningSim) -> Non
     assert lookup(quiet, key, clOrdId="batchlate1")["data"][0]["px"] == "49000"
 
     cancel = "/api/v5/trade/cancel-order"
-    quiet.admin("POST", "/__sim__/faults", {"path": cancel, "kind": "50001", "lateMs": 300})
+    # long enough that the lookup below comes before it on a loaded machine (300 ms did not)
+    quiet.admin("POST", "/__sim__/faults", {"path": cancel, "kind": "50001", "lateMs": 3000})
     answer = post(quiet, key, cancel, {"instId": INST, "clOrdId": "batchlate2"})
     assert answer.json()["code"] == "50001"
     assert lookup(quiet, key, clOrdId="batchlate2")["data"][0]["state"] == "live"

@@ -308,3 +308,62 @@ def test_account_rate_limit_endpoint(sim: RunningSim, client: httpx.Client) -> N
         signed(sim.rest, key, "GET", "/api/v5/trade/account-rate-limit", client=client).json()["code"]
         == "50011"
     )
+
+
+def test_a_request_whose_body_comes_late_is_dated_and_counted_when_it_has_arrived(
+    sim: RunningSim, client: httpx.Client
+) -> None:
+    # A slow client sends an order's headers, then its body more than 2 s later. Counted when its body
+    # came but dated by its headers' arrival, it would put a 61st order into a 2 s window of inTimes
+    # (what the order benchmark counts: its negative control showed 61 of 60 under load).
+    import socket
+    from urllib.parse import urlsplit
+
+    from tests.sim.okx_http import iso_now, okx_sign
+
+    key = funded_key(sim)
+    path = "/api/v5/trade/order"
+    slow_body = json.dumps(order()).encode()
+    stamp = iso_now()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {urlsplit(sim.rest).netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(slow_body)}\r\nOK-ACCESS-KEY: {key['apiKey']}\r\n"
+        f"OK-ACCESS-PASSPHRASE: {key['passphrase']}\r\nOK-ACCESS-TIMESTAMP: {stamp}\r\n"
+        f"OK-ACCESS-SIGN: {okx_sign(key['secretKey'], stamp, 'POST', path, slow_body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    seen = sim.call(lambda: sim.ctx.stats.by_path[path])
+    slow = socket.create_connection((urlsplit(sim.rest).hostname, urlsplit(sim.rest).port), timeout=10)
+    try:
+        slow.sendall(head)
+        # wait (bounded) until the simulator has begun handling the slow request: it waits for the body
+        deadline = time.monotonic() + 10
+        while sim.call(lambda: sim.ctx.stats.by_path[path]) == seen:
+            assert time.monotonic() < deadline, "the simulator never saw the slow request's headers"
+            time.sleep(0.01)
+        in_times = []
+        for _ in range(60):  # the instrument's whole single-order bucket, right after the headers
+            answer = signed(sim.rest, key, "POST", path, json.dumps(order()).encode(), client=client).json()
+            assert answer["code"] == "0", answer
+            in_times.append(int(answer["inTime"]))
+        # the scenario is time passing: the 60 leave the sliding window, then the body comes
+        time.sleep(2.1)
+        # other traffic of the account meanwhile (another instrument)
+        other = signed(
+            sim.rest, key, "POST", path, json.dumps(order("ETH-USDT", px="100")).encode(), client=client
+        )
+        assert other.json()["code"] == "0", other.text
+        body_sent_us = time.time_ns() // 1000
+        slow.sendall(slow_body)
+        raw = b""
+        while chunk := slow.recv(65536):
+            raw += chunk
+    finally:
+        slow.close()
+    answer = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    assert answer["code"] == "0", answer  # accepted: the bucket had room when the body came
+    late_in_time = int(answer["inTime"])
+    assert late_in_time >= body_sent_us, "dated by its headers, not by its arrival"
+    stamps = sorted([*in_times, late_in_time])
+    busiest = max(sum(1 for t in stamps if s <= t < s + 2_000_000) for s in stamps)
+    assert busiest <= 60, f"{busiest} accepted orders in one 2 s window of inTimes"

@@ -121,7 +121,14 @@ def test_sub_key_sees_only_its_account_and_is_refused_master_endpoints(
         ),
         ("GET", "/api/v5/users/subaccount/apikey?subAcct=beta0001", None),
         ("POST", "/api/v5/users/subaccount/delete-apikey", {"subAcct": "beta0001", "apiKey": key["apiKey"]}),
+        (
+            "POST",
+            "/api/v5/users/subaccount/modify-apikey",
+            {"subAcct": "beta0001", "apiKey": key["apiKey"], "ip": ""},
+        ),
+        ("POST", "/api/v5/users/subaccount/set-transfer-out", {"subAcct": "beta0001", "canTransOut": True}),
         ("GET", "/api/v5/account/subaccount/balances?subAcct=beta0001", None),
+        ("GET", "/api/v5/asset/subaccount/balances?subAcct=beta0001", None),
         ("GET", "/api/v5/asset/subaccount/bills", None),
     ]:
         assert call(sim, key, method, path, body)["code"] == "59500", path
@@ -266,29 +273,34 @@ def test_deleted_key_is_refused_on_websocket_and_its_sessions_closed(
     new_sub(sim, master, "iota0001")
     key = new_sub_key(sim, master, "iota0001")
 
-    async def scenario() -> tuple[int | None, dict[str, Any], dict[str, Any]]:
+    async def scenario() -> tuple[list[int], dict[str, Any], dict[str, Any]]:
         async with aiohttp.ClientSession() as http:
-            ws = await http.ws_connect(f"{sim.ws}/private")
-            await ws.send_json({"op": "login", "args": [login_args(key)]})
-            assert (await ws.receive_json(timeout=10))["event"] == "login"
+            sessions = []
+            for endpoint in ("private", "business"):  # every session the key logged in, on each endpoint
+                ws = await http.ws_connect(f"{sim.ws}/{endpoint}")
+                await ws.send_json({"op": "login", "args": [login_args(key)]})
+                assert (await ws.receive_json(timeout=10))["event"] == "login"
+                sessions.append(ws)
             await asyncio.to_thread(
                 call, sim, master, "POST", "/api/v5/users/subaccount/delete-apikey",
                 {"subAcct": "iota0001", "apiKey": key["apiKey"]},
             )  # fmt: skip
-            closing = await ws.receive(timeout=10)
-            while closing.type == aiohttp.WSMsgType.TEXT:
+            codes = []
+            for ws in sessions:
                 closing = await ws.receive(timeout=10)
-            assert closing.type == aiohttp.WSMsgType.CLOSE
-            code = closing.data
+                while closing.type == aiohttp.WSMsgType.TEXT:
+                    closing = await ws.receive(timeout=10)
+                assert closing.type == aiohttp.WSMsgType.CLOSE
+                codes.append(closing.data)
             again = await http.ws_connect(f"{sim.ws}/private")
             await again.send_json({"op": "login", "args": [login_args(key)]})
             relogin = await again.receive_json(timeout=10)
             await again.close()
             rest = await asyncio.to_thread(call, sim, key, "GET", "/api/v5/account/balance")
-            return code, relogin, rest
+            return codes, relogin, rest
 
-    code, relogin, rest = asyncio.run(scenario())
-    assert code == 4007
+    codes, relogin, rest = asyncio.run(scenario())
+    assert codes == [4007, 4007]  # "API key has been updated or deleted. Please reconnect."
     assert (relogin["event"], relogin["code"]) == ("error", "60005")
     assert rest["code"] == "50111"
 
@@ -342,3 +354,126 @@ def test_unmodified_python_okx_manages_sub_accounts(sim: RunningSim, master: dic
         and reset["data"][0]["perm"] == "read_only"
         and reset["data"][0]["ip"] == "127.0.0.1"
     )
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+def test_python_okx_moves_money_between_sub_accounts_through_the_master(
+    sim: RunningSim, master: dict[str, Any]
+) -> None:
+    from okx.SubAccount import SubAccountAPI
+
+    first, second = unique("from"), unique("into")
+    new_sub(sim, master, first)
+    new_sub(sim, master, second)
+    ok(transfer(sim, master, amt="40", type="1", subAcct=first))
+    # even with its own transfer-out off, the master may move a sub-account's money
+    ok(call(sim, master, "POST", "/api/v5/users/subaccount/set-transfer-out",
+            {"subAcct": first, "canTransOut": False}))  # fmt: skip
+    subs = SubAccountAPI(master["apiKey"], master["secretKey"], master["passphrase"], flag="0",
+                         domain=sim.rest, debug=False)  # fmt: skip
+    sim.admin("POST", "/__sim__/reset-limits")
+    moved = subs.subAccount_transfer("USDT", "15", "18", "6", first, second)
+    assert moved["code"] == "0" and set(moved["data"][0]) == {"transId"}, moved
+    assert usdt(ok(call(sim, master, "GET", f"/api/v5/account/subaccount/balances?subAcct={first}"))) == "25"
+    funding = ok(call(sim, master, "GET", f"/api/v5/asset/subaccount/balances?subAcct={second}"))
+    assert [(r["ccy"], r["bal"]) for r in funding] == [("USDT", "15")]
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert subs.subAccount_transfer("USDT", "1000", "18", "18", first, second)["code"] == "58116"
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert subs.subAccount_transfer("USDT", "1", "18", "18", first, first)["code"] == "59507"
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert subs.subAccount_transfer("USDT", "1", "18", "18", first, "nosuch999")["code"] == "58115"
+    sim.admin("POST", "/__sim__/reset-limits")
+    assert subs.get_entrust_subaccount_list() == {"code": "0", "data": [], "msg": ""}
+    # a sub-account's key is no master
+    key = new_sub_key(sim, master, first)
+    body = {
+        "ccy": "USDT",
+        "amt": "1",
+        "from": "18",
+        "to": "18",
+        "fromSubAccount": first,
+        "toSubAccount": second,
+    }
+    assert call(sim, key, "POST", "/api/v5/asset/subaccount/transfer", body)["code"] == "59500"
+    assert call(sim, key, "GET", "/api/v5/users/entrust-subaccount-list")["code"] == "59500"
+
+
+def test_unmodified_ccxt_manages_sub_account_keys(sim: RunningSim, master: dict[str, Any]) -> None:
+    import ccxt
+
+    name = unique("ccxt")
+    exchange = ccxt.okx({"apiKey": master["apiKey"], "secret": master["secretKey"],
+                         "password": master["passphrase"], "enableRateLimit": False})  # fmt: skip
+    exchange.urls["api"]["rest"] = sim.rest
+    sim.admin("POST", "/__sim__/reset-limits")
+    made = exchange.privatePostUsersSubaccountCreateSubaccount({"subAcct": name, "type": "1"})
+    assert made["code"] == "0" and made["data"][0]["subAcct"] == name
+    sim.admin("POST", "/__sim__/reset-limits")
+    key = exchange.privatePostUsersSubaccountApikey(
+        {
+            "subAcct": name,
+            "label": "ccxt1",
+            "passphrase": PASSPHRASE,
+            "perm": "read_only,trade",
+            "ip": "127.0.0.1",
+        }
+    )["data"][0]
+    assert (key["perm"], key["ip"], key["subAcct"]) == ("read_only,trade", "127.0.0.1", name)
+    listed = exchange.privateGetUsersSubaccountApikey({"subAcct": name})["data"]
+    assert [k["apiKey"] for k in listed] == [key["apiKey"]]
+    sim.admin("POST", "/__sim__/reset-limits")
+    with pytest.raises(ccxt.ExchangeError, match="59506"):
+        exchange.privateGetUsersSubaccountApikey(
+            {"subAcct": name, "apiKey": "0f0f0f0f-0000-0000-0000-000000000000"}
+        )
+    sim.admin("POST", "/__sim__/reset-limits")
+    with pytest.raises(ccxt.ExchangeError, match="59506"):
+        exchange.privatePostUsersSubaccountModifyApikey(
+            {"subAcct": name, "apiKey": "0f0f0f0f-0000-0000-0000-000000000000", "label": "other1"}
+        )
+    sim.admin("POST", "/__sim__/reset-limits")
+    gone = exchange.privatePostUsersSubaccountDeleteApikey({"subAcct": name, "apiKey": key["apiKey"]})
+    assert gone["data"] == [{"subAcct": name}]
+    bot = ccxt.okx({"apiKey": key["apiKey"], "secret": key["secretKey"], "password": key["passphrase"]})
+    bot.urls["api"]["rest"] = sim.rest
+    with pytest.raises(ccxt.AuthenticationError):
+        bot.privateGetAccountBalance()
+
+
+def test_a_modified_keys_sessions_are_closed_and_it_logs_in_again_with_its_new_rights(
+    sim: RunningSim, master: dict[str, Any]
+) -> None:
+    name = unique("mod")
+    new_sub(sim, master, name)
+    key = new_sub_key(sim, master, name)
+
+    async def scenario() -> tuple[int | None, dict[str, Any]]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{sim.ws}/private")
+            await ws.send_json({"op": "login", "args": [login_args(key)]})
+            assert (await ws.receive_json(timeout=10))["event"] == "login"
+            await asyncio.to_thread(
+                call, sim, master, "POST", "/api/v5/users/subaccount/modify-apikey",
+                {"subAcct": name, "apiKey": key["apiKey"], "perm": "read_only"},
+            )  # fmt: skip
+            closing = await ws.receive(timeout=10)
+            while closing.type == aiohttp.WSMsgType.TEXT:
+                closing = await ws.receive(timeout=10)
+            again = await http.ws_connect(f"{sim.ws}/private")
+            await again.send_json({"op": "login", "args": [login_args(key)]})
+            relogin = await again.receive_json(timeout=10)
+            await again.close()
+            return closing.data, relogin
+
+    code, relogin = asyncio.run(scenario())
+    assert code == 4007 and (relogin["event"], relogin["code"]) == ("login", "0")
+    order = {
+        "instId": "BTC-USDT",
+        "tdMode": "cash",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "1000",
+        "sz": "0.001",
+    }
+    assert call(sim, key, "POST", "/api/v5/trade/order", order)["code"] == "50120"  # now read-only

@@ -196,3 +196,38 @@ def test_hedged_mode_holds_a_long_and_a_short(okx: ccxt.okx) -> None:
     okx.create_order(LINEAR, "market", "buy", 2, None, {"hedged": True, "reduceOnly": True})
     assert [p for p in okx.fetch_positions([LINEAR]) if p["contracts"]] == []
     okx.set_position_mode(False)
+
+
+def test_close_position_margin_changes_and_open_interest(okx: ccxt.okx) -> None:
+    okx.load_markets()
+    okx.set_position_mode(False)
+    okx.set_leverage(10, "ETH/USDT:USDT", {"marginMode": "isolated"})
+    okx.create_order("ETH/USDT:USDT", "market", "sell", 7, None, {"marginMode": "isolated"})
+    short = only_position(okx, "ETH/USDT:USDT")
+    margin, liq = D(short["info"]["margin"]), D(short["info"]["liqPx"])
+    interest = okx.fetch_open_interest("ETH/USDT:USDT")
+    assert interest["openInterestAmount"] >= 7 and interest["info"]["instId"] == "ETH-USDT-SWAP"
+
+    # ccxt 4.5.90's addMargin / reduceMargin fail parsing any answer (`type['type']` on a string), so the
+    # endpoint is called through ccxt's generated method.
+    def margin_balance(kind: str, amt: str) -> dict[str, Any]:
+        body = {"instId": "ETH-USDT-SWAP", "posSide": "net", "type": kind, "amt": amt}
+        return okx.private_post_account_position_margin_balance(body)["data"][0]  # type: ignore[no-any-return]
+
+    added = margin_balance("add", "25")
+    assert (added["type"], added["amt"], added["ccy"], added["posSide"]) == ("add", "25", "USDT", "net")
+    more = only_position(okx, "ETH/USDT:USDT")["info"]
+    assert D(more["margin"]) == margin + 25 and D(more["liqPx"]) > liq  # a short: liquidated higher up
+    margin_balance("reduce", "20")  # not all 25: the margin left must cover the initial margin and the loss
+    assert D(only_position(okx, "ETH/USDT:USDT")["info"]["margin"]) == margin + 5
+    with pytest.raises(ccxt.ExchangeError, match="59301"):
+        margin_balance("reduce", str(margin))
+
+    okx.close_position("ETH/USDT:USDT", None, {"marginMode": "isolated"})  # trade/close-position
+    assert [p for p in okx.fetch_positions(["ETH/USDT:USDT"]) if p["contracts"]] == []
+    row = okx.fetch_positions_history(["ETH/USDT:USDT"])[0]["info"]
+    assert (row["type"], row["closeTotalPos"], row["direction"]) == ("2", "7", "short")
+    with pytest.raises(ccxt.ExchangeError, match="51023"):
+        okx.close_position("ETH/USDT:USDT", None, {"marginMode": "isolated"})
+    with pytest.raises(ccxt.ExchangeError, match="59300"):
+        margin_balance("add", "1")

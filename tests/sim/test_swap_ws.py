@@ -64,7 +64,7 @@ async def subscribed(sim: RunningSim, channel: str) -> None:
 def market_order(sim: RunningSim, key: dict[str, Any], side: str, sz: str, **extra: str) -> None:
     order = {
         "instId": "BTC-USDT-SWAP",
-        "tdMode": "cross",
+        "tdMode": extra.pop("tdMode", "cross"),
         "side": side,
         "ordType": "market",
         "sz": sz,
@@ -116,13 +116,18 @@ async def test_ccxt_pro_watches_public_liquidations(pro: ccxtpro.okx, swap_sim: 
     assert liquidations[0]["symbol"] == "SOL/USDT:USDT" and liquidations[0]["contracts"] == 20
 
 
+async def watch_positions_and_balances(conn: Conn, key: dict[str, Any]) -> None:
+    """Log in and subscribe to positions (every change pushed at once) and balance_and_position."""
+    assert (await conn.login(key))["code"] == "0"
+    await conn.send({"op": "subscribe", "args": [
+        {"channel": "positions", "instType": "SWAP", "extraParams": '{"updateInterval": "0"}'},
+        {"channel": "balance_and_position"},
+    ]})  # fmt: skip
+
+
 async def test_positions_and_balance_and_position_channels(swap_sim: RunningSim, key: dict[str, Any]) -> None:
     async with await Conn.open(swap_sim.ws + "/private") as conn:
-        assert (await conn.login(key))["code"] == "0"
-        await conn.send({"op": "subscribe", "args": [
-            {"channel": "positions", "instType": "SWAP", "extraParams": '{"updateInterval": "0"}'},
-            {"channel": "balance_and_position"},
-        ]})  # fmt: skip
+        await watch_positions_and_balances(conn, key)
         snapshot = await conn.push("positions")
         assert (snapshot["eventType"], snapshot["data"]) == ("snapshot", [])
         bp = await conn.push("balance_and_position")
@@ -152,6 +157,30 @@ async def test_positions_and_balance_and_position_channels(swap_sim: RunningSim,
         market_order(swap_sim, key, "buy", "2", reduceOnly="true")
         closed = await conn.push("positions")
         assert closed["data"][0]["pos"] == "0"
+
+
+async def test_margin_moves_and_close_position_are_pushed(swap_sim: RunningSim, key: dict[str, Any]) -> None:
+    async with await Conn.open(swap_sim.ws + "/private") as conn:
+        await watch_positions_and_balances(conn, key)
+        await conn.push("positions")
+        await conn.push("balance_and_position")
+        market_order(swap_sim, key, "buy", "4", tdMode="isolated")
+        opened = (await conn.push("positions"))["data"][0]
+        await conn.push("balance_and_position")
+        move = {"instId": "BTC-USDT-SWAP", "posSide": "net", "type": "add", "amt": "12.5"}
+        assert rest(swap_sim, key, "POST", "/api/v5/account/position/margin-balance", move)["code"] == "0"
+        moved = (await conn.push("positions"))["data"][0]
+        assert Decimal(moved["margin"]) == Decimal(opened["margin"]) + Decimal("12.5")
+        event = (await conn.push("balance_and_position"))["data"][0]
+        assert event["eventType"] == "adjust_margin"
+        assert event["posData"][0]["posId"] == moved["posId"]
+        close = {"instId": "BTC-USDT-SWAP", "mgnMode": "isolated"}
+        assert rest(swap_sim, key, "POST", "/api/v5/trade/close-position", close)["data"] == [
+            {"instId": "BTC-USDT-SWAP", "posSide": "net", "clOrdId": "", "tag": ""}
+        ]
+        closed = (await conn.push("positions"))["data"][0]
+        assert (closed["pos"], closed["mgnMode"]) == ("0", "isolated")
+        assert (await conn.push("balance_and_position"))["data"][0]["eventType"] == "filled"
 
 
 async def test_public_and_business_swap_channels(swap_sim: RunningSim) -> None:

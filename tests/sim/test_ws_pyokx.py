@@ -115,6 +115,17 @@ class Inbox:
                 if isinstance(message, dict) and predicate(message):
                     return message
 
+    async def wait_all(self, timeout: float = 15, **wanted: Any) -> dict[str, dict[str, Any]]:
+        """The first message each predicate accepts, whatever order they arrive in."""
+        found: dict[str, dict[str, Any]] = {}
+        async with asyncio.timeout(timeout):
+            while len(found) < len(wanted):
+                message = await self.messages.get()
+                for name, predicate in wanted.items():
+                    if name not in found and isinstance(message, dict) and predicate(message):
+                        found[name] = message
+        return found
+
 
 def channel_is(name: str) -> Any:
     return lambda m: m.get("arg", {}).get("channel") == name and "data" in m
@@ -172,3 +183,65 @@ async def test_ws_private_async_logs_in_and_receives_order_updates(wss: str, sim
         assert (canceled["data"][0]["state"], canceled["data"][0]["cancelSource"]) == ("canceled", "1")
     finally:
         await client.stop()
+
+
+async def test_ws_private_async_follows_a_protected_swap_position(wss: str, sim: RunningSim) -> None:
+    key = sim.admin("POST", "/__sim__/keys", {"balances": {"USDT": "20000"}, "label": "pyokx-ws-swap"})
+    sim.admin("POST", "/__sim__/account-level", {"uid": key["uid"], "acctLv": "2"})
+    client = WsPrivateAsync(
+        apiKey=key["apiKey"], passphrase=key["passphrase"], secretKey=key["secretKey"], url=wss + "/private"
+    )
+    business = WsPrivateAsync(  # OKX serves orders-algo on /business only (60018 elsewhere)
+        apiKey=key["apiKey"], passphrase=key["passphrase"], secretKey=key["secretKey"], url=wss + "/business"
+    )
+    public = WsPublicAsync(url=wss + "/public")
+    for ws in (client, business, public):
+        await ws.start()
+    inbox, marks = Inbox(), Inbox()
+    try:
+        await public.subscribe([{"channel": "mark-price", "instId": "BTC-USDT-SWAP"},
+                                {"channel": "funding-rate", "instId": "BTC-USDT-SWAP"}], marks)  # fmt: skip
+        mark = await marks.wait(channel_is("mark-price"))
+        assert float(mark["data"][0]["markPx"]) > 0
+        rate = await marks.wait(channel_is("funding-rate"))
+        assert rate["data"][0]["instId"] == "BTC-USDT-SWAP" and rate["data"][0]["fundingTime"]
+        await asyncio.gather(  # python-okx logs in, then sleeps 5 s before subscribing: both at once
+            client.subscribe([{"channel": "positions", "instType": "SWAP"}], inbox),
+            business.subscribe([{"channel": "orders-algo", "instType": "SWAP"}], inbox),
+        )
+        logins = await inbox.wait_all(
+            positions=lambda m: m.get("event") == "subscribe" and m["arg"]["channel"] == "positions",
+            algos=lambda m: m.get("event") == "subscribe" and m["arg"]["channel"] == "orders-algo",
+            snapshot=lambda m: channel_is("positions")(m) and m.get("eventType") == "snapshot",
+        )
+        assert logins["snapshot"]["data"] == []
+
+        last = float(
+            signed(sim.rest, key, "GET", "/api/v5/market/ticker?instId=BTC-USDT-SWAP").json()["data"][0][
+                "last"
+            ]
+        )
+        stop = f"{last * 0.97:.1f}"
+        body = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "5",
+                "attachAlgoOrds": [{"slTriggerPx": stop, "slOrdPx": "-1"}]}  # fmt: skip
+        placed = signed(sim.rest, key, "POST", "/api/v5/trade/order", json.dumps(body).encode()).json()
+        assert placed["data"][0]["sCode"] == "0", placed
+        # The position and the new algo order arrive on two channels, in either order.
+        opened = await inbox.wait_all(
+            positions=lambda m: channel_is("positions")(m) and m["data"] and m["data"][0]["pos"] == "5",
+            algo=channel_is("orders-algo"),
+        )
+        row, algo = opened["positions"]["data"][0], opened["algo"]["data"][0]
+        assert (row["posSide"], row["mgnMode"]) == ("net", "cross")
+        assert (algo["state"], algo["slTriggerPx"], algo["sz"], algo["side"]) == ("live", stop, "5", "sell")
+
+        sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "movePct": "-4"})
+        closed = await inbox.wait_all(
+            fired=lambda m: channel_is("orders-algo")(m) and m["data"][0]["state"] == "effective",
+            flat=lambda m: channel_is("positions")(m) and m["data"] and m["data"][0]["pos"] == "0",
+        )
+        fired = closed["fired"]["data"][0]
+        assert (fired["actualSide"], fired["actualSz"]) == ("sl", "5")
+    finally:
+        for ws in (client, business, public):
+            await ws.stop()

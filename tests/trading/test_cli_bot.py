@@ -12,7 +12,7 @@ OKXBOT = [sys.executable, "-m", "okxbot"]
 
 
 def test_demo_runs_to_the_summary_with_a_reconciled_journal(tmp_path: Path) -> None:
-    env = os.environ | {"OKXBOT_HOME": str(tmp_path / "untouched"), "COLUMNS": "120"}
+    env = os.environ | {"OKXBOT_HOME": str(tmp_path / "untouched"), "COLUMNS": "80"}  # a usual terminal
     proc = subprocess.run(
         [*OKXBOT, "demo", "--seconds", "4", "--no-live"],
         env=env,
@@ -28,6 +28,8 @@ def test_demo_runs_to_the_summary_with_a_reconciled_journal(tmp_path: Path) -> N
     assert "orders placed" in out and "rate-limited answers (50011)" in out
     assert re.search(r"journal reconciled with the exchange\s*│\s*yes", out), out
     assert "open orders left" in out
+    # whole, in the words a backtest prints it, to compare the two (a table cell would cut it at 80)
+    assert re.search(r"^parity hash [0-9a-f]{64}$", out, re.M), out
     assert not (tmp_path / "untouched").exists()  # the demo's vault and journal were throwaway
 
 

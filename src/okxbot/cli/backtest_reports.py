@@ -34,6 +34,20 @@ def result_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def write_errors(what: str, path: Path) -> Iterator[None]:
+    """A page or result that cannot be written where asked (a directory given for a file, a file
+    for a directory, no permission): said plainly, exit status 2."""
+    try:
+        yield
+    except OSError as err:
+        typer.echo(f"Error: {what} {path}: cannot write there ({err.strerror or err})", err=True)
+        typer.echo(
+            "  Fix: give a path this user can write, a file for --html, a directory for --out", err=True
+        )
+        raise typer.Exit(2) from None
+
+
 def print_summary(console: Console, result: BacktestResult, values: dict[str, Any]) -> None:
     """The headline figures of one backtest as a Rich table (after a run, and by `report`)."""
     from rich.table import Table
@@ -111,7 +125,8 @@ def report(
     console = Console()
     print_summary(console, result, metrics(result))
     target = out if out is not None else result_file.locate(path).parent
-    paths = write_report(result, target)
+    with write_errors("--out" if out is not None else "the report beside", target):
+        paths = write_report(result, target)
     console.print(f"report: {paths.html}")
 
 
@@ -139,7 +154,8 @@ def compare(
     ma, mb = metrics(first), metrics(second)
     if html is not None:
         page = comparison.render_html(first, second, ma, mb, (str(a), str(b)))
-        html.write_text(page, encoding="utf-8")
+        with write_errors("--html", html):
+            html.write_text(page, encoding="utf-8")
     if as_json:
         print(json.dumps(comparison.compare_json(first, second, ma, mb), indent=1))
         return

@@ -7,6 +7,8 @@ with a Rich progress bar, hand the result to `backtest_reports.show_run` (summar
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,8 @@ def run(
     orders fill when the price trades through them; market orders walk a synthetic book (spread,
     depth); fees follow OKX's tier, in the currency OKX charges; orders reach the book --latency-ms
     after their cause. Prints orders, fills, PnL and the parity hash (the digest `okxbot run` prints
-    for a live session). Exit status 2 for bad input, 1 when the backtest cannot run (no data, a
+    for a live session); the bot's warnings (orders refused, ...) once each at the end, with how
+    often they came. Exit status 2 for bad input, 1 when the backtest cannot run (no data, a
     config it cannot honour); stored data is never changed.
     """
     from rich.console import Console
@@ -96,6 +99,8 @@ def run(
         {"latency_ms": latency_ms, "fill": fill, "queue": queue, "fee_tier": fee_tier, "spread_bps": spread_bps,
          "depth": depth, "balances": _balances(balance)},
     )  # fmt: skip
+    if out is not None:
+        _check_out(out)  # before the run: a backtest of a year is not thrown away at the end
     result = _run(request, console, quiet=as_json)
     from okxbot.cli.backtest_reports import show_run
 
@@ -105,6 +110,22 @@ def run(
 def _fail(message: str, status: int) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(status)
+
+
+def _check_out(out: Path) -> None:
+    """--out must be a directory, or creatable as one (the nearest existing parent a writable
+    directory); exit 2 otherwise, before anything runs. Nothing is created yet."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file, not a directory\n  Fix: give a directory (new or existing)", 2)
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail(
+            f"--out {out}: {parent} is not a directory this user can write in\n  Fix: choose another --out", 2
+        )
 
 
 def _balances(items: list[str]) -> dict[str, str] | None:
@@ -193,6 +214,53 @@ def _run(request: Any, console: Any, *, quiet: bool) -> Any:
 
         request.progress = advance
         try:
-            return run_backtest(request)
+            with BotWarnings() as warnings:
+                result = run_backtest(request)
         except (BacktestError, ConfigError) as err:
             raise _fail(str(err), 1) from None
+    warnings.show(console)  # on stderr, --json included (stdout stays the JSON)
+    return result
+
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+class BotWarnings(logging.Handler):
+    """The bot's per-order warnings (an order refused by the risk guard or the funds check, ...),
+    counted instead of printed: a backtest replays months in seconds, and a refusal repeated at every
+    tick would scroll thousands of lines over the progress bar. After the run: how many of each,
+    with the first one in full. Errors still print as they happen."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+        self._logger = logging.getLogger("okxbot.trading")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            parent = self._logger.parent
+            if parent is not None:
+                parent.handle(record)  # errors go on to the usual handlers, as they happen
+            return
+        message = record.getMessage()
+        key = NUMBER.sub("#", message)  # the same warning with other amounts or prices counts as one
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.first.setdefault(key, message)
+
+    def __enter__(self) -> BotWarnings:
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self)
+        self._logger.propagate = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.propagate = self._propagate
+        self._logger.removeHandler(self)
+
+    def show(self, console: Any) -> None:
+        from rich.markup import escape
+
+        for key, count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
+            times = "once" if count == 1 else f"{count:,} times, the first"
+            console.print(f"[yellow]bot warning, {times}[/]: {escape(self.first[key])}", soft_wrap=True)

@@ -36,9 +36,13 @@ def budget(
     """Show or change a bot's budget: the money in its own sub-account (a provisioned bot can never
     spend more; OKX refuses its orders beyond it with 51008).
 
-    Examples: okxbot budget grid-btc                      (show it)
-              okxbot budget grid-btc --add USDT=100
-              okxbot budget grid-btc --withdraw-to-master  (after `okxbot stop grid-btc`)
+    Show it:          okxbot budget grid-btc
+    Add money:        okxbot budget grid-btc --add USDT=100
+    Take money back:  okxbot budget grid-btc --withdraw USDT=50
+    Take it all back: okxbot budget grid-btc --withdraw-to-master  (after `okxbot stop grid-btc`)
+
+    Refused, with nothing moved, while the move would take money its open orders hold (use
+    --keep-orders with --withdraw-to-master to leave that money where it is).
     """
     import asyncio
     import json
@@ -104,7 +108,7 @@ async def _budget(
                 frozen = held.frozen if held else Decimal(0)
                 not_done.append(
                     f"{format(amt, 'f')} {ccy} is more than the bot's free {format(free, 'f')} {ccy} "
-                    f"({format(frozen, 'f')} is held by its open orders): moving it would break them"
+                    f"({format(frozen, 'f')} is held by its open orders or as position margin): moving it would break them"
                 )
                 continue
             moves.append(("out", ccy, amt))

@@ -75,15 +75,21 @@ def age_days(iso: str) -> float | None:
 
 
 def expiry_warnings(sub: str, keys: list[SubKey]) -> list[str]:
-    """OKX expires keys with Trade and without IP binding after 14 days unused."""
+    """OKX expires keys with Trade (or Withdraw) and without IP binding after 14 days unused; OKX does
+    not say when a key was last used, so each such key is named with its age."""
     from okxbot.cli.master_account import masked
 
-    return [
-        f"key {masked(k.api_key)} ({k.label}) of sub-account {sub} has Trade and no IP binding: OKX deletes it "
-        f"after {EXPIRY_DAYS} days unused; bind it to an IP or replace it"
-        for k in keys
-        if "trade" in k.permissions and not k.ips
-    ]
+    now_ms = time.time() * 1000
+    warnings = []
+    for k in keys:
+        if k.ips or not k.permissions & {"trade", "withdraw"}:
+            continue
+        age = f"{(now_ms - k.created_ms) / 86_400_000:.0f} days old" if k.created_ms else "age unknown"
+        warnings.append(
+            f"key {masked(k.api_key)} ({k.label}, {age}) of sub-account {sub} has {k.perm_string} and no IP "
+            f"binding: OKX deletes it after {EXPIRY_DAYS} days unused; bind it to an IP or replace it"
+        )
+    return warnings
 
 
 async def rotate_auto(name: str, *, wait: float, older_than: float | None, ip: str | None) -> dict[str, Any]:
@@ -110,6 +116,9 @@ async def rotate_auto(name: str, *, wait: float, older_than: float | None, ip: s
         age = age_days(profile.key_created) if profile.key_created else None
         if older_than is not None and not profile.disabled and age is not None and age < older_than:
             report["skipped"] = f"key is {age:.1f} days old (< {older_than:g})"
+            # a timer run still looks at the sub-account's keys: one OKX will expire deserves a word
+            async with open_master(profile.master, manage_keys=False, need_trade=False) as m:
+                report["warnings"] += expiry_warnings(profile.sub_acct, await m.api.keys(profile.sub_acct))
             return report
         vault = Vault()
         old: Credentials | None

@@ -248,7 +248,7 @@ def _list_master(master: str, json_out: bool) -> None:
     import asyncio
     import json
 
-    from okxbot.cli.master_account import master_target
+    from okxbot.cli.master_account import master_target, working
     from okxbot.cli.master_keys import inventory, render
     from okxbot.cli.target import cli_errors
     from okxbot.okx.errors import OkxError
@@ -256,7 +256,8 @@ def _list_master(master: str, json_out: bool) -> None:
     with cli_errors():
         master_target(master, need="data")
         try:
-            result = asyncio.run(inventory(master))
+            with working(f"reading every sub-account key of {master} ..."):
+                result = asyncio.run(inventory(master))
         except OkxError as err:
             typer.echo(f"Error: {err.describe()}", err=True)
             raise typer.Exit(1) from None
@@ -404,7 +405,7 @@ def _rotate_auto(
     import json
 
     from okxbot.cli.key_rotation import rotate_auto
-    from okxbot.cli.master_account import bot_profile, parse_ips
+    from okxbot.cli.master_account import bot_profile, parse_ips, working
     from okxbot.cli.target import cli_errors
     from okxbot.vault.profiles import ProfileStore
 
@@ -414,7 +415,10 @@ def _rotate_auto(
         names = [name] if name else [p.name for p in ProfileStore().all() if p.provisioned]
         if name:
             bot_profile(name)
-    reports = [asyncio.run(rotate_auto(n, wait=wait, older_than=older_than, ip=ip)) for n in names]
+    reports = []
+    for n in names:
+        with working(f"rotating the key of {n}: new key, running bots moved onto it, old key deleted ..."):
+            reports.append(asyncio.run(rotate_auto(n, wait=wait, older_than=older_than, ip=ip)))
     if json_out:
         typer.echo(json.dumps(reports, indent=2))
     else:

@@ -18,7 +18,7 @@ import ipaddress
 import re
 import secrets
 import string
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal
@@ -88,6 +88,20 @@ def masked(api_key: str) -> str:
     return Secret(api_key).masked()
 
 
+@contextlib.contextmanager
+def working(text: str) -> Iterator[None]:
+    """A spinner with `text` on stderr while a master-account command talks to OKX (a terminal only:
+    scripts and --json readers get the report alone)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(text):
+        yield
+
+
 # -- input -------------------------------------------------------------------------------------
 
 
@@ -144,16 +158,20 @@ def choose_ips(given: str | None, master_ips: tuple[str, ...], *, yes: bool) -> 
     """The IP binding of a new bot key: --ip, else this host's address as OKX sees it.
 
     OKX accepted the master key from this host, and the master key is bound to `master_ips`: this
-    host's public address is one of them. One address: proposed (confirmed unless --yes); several:
+    host's public address is one of them. One address: proposed, and confirmed at a terminal unless
+    --yes (without a terminal, e.g. from a script or cron, it is taken: it is the address OKX just
+    accepted the master key from, so the binding can only be too narrow, never too wide); several:
     the user picks (or passes --ip when there is no terminal).
     """
+    import sys
+
     import typer
 
     if given:
         return parse_ips(given)
     hosts = single_hosts(master_ips)
     if len(hosts) == 1 and len(master_ips) == 1:
-        if not yes:
+        if not yes and sys.stdin is not None and sys.stdin.isatty():
             typer.confirm(
                 f"Bind the bot's key to {hosts[0]}? (the master key is bound to it and OKX just accepted "
                 "it from this host)",
@@ -163,7 +181,7 @@ def choose_ips(given: str | None, master_ips: tuple[str, ...], *, yes: bool) -> 
             )
         return (hosts[0],)
     shown = ", ".join(master_ips)
-    if yes or not hosts:
+    if yes or not hosts or sys.stdin is None or not sys.stdin.isatty():
         raise SetupError(
             f"the master key is bound to {shown}: okxbot cannot tell which address is this host",
             "pass --ip ADDRESS (this server's public IP address)",

@@ -42,7 +42,8 @@ def panic(
         False,
         "--close-positions",
         help="Also close every perpetual-swap position with reduce-only market orders (after canceling "
-        "every order and algo order), saying what was done for each.",
+        "every order and algo order), saying what was done for each; with --master, in every sub-account "
+        "(before its keys are deleted).",
     ),
     master: str | None = typer.Option(
         None,
@@ -71,10 +72,11 @@ def panic(
     Exit status 1 when something could not be done.
 
     With --master PROFILE (bots made by `okxbot keys provision`): stop this master's bots, then for
-    each sub-account cancel every open order with its own key while it still works, delete every API
-    key okxbot made there (--all-keys: every key, after confirmation), disable the bots' profiles,
-    optionally move the money back (--return-funds), and report per sub-account what was done and
-    what could not be.
+    each sub-account, with its own key while it still works, cancel every algo order and every open
+    order (with --close-positions also close its swap positions; otherwise they are named as left
+    open), delete every API key okxbot made there (--all-keys: every key, after confirmation),
+    disable the bots' profiles, optionally move the money back (--return-funds), and report per
+    sub-account what was done and what could not be.
     """
     import asyncio
     import json
@@ -82,7 +84,7 @@ def panic(
     from okxbot.cli.target import cli_errors, resolve_target
 
     if master is not None:
-        _panic_master(master, profile, sim, all_keys, return_funds, yes, bot_wait, json_out)
+        _panic_master(master, profile, sim, all_keys, return_funds, yes, bot_wait, json_out, close_positions)
         return
     with cli_errors():
         if all_keys or return_funds:
@@ -108,11 +110,12 @@ def _panic_master(
     yes: bool,
     bot_wait: float,
     json_out: bool,
+    close_positions: bool = False,
 ) -> None:
     import asyncio
     import json
 
-    from okxbot.cli.master_account import SetupError, master_target
+    from okxbot.cli.master_account import SetupError, master_target, working
     from okxbot.cli.panic_master import respond_master, text
     from okxbot.cli.target import cli_errors
     from okxbot.okx.errors import OkxError
@@ -132,9 +135,16 @@ def _panic_master(
             err=True,
         )
     try:
-        report = asyncio.run(
-            respond_master(master, all_keys=all_keys, return_funds=return_funds, bot_wait=bot_wait)
-        )
+        with working(f"panic --master {master}: stopping bots, canceling orders, deleting keys ..."):
+            report = asyncio.run(
+                respond_master(
+                    master,
+                    all_keys=all_keys,
+                    return_funds=return_funds,
+                    bot_wait=bot_wait,
+                    close_positions=close_positions,
+                )
+            )
     except (SetupError, OkxError) as err:
         report = {"master": master, "subAccounts": [], "done": [], "notDone": [
             str(err) if isinstance(err, SetupError) else err.describe()

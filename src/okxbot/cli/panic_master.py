@@ -4,9 +4,12 @@ For each sub-account of the master, in this order (each step runs even when an e
 and the report says per sub-account what was done and what could not be):
   1. the bots of this master running on this machine are stopped (SIGTERM; they cancel their own
      orders) and awaited, so that none places an order after step 2;
-  2. every open order is canceled with the sub-account's own key from the vault, while it still
-     works (OKX has no way for the master to cancel a sub-account's orders), and the open-order list
-     is read back until empty;
+  2. with the sub-account's own key from the vault, while it still works (OKX has no way for the
+     master to cancel a sub-account's orders): every pending algo order (TP/SL, trailing stops,
+     triggers: they fire on their own) is canceled first, then every open order (spot and swaps),
+     and both lists are read back; with --close-positions every swap position is closed with
+     reduce-only market orders, otherwise the positions left open are named (once the keys are gone,
+     only a new key can close them);
   3. every API key okxbot made on the sub-account is deleted (with --all-keys, every key, after a
      confirmation); the vault profiles of the sub-account are disabled until `okxbot keys rotate
      BOT --auto`;
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from okxbot.cli.master_account import Master
+    from okxbot.okx.client import OkxClient
     from okxbot.okx.subaccounts import SubAccount
     from okxbot.runstate import BotRecord
     from okxbot.vault.profiles import Profile
@@ -51,7 +55,7 @@ async def stop_bots(bots: list[BotRecord], wait: float) -> tuple[list[str], list
 
 
 async def respond_master(
-    master_name: str, *, all_keys: bool, return_funds: bool, bot_wait: float
+    master_name: str, *, all_keys: bool, return_funds: bool, bot_wait: float, close_positions: bool = False
 ) -> dict[str, Any]:
     from okxbot.cli.master_account import open_master
     from okxbot.runstate import running_bots
@@ -74,7 +78,14 @@ async def respond_master(
         for sub in sorted(await m.api.subaccounts(), key=lambda s: s.name):
             mine = [p for p in profiles if p.sub_acct == sub.name]
             report["subAccounts"].append(
-                await _lock_down(m, sub, mine, all_keys=all_keys, return_funds=return_funds)
+                await _lock_down(
+                    m,
+                    sub,
+                    mine,
+                    all_keys=all_keys,
+                    return_funds=return_funds,
+                    close_positions=close_positions,
+                )
             )
     if any(s["notDone"] for s in report["subAccounts"]):
         report["notDone"].append("some sub-accounts could not be fully locked down (see above)")
@@ -82,7 +93,13 @@ async def respond_master(
 
 
 async def _lock_down(
-    m: Master, sub: SubAccount, profiles: list[Profile], *, all_keys: bool, return_funds: bool
+    m: Master,
+    sub: SubAccount,
+    profiles: list[Profile],
+    *,
+    all_keys: bool,
+    return_funds: bool,
+    close_positions: bool = False,
 ) -> dict[str, Any]:
     from okxbot.cli.master_account import masked
     from okxbot.okx.errors import OkxError
@@ -92,10 +109,11 @@ async def _lock_down(
 
     entry: dict[str, Any] = {
         "subAccount": sub.name, "uid": sub.uid, "profiles": [p.name for p in profiles], "ordersCanceled": 0,
-        "ordersLeft": None, "keysDeleted": [], "keysKept": [], "fundsMoved": [], "done": [], "notDone": [],
+        "ordersLeft": None, "algosCanceled": 0, "algosLeft": None, "positionsClosed": [], "positionsLeft": None,
+        "keysDeleted": [], "keysKept": [], "fundsMoved": [], "done": [], "notDone": [],
     }  # fmt: skip
     done, not_done = entry["done"], entry["notDone"]
-    await _cancel_orders(m, sub, profiles, entry)
+    await _cancel_orders(m, sub, profiles, entry, close_positions=close_positions)
     made = MadeKeys()
     try:
         keys = await m.api.keys(sub.name)
@@ -130,8 +148,11 @@ async def _lock_down(
     return entry
 
 
-async def _cancel_orders(m: Master, sub: SubAccount, profiles: list[Profile], entry: dict[str, Any]) -> None:
-    """Cancel with the sub-account's own key (the master cannot): a few rounds, then read back."""
+async def _cancel_orders(
+    m: Master, sub: SubAccount, profiles: list[Profile], entry: dict[str, Any], *, close_positions: bool
+) -> None:
+    """Cancel with the sub-account's own key (the master cannot): algo orders, then orders, a few
+    rounds each, then read back; positions closed (--close-positions) or named."""
     from okxbot.okx.client import ClientConfig, OkxClient
     from okxbot.okx.errors import OkxError
     from okxbot.vault.errors import VaultError
@@ -140,8 +161,8 @@ async def _cancel_orders(m: Master, sub: SubAccount, profiles: list[Profile], en
 
     not_done = entry["notDone"]
     if not profiles:
-        not_done.append("no key of this sub-account is in the vault: its open orders (if any) could not be "
-                        "checked or canceled; cancel them on OKX's website")  # fmt: skip
+        not_done.append("no key of this sub-account is in the vault: its open orders and algo orders (if any) "
+                        "could not be checked or canceled; cancel them on OKX's website")  # fmt: skip
         return
     last_error = ""
     made = MadeKeys()
@@ -160,21 +181,81 @@ async def _cancel_orders(m: Master, sub: SubAccount, profiles: list[Profile], en
         config = ClientConfig(rest_url=profile.base_url, demo=profile.demo, disk_cache=False)
         async with OkxClient(config, creds) as client:
             try:
-                for _ in range(CANCEL_ROUNDS):
-                    results = await client.cancel_all()
-                    entry["ordersCanceled"] += sum(1 for r in results if r.ok)
-                    if not results:
-                        break
-                entry["ordersLeft"] = len(await client.fetch_open_orders())
+                await client.account_config()
             except OkxError as err:
                 last_error = f"profile {profile.name!r}: {err.describe()}"
                 continue
-        entry["done"].append(f"canceled {entry['ordersCanceled']} open order(s) with the key of {profile.name!r}; "
-                             f"{entry['ordersLeft']} left")  # fmt: skip
-        if entry["ordersLeft"]:
-            not_done.append(f"{entry['ordersLeft']} order(s) are still open: cancel them on OKX's website")
+            await _clear_account(client, profile.name, entry, close_positions=close_positions)
         return
     not_done.append(f"could not cancel its open orders ({last_error}); cancel them on OKX's website")
+
+
+async def _clear_account(
+    client: OkxClient, profile: str, entry: dict[str, Any], *, close_positions: bool
+) -> None:
+    """Algo orders first (a TP/SL or trailing stop could fire while the rest is canceled), then orders;
+    then the positions: closed, or named as left open."""
+    from okxbot.cli import panic_swaps
+    from okxbot.okx.errors import OkxError
+
+    done, not_done = entry["done"], entry["notDone"]
+    steps = panic_swaps.SwapSteps()
+    await panic_swaps.snapshot(client, steps)
+    if steps.algos_before:
+        await panic_swaps.cancel_algos(client, steps)
+        entry["algosCanceled"] = steps.algos_canceled
+        try:
+            entry["algosLeft"] = len(await client.algos.pending())
+        except OkxError as err:
+            not_done.append(f"could not read its algo orders back ({err.describe()})")
+        if entry["algosLeft"]:
+            not_done.append(
+                f"{entry['algosLeft']} algo order(s) are still pending: cancel them on OKX's website"
+            )
+    elif not steps.not_done:
+        entry["algosLeft"] = 0
+    try:
+        for _ in range(CANCEL_ROUNDS):
+            results = await client.cancel_all()
+            entry["ordersCanceled"] += sum(1 for r in results if r.ok)
+            if not results:
+                break
+        entry["ordersLeft"] = len(await client.fetch_open_orders())
+    except OkxError as err:
+        not_done.append(f"could not cancel its open orders with the key of {profile!r}: {err.describe()}; "
+                        "cancel them on OKX's website")  # fmt: skip
+    else:
+        algos = f" and {entry['algosCanceled']} algo order(s)" if entry["algosCanceled"] else ""
+        done.append(f"canceled {entry['ordersCanceled']} open order(s){algos} with the key of {profile!r}; "
+                    f"{entry['ordersLeft']} order(s) left")  # fmt: skip
+        if entry["ordersLeft"]:
+            not_done.append(f"{entry['ordersLeft']} order(s) are still open: cancel them on OKX's website")
+    if close_positions and steps.positions_before:
+        closing = panic_swaps.SwapSteps()
+        await panic_swaps.close_positions(client, closing)
+        entry["positionsClosed"] = closing.closed
+        done.extend(closing.done)
+        not_done.extend(closing.not_done)
+    try:
+        left = await client.derivatives.positions() if steps.positions_before else []
+    except OkxError as err:
+        not_done.append(f"could not read its positions back ({err.describe()})")
+        left = None
+    if left is not None:
+        entry["positionsLeft"] = [
+            {
+                "symbol": p.symbol,
+                "side": p.side,
+                "contracts": format(p.size, "f"),
+                "marginMode": p.margin_mode,
+            }
+            for p in left
+        ]
+        if left and not close_positions:
+            shown = "; ".join(f"{p.side} {format(p.size, 'f')} contracts of {p.symbol}" for p in left)
+            done.append(f"left {len(left)} swap position(s) open ({shown}): its key is deleted next, so only a "
+                        "new key (or OKX's website) can close them; --close-positions closes them first")  # fmt: skip
+    not_done.extend(steps.not_done)
 
 
 async def _return_funds(m: Master, sub: SubAccount, entry: dict[str, Any]) -> None:

@@ -48,7 +48,13 @@ def provision(
     from_account: str = typer.Option(
         "trading", "--from-account", help="Where the budget comes from on the master: trading or funding."
     ),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask to confirm the IP address."),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Do not ask to confirm the IP address (it is asked only at a terminal; scripts get the master "
+        "key's address).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable report."),
 ) -> None:
     """Give BOT its own sub-account, its own key (Read + Trade only, bound to this host's IP) and its own
@@ -70,6 +76,7 @@ def provision(
         parse_amounts,
         parse_ips,
         sub_name_for,
+        working,
     )
     from okxbot.cli.target import cli_errors
     from okxbot.okx.errors import OkxError
@@ -95,7 +102,8 @@ def provision(
         master_target(master)  # the master profile exists and is usable: checked before any request
     report: dict[str, Any] = {"bot": bot, "master": master, "subAccount": sub, "done": [], "notDone": []}
     try:
-        asyncio.run(_provision(bot, master, sub, amounts, ip, from_account, yes, report))
+        with working(f"provisioning {bot}: sub-account {sub}, key, budget, doctor ..."):
+            asyncio.run(_provision(bot, master, sub, amounts, ip, from_account, yes, report))
     except (SetupError, OkxError) as err:
         report["notDone"].append(str(err) if isinstance(err, SetupError) else err.describe())
     except typer.Abort:
@@ -128,6 +136,9 @@ async def _provision(
         done.append(f"master key checked: main account uid {m.config.uid}, {_perm(m.config.permissions)}, "
                     f"bound to {', '.join(m.config.ips)}")  # fmt: skip
         ips = choose_ips(ip, m.config.ips, yes=yes)
+        if ip is None:
+            done.append(f"the key will be bound to {', '.join(ips)}: the address the master key is bound to, "
+                        "which OKX just accepted from this host (pass --ip to choose another)")  # fmt: skip
         found = await m.api.subaccounts(sub)
         if found:
             report["subAccountUid"] = found[0].uid

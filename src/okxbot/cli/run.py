@@ -118,9 +118,11 @@ def print_summary(console: object, summary: object) -> None:
         table.add_row("halted", summary.halted)
     for label, value in (summary.swap or {}).items():
         table.add_row(label, value)
-    # the digest a backtest of the same session prints too (okxbot.trading.parity)
-    table.add_row("parity hash (orders and fills)", summary.parity_hash)
     console.print(table)
+    # the digest a backtest of the same session prints too (okxbot.trading.parity), on a line of its
+    # own and in the backtest's words: whole (a table cell cuts it to the terminal's width), so that
+    # the two can be compared or grepped
+    console.print(f"parity hash {summary.parity_hash}", soft_wrap=True, highlight=False)
 
 
 def stop(

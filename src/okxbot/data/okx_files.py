@@ -9,7 +9,8 @@ OKX publishes daily (and monthly) zip files of CSV, one per instrument and day, 
 
 Times are epoch milliseconds, numbers are decimal text (kept exact, as from the API). Headers are
 matched by the English name before any "/", so the bilingual trade header and the plain ones both
-read. Trade files name no instrument inside: it comes from the file name, or from `--inst`. A zip or
+read, in any column order. A trade file's instrument comes from an `instrument_name` column when it
+has one, else from the file name, or from `--inst` (which wins). A zip or
 a bare .csv is accepted. Candle files are 1m bars; funding files' rate is the settled (realized) one.
 """
 
@@ -91,7 +92,9 @@ def _header(raw: bytes, source: str) -> list[str]:
 
 
 def _kind_of(header: list[str], source: str) -> Kind:
-    if tuple(header[:5]) == TRADE_COLUMNS:
+    # by name, not position: OKX's trade files have changed their column order (and some lead with
+    # instrument_name); a header holding every trade column is a trades file
+    if set(TRADE_COLUMNS) <= set(header):
         return "trades"
     if header[:1] == ["instrument_name"] and "open_time" in header and "open" in header:
         return "candles"
@@ -200,7 +203,9 @@ def import_files(
             kind = _kind_of(header, source)
             table = _read(raw, header, source)
             notes: list[str] = []
-            if kind == "trades":
+            if kind == "trades" and inst_id is None and "instrument_name" in header:
+                groups = [(inst, _trades(part, source)) for inst, part in _by_instrument(table)]
+            elif kind == "trades":
                 inst = normalize(inst_id) if inst_id else _inst_from_name(source)
                 if inst is None:
                     raise DataError(

@@ -587,6 +587,21 @@ CODES.update(
             "A reduce-only order must go against the position: sell to reduce a long, buy to reduce a short.",
         ),
         "51205": CodeInfo(OkxInvalidOrder, "InvalidOrder", "Reduce-only is not available for this order."),
+        "51023": CodeInfo(OkxInvalidOrder, _E, "There is no such position to close (`okxbot positions`)."),
+        "51115": CodeInfo(
+            OkxInvalidOrder,
+            "InvalidOrder",
+            "Orders that close this position are pending: cancel them first (or close with autoCxl).",
+        ),
+        "59300": CodeInfo(
+            OkxInvalidOrder, _E, "There is no isolated position on this side to move margin into or out of."
+        ),
+        "59301": CodeInfo(
+            OkxInvalidOrder,
+            _E,
+            "That margin change is too large: adding is capped by the available equity, removing by the "
+            "initial margin the position needs (and any unrealised loss).",
+        ),
         "51148": CodeInfo(
             OkxInvalidOrder,
             _E,

@@ -70,6 +70,8 @@ _TABLE: tuple[Limit, ...] = (
     _rule("GET", "public/open-interest", 20, _TWO_SECONDS, "ip+instId"),
     _rule("GET", "public/position-tiers", 10, _TWO_SECONDS, "ip"),
     _rule("GET", "public/price-limit", 20, _TWO_SECONDS, "ip"),
+    _rule("GET", "public/convert-contract-coin", 10, _TWO_SECONDS, "ip"),
+    _rule("GET", "public/underlying", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/tickers", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/ticker", 20, _TWO_SECONDS, "ip"),
     _rule("GET", "market/books", 40, _TWO_SECONDS, "ip"),
@@ -119,6 +121,8 @@ _TABLE: tuple[Limit, ...] = (
     _rule("GET", "account/subaccount/balances", 6, _TWO_SECONDS, "uid"),
     _rule("GET", "asset/subaccount/balances", 6, _TWO_SECONDS, "uid"),
     _rule("GET", "asset/subaccount/bills", 6, _SECOND, "uid"),
+    _rule("POST", "asset/subaccount/transfer", 1, _SECOND, "uid"),
+    _rule("GET", "users/entrust-subaccount-list", 1, _SECOND, "uid"),
     # order entry, per uid + instrument (options: + instrument family)
     _rule("POST", "trade/order", 60, _TWO_SECONDS, "uid+instId"),
     _rule("POST", "trade/batch-orders", 300, _TWO_SECONDS, "uid+instId", orders=True),

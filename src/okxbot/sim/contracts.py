@@ -17,7 +17,7 @@ shaped like OKX's (tier imr = 1 / maxLever, mmr = imr / 2, larger positions get 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from functools import cache
 
 from okxbot.sim.instruments import DEFAULT_INSTRUMENTS, ZERO, Instrument, fmt
@@ -163,3 +163,27 @@ def price_for_pnl(inst: Instrument, qty: Decimal, entry: Decimal, target: Decima
         inv = 1 / entry - target / (size * direction)
         return 1 / inv if inv > 0 else Decimal("Infinity")
     return entry + target / (size * direction)
+
+
+def convert_contract_coin(
+    inst: Instrument, kind: str, sz: Decimal, px: Decimal | None, unit: str, op_type: str
+) -> Decimal:
+    """public/convert-contract-coin: `kind` "1" turns an amount of `unit` (coin, or usds = the quote
+    stablecoin of a linear swap; an inverse swap's coin needs the price) into contracts on the lot,
+    rounded down to open and to the nearest lot to close; "2" turns contracts into that unit.
+    Raises ValueError("px") when the conversion needs a price that was not given."""
+    size = inst.contract_size
+    needs_px = inst.inverse or unit == "usds"
+    if needs_px and px is None:
+        raise ValueError("px")
+    if kind == "2":
+        if inst.inverse:
+            return money(sz * size / px) if px is not None else ZERO
+        return sz * size * px if unit == "usds" and px is not None else sz * size
+    if inst.inverse:
+        contracts = sz * px / size if px is not None else ZERO
+    else:
+        contracts = sz / (size * px) if unit == "usds" and px is not None else sz / size
+    lots = contracts / inst.lot_sz
+    whole = lots.to_integral_value(rounding=ROUND_FLOOR if op_type == "open" else ROUND_HALF_UP)
+    return whole * inst.lot_sz

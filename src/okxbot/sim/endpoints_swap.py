@@ -2,18 +2,24 @@
 registered into `rest.ENDPOINTS` like `okxbot.sim.endpoints` (their rate limits: `okxbot.sim.limits`).
 
 Public: mark price, funding rate and its history, position tiers, price limit, mark-price and index
-candles, index tickers. Private: positions, positions history, leverage (set / info), position mode,
-account level, maximum order sizes. Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
+candles (with the deep past, `okxbot.sim.price_history`), index tickers, open interest, underlyings,
+contract / coin conversion. Private: positions, positions history, leverage (set / info), position mode,
+account level, maximum order sizes, closing a whole position and moving isolated margin
+(`okxbot.sim.position_actions`). Numbers may arrive as JSON numbers (ccxt sends `lever` as one).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from okxbot.sim.contracts import convert_contract_coin
 from okxbot.sim.endpoints import _count, _opt, _req
 from okxbot.sim.filters import is_digits, param_str
 from okxbot.sim.instruments import fmt
+from okxbot.sim.price_history import price_candles
 from okxbot.sim.rest import Call, endpoint
+from okxbot.sim.tape import BARS
 from okxbot.sim.wire import SimError
 
 
@@ -117,6 +123,53 @@ def public_position_tiers(call: Call) -> list[Any]:
     return rows
 
 
+@endpoint("GET", "/api/v5/public/open-interest")
+def public_open_interest(call: Call) -> list[Any]:
+    return call.ctx.exchange.swap_queries.open_interest(call.params, call.ctx.clock.now_ms())
+
+
+@endpoint("GET", "/api/v5/public/convert-contract-coin")
+def public_convert_contract_coin(call: Call) -> list[Any]:
+    params = call.params
+    inst = call.ctx.exchange.swap(_swap_id(call))
+    kind = _opt(params, "type") or "1"
+    unit = _opt(params, "unit") or "coin"
+    op_type = _opt(params, "opType") or "close"
+    if kind not in ("1", "2"):
+        raise SimError("51000", "type")
+    if unit not in ("coin", "usds") or (unit == "usds" and inst.inverse):
+        raise SimError("51000", "unit")
+    if op_type not in ("open", "close"):
+        raise SimError("51000", "opType")
+    sz = _positive(_req(params, "sz"), "sz")
+    px_text = _opt(params, "px")
+    px = _positive(px_text, "px") if px_text else None
+    try:
+        converted = convert_contract_coin(inst, kind, sz, px, unit, op_type)
+    except ValueError:
+        raise SimError("50014", "px") from None
+    return [{"instId": inst.inst_id, "px": px_text, "sz": fmt(converted), "type": kind, "unit": unit}]
+
+
+def _positive(text: str, name: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise SimError("51000", name) from None
+    if not number.is_finite() or number <= 0:
+        raise SimError("51000", name)
+    return number
+
+
+@endpoint("GET", "/api/v5/public/underlying")
+def public_underlying(call: Call) -> list[Any]:
+    inst_type = _req(call.params, "instType")
+    if inst_type not in ("SWAP", "FUTURES", "OPTION"):
+        raise SimError("51000", "instType")
+    families = sorted({i.uly for i in call.ctx.exchange.instruments.of_type(inst_type)})
+    return [families]
+
+
 @endpoint("GET", "/api/v5/public/price-limit")
 def public_price_limit(call: Call) -> list[Any]:
     inst_id = _req(call.params, "instId")
@@ -129,36 +182,44 @@ def public_price_limit(call: Call) -> list[Any]:
              "ts": str(call.ctx.clock.now_ms())}]  # fmt: skip
 
 
-def _price_candles(call: Call, kind: str, max_limit: int) -> list[Any]:
+def _price_candles(call: Call, kind: str, recent: bool) -> list[Any]:
     params = call.params
     inst_id = _req(params, "instId")
     bar = _opt(params, "bar") or "1m"
-    limit = _count(params, "limit", 100, max_limit)
+    if bar not in BARS:
+        raise SimError("51000", "bar")
+    limit = _count(params, "limit", 100, 100)
     after, before = _ms(params, "after"), _ms(params, "before")
     ex = call.ctx.exchange
     if kind == "mark":
-        return ex.mark_candles(_swap_id(call), bar, after=after, before=before, limit=limit)
-    return ex.index_candles(inst_id, bar, after=after, before=before, limit=limit)
+        inst = ex.swap(_swap_id(call))
+        tape, spot_id = ex.marks.mark_tapes[inst.inst_id], ex.marks.source(inst.uly)
+    else:
+        found = ex.marks.index_tapes.get(inst_id)
+        if found is None:
+            raise SimError("51001")
+        tape, spot_id = found, ex.marks.source(inst_id)
+    return price_candles(call.ctx, tape, spot_id, bar, after, before, limit, recent)
 
 
 @endpoint("GET", "/api/v5/market/mark-price-candles")
 def market_mark_price_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "mark", 100)
+    return _price_candles(call, "mark", recent=True)
 
 
 @endpoint("GET", "/api/v5/market/history-mark-price-candles")
 def market_history_mark_price_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "mark", 100)
+    return _price_candles(call, "mark", recent=False)
 
 
 @endpoint("GET", "/api/v5/market/index-candles")
 def market_index_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "index", 100)
+    return _price_candles(call, "index", recent=True)
 
 
 @endpoint("GET", "/api/v5/market/history-index-candles")
 def market_history_index_candles(call: Call) -> list[Any]:
-    return _price_candles(call, "index", 100)
+    return _price_candles(call, "index", recent=False)
 
 
 @endpoint("GET", "/api/v5/market/index-tickers")
@@ -231,3 +292,13 @@ def account_set_account_level(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/account/set-account-switch-precheck", perm="read_only")
 def account_switch_precheck(call: Call) -> list[Any]:
     return call.ctx.exchange.derivs.switch_precheck(call.uid, _req(call.params, "acctLv"))
+
+
+@endpoint("POST", "/api/v5/account/position/margin-balance", perm="trade")
+def account_margin_balance(call: Call) -> list[Any]:
+    return call.ctx.exchange.position_actions.adjust_margin(call.uid, call.params)
+
+
+@endpoint("POST", "/api/v5/trade/close-position", perm="trade", late=True)
+def trade_close_position(call: Call) -> list[Any]:
+    return call.ctx.exchange.position_actions.close(call.uid, call.params)

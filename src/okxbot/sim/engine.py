@@ -83,6 +83,7 @@ Perpetual swaps (SWAP instruments; see okxbot.sim.contracts, margin, funding, li
     ex.position_tiers(inst_id) / ex.funding_rate(inst_id) / ex.funding_history(inst_id, after, before, limit)
     ex.settle_funding(inst_id) -> rate     # the coming settlement, now
     ex.mark_candles(...) / ex.index_candles(...) / ex.index_ticker(index_id) / ex.recent_liquidations()
+    ex.position_actions.close(uid, params) / .adjust_margin(uid, params)   # close-position, margin-balance
     PositionEvent(uid, pos_ids, ccys, event_type, trades); LiquidationEvent(inst_type, item)
 """
 
@@ -114,6 +115,7 @@ from okxbot.sim.marks import Marks
 from okxbot.sim.matching import MAKER_FEE, SWAP_MAKER_FEE, SWAP_TAKER_FEE, TAKER_FEE, Matcher
 from okxbot.sim.order import Order
 from okxbot.sim.order_entry import OrderEntry
+from okxbot.sim.position_actions import PositionActions
 from okxbot.sim.swap_orders import SwapOrders
 from okxbot.sim.swap_queries import SwapQueries
 from okxbot.sim.swap_rules import SwapRules
@@ -165,6 +167,9 @@ class Exchange:
         )
         self.algos = AlgoBook(self.clock, self.bus, self.ids, self.ledger, self.entry, checks)
         self.entry.algos = self.algos
+        self.position_actions = PositionActions(
+            self.clock, self.bus, self.ids, self.ledger, self.derivs, self.margin, self.entry
+        )
         self.bus.after_flush(self.algos.check)  # triggers fire once an operation's prices are final
 
     # ------------------------------------------------------------------ time

@@ -36,7 +36,7 @@ class TradeEvent:
 class PositionEvent:
     """Positions of an account changed (positions / balance_and_position channels).
 
-    `event_type` is balance_and_position's: filled | funding_fee | liquidation | set_leverage;
+    `event_type` is balance_and_position's: filled | funding_fee | liquidation | set_leverage | adjust_margin;
     `trades` the [{instId, tradeId}] of the fills behind a `filled` event.
     """
 

@@ -101,7 +101,7 @@ class History:
     ) -> list[list[str]]:
         """Rows newest first; `recent`: only among the latest 1,440 bars (market/candles)."""
         if recent:
-            floor = self._recent_floor(bar)
+            floor = self.recent_floor(bar)
             before = floor - 1 if before is None else max(before, floor - 1)
         series = self.series(inst_id)
         knobs = self.knobs_of(inst_id)
@@ -144,7 +144,7 @@ class History:
             opened = bar_open(opened - 1, bar)
         return _with_duplicates(rows, knobs)
 
-    def _recent_floor(self, bar: str) -> int:
+    def recent_floor(self, bar: str) -> int:
         """The open of the oldest of the latest RECENT_BARS bars (the current one included)."""
         opened = bar_open(self.exchange.clock.now_ms(), bar)
         size = bar_close(opened, bar) - opened

@@ -11,7 +11,8 @@ feed a per-account budget of 1000 orders per 2 s (50061); spot and margin orders
 (`ACCOUNT_ORDER_EXEMPT`). WebSocket order operations charge the same buckets through `charge_ws`.
 An endpoint this table does not list is held to the strictest rule in it (`STRICTEST`).
 
-Time: a request is counted at its arrival, the instant the dispatcher stamps its `inTime` (wall-clock
+Time: a request is counted once it has fully arrived (its body read: a slow body must not be counted
+seconds after its stamp), at the very instant the dispatcher stamps its `inTime` (wall-clock
 microseconds, like OKX's gateway), so the acknowledgements a client sees, dated by their inTime, obey
 the limits exactly. The admin clock offset does not touch this clock.
 """
@@ -51,6 +52,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/public/open-interest": Rule(20, _PER_2S, "ip_inst"),
     "GET /api/v5/public/position-tiers": Rule(10, _PER_2S, "ip"),
     "GET /api/v5/public/price-limit": Rule(20, _PER_2S, "ip"),
+    "GET /api/v5/public/convert-contract-coin": Rule(10, _PER_2S, "ip"),
+    "GET /api/v5/public/underlying": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/tickers": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/ticker": Rule(20, _PER_2S, "ip"),
     "GET /api/v5/market/books": Rule(40, _PER_2S, "ip"),
@@ -104,6 +107,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/v5/account/subaccount/balances": Rule(6, _PER_2S, "uid"),
     "GET /api/v5/asset/subaccount/balances": Rule(6, _PER_2S, "uid"),
     "GET /api/v5/asset/subaccount/bills": Rule(6, _PER_S, "uid"),
+    "POST /api/v5/asset/subaccount/transfer": Rule(1, _PER_S, "uid"),
+    "GET /api/v5/users/entrust-subaccount-list": Rule(1, _PER_S, "uid"),
     # order entry, per uid + instrument
     "POST /api/v5/trade/order": Rule(60, _PER_2S, "uid_inst"),
     "POST /api/v5/trade/batch-orders": Rule(300, _PER_2S, "uid_inst", counts_orders=True),

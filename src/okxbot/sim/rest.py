@@ -82,14 +82,13 @@ def endpoint(
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    in_time = now_us()
     path = request.path
     ctx.stats.by_path[path] += 1
     fault = ctx.faults.take(path)
     if fault is not None and (fault.kind in UNANSWERED_KINDS or fault.late_ms is not None):
-        return await _unanswered(ctx, request, in_time, fault)
+        return await _unanswered(ctx, request, fault)
     try:
-        response = await _execute(ctx, request, in_time)
+        response = await _execute(ctx, request)
     except SimError as err:
         response = error_response(err)
     except ParamError as err:
@@ -105,15 +104,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _unanswered(
-    ctx: SimContext, request: web.Request, in_time: str, fault: Fault
-) -> web.StreamResponse:
+async def _unanswered(ctx: SimContext, request: web.Request, fault: Fault) -> web.StreamResponse:
     """A fault that does not execute the request now: maybe later (asynchrony), then the fault's answer."""
     ep = ENDPOINTS.get(request.path, {}).get(request.method)
     delay = ctx.asynchrony.late_delay_ms(fault) if ep is not None and ep.late else None
     if delay is not None:
         try:
-            ready = await _prepare(ctx, request, in_time)
+            ready = await _prepare(ctx, request)
         except (SimError, ParamError):
             pass  # refused before reaching the engine (auth, limits, expTime...): nothing to run later
         else:
@@ -144,15 +141,15 @@ class _Ready:
     exp_time_ms: int | None
 
 
-async def _execute(ctx: SimContext, request: web.Request, in_time: str) -> web.StreamResponse:
-    ready = await _prepare(ctx, request, in_time)
+async def _execute(ctx: SimContext, request: web.Request) -> web.StreamResponse:
+    ready = await _prepare(ctx, request)
     result = ready.ep.fn(ready.call)
     if isinstance(result, web.StreamResponse):
         return result
     return ok(result)
 
 
-async def _prepare(ctx: SimContext, request: web.Request, in_time: str) -> _Ready:
+async def _prepare(ctx: SimContext, request: web.Request) -> _Ready:
     methods = ENDPOINTS.get(request.path)
     if methods is None:
         raise SimError("50005")
@@ -176,6 +173,11 @@ async def _prepare(ctx: SimContext, request: web.Request, in_time: str) -> _Read
         key = ctx.keystore.verify_rest(request.headers, method, request.raw_path, body, ip)
         require_permission(key, ep.perm)
         ctx.stats.by_uid[key.uid] += 1
+    # The request has fully arrived (its body may come well after its headers): it is counted and its
+    # inTime stamped at this one instant, with no await in between, so acknowledgements dated by inTime
+    # obey the limits exactly. Stamped before the body was read, a slow body could be counted 2 s
+    # after its inTime and put one order more than the limit into a window of inTimes.
+    in_time = now_us()
     ctx.limiter.charge_request(
         method, request.path, ip=ip, uid=key.uid if key else "", params=params, arrival=int(in_time)
     )

@@ -10,6 +10,8 @@
     GET  account/subaccount/balances        Read   master only (the sub-account's trading account)
     GET  asset/subaccount/balances          Read   master only (the sub-account's funding account)
     GET  asset/subaccount/bills             Read   master only (transfers master <-> sub-accounts)
+    POST asset/subaccount/transfer          Trade  master only (one sub-account -> another)
+    GET  users/entrust-subaccount-list      Read   master only (custody sub-accounts: none here)
 
 Refusals, as OKX's error table words them: 59500 a sub-account's key on a master-only endpoint;
 50035 (HTTP 403) a master key without IP binding where the docs say "master accounts API Key must be
@@ -276,3 +278,35 @@ def subaccount_funding_balances(call: Call) -> list[Any]:
 @endpoint("GET", "/api/v5/asset/subaccount/bills", perm="read_only")
 def subaccount_bills(call: Call) -> list[Any]:
     return call.ctx.subaccounts.bill_rows(_master(call), call.params)
+
+
+@endpoint("POST", "/api/v5/asset/subaccount/transfer", perm="trade")
+def subaccount_transfer(call: Call) -> list[Any]:
+    from okxbot.sim.asset_endpoints import _amount, _flag, _known_ccy
+    from okxbot.sim.subaccount_transfers import between_subs
+
+    master = _master(call)
+    ccy = _known_ccy(call)
+    amt = _amount(call)
+    if amt <= 0:
+        raise SimError("58114")
+    _flag(call, "loanTrans")
+    _flag(call, "omitPosRisk")
+    record = between_subs(
+        call.ctx,
+        master,
+        ccy,
+        amt,
+        _req(call.params, "from"),
+        _req(call.params, "to"),
+        _opt(call.params, "fromSubAccount"),
+        _opt(call.params, "toSubAccount"),
+    )
+    return [{"transId": record.trans_id}]
+
+
+@endpoint("GET", "/api/v5/users/entrust-subaccount-list", perm="read_only")
+def entrust_subaccount_list(call: Call) -> list[Any]:
+    # Custody (entrusted) sub-accounts are made by a custodian, never by the API: the simulator has none.
+    _master(call)
+    return []

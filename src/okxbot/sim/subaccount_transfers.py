@@ -102,6 +102,37 @@ def transfer(
     )  # fmt: skip
 
 
+def between_subs(
+    ctx: SimContext,
+    master_uid: str,
+    ccy: str,
+    amt: Decimal,
+    from_: str,
+    to: str,
+    from_sub: str,
+    to_sub: str,
+) -> Transfer:
+    """`POST asset/subaccount/transfer`: the master moves money from one of its sub-accounts to another
+    (docs "Master accounts manage the transfers between sub-accounts"). The sub-account's own
+    transfer-out permission (`set-transfer-out`) governs what its own key may do, not its master."""
+    check_accounts(from_, to)
+    if not from_sub or not to_sub:
+        raise FundingError(
+            "50014", f"Parameter {'fromSubAccount' if not from_sub else 'toSubAccount'} can not be empty."
+        )
+    src = _named(ctx, master_uid, from_sub)
+    dst = _named(ctx, master_uid, to_sub)
+    if src.uid == dst.uid:
+        raise FundingError(
+            "59507",
+            "The two accounts involved in a transfer must be 2 different sub-accounts under the same main account.",
+        )
+    return ctx.funding.move(
+        src.uid, from_, dst.uid, to, ccy, amt, caller=master_uid, transfer_type="4",
+        sub_acct=dst.name, out_bill=BILL_SUB_OUT, in_bill=BILL_SUB_IN,
+    )  # fmt: skip
+
+
 def _named(ctx: SimContext, master_uid: str, sub_acct: str) -> SubAccount:
     if not sub_acct:
         raise FundingError("50014", "Parameter subAcct can not be empty.")

@@ -1,4 +1,5 @@
-"""Read-only swap queries of an account: positions, positions history, maximum order sizes.
+"""Read-only swap queries of an account: positions, positions history, maximum order sizes; and the
+public open interest.
 
 Parameter errors raise `ParamError` (top-level answers). Lists are newest first.
 """
@@ -10,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from okxbot.sim.accounts import Account
-from okxbot.sim.contracts import max_size_at
+from okxbot.sim.contracts import max_size_at, money
 from okxbot.sim.derivatives import POS_ID_TTL_MS, Derivatives
 from okxbot.sim.filters import ListFilters, ParamError, UnknownInstrument, param_str
 from okxbot.sim.instruments import ZERO, floor_to, fmt
@@ -177,4 +178,34 @@ class SwapQueries:
                     "instId": inst_id, "availBuy": fmt(max(ZERO, self.derivs.available(acct, inst.quote_ccy))),
                     "availSell": fmt(max(ZERO, self.derivs.available(acct, inst.base_ccy))),
                 })  # fmt: skip
+        return rows
+
+    def open_interest(self, params: Mapping[str, Any], now: int) -> list[dict[str, str]]:
+        """public/open-interest: the contracts held long by every account (oi), in coin and USD.
+
+        The synthetic market's accounts hold no positions, so the accounts' longs and shorts need not
+        match: the larger side is the open interest."""
+        inst_type = param_str(params.get("instType"))
+        if not inst_type:
+            raise ParamError("50014", "Parameter instType can not be empty.")
+        if inst_type not in ("SWAP", "FUTURES", "OPTION"):
+            raise ParamError("51000", "Parameter instType error")
+        inst_id, family = param_str(params.get("instId")), param_str(params.get("instFamily"))
+        if inst_id and self.markets.instruments.get(inst_id) is None:
+            raise UnknownInstrument(inst_id)
+        rows = []
+        for inst in self.markets.instruments.of_type(inst_type):
+            if (inst_id and inst.inst_id != inst_id) or (family and inst.uly != family):
+                continue
+            held = {1: ZERO, -1: ZERO}
+            for acct in self.derivs.ledger.accounts.values():
+                for p in acct.positions.values():
+                    if p.inst is inst and p.pos:
+                        held[p.direction] += p.size
+            oi = max(held.values())
+            mark = self.marks.mark_px(inst)
+            coin = oi * inst.contract_size / mark if inst.inverse else oi * inst.contract_size
+            usd = oi * inst.contract_size if inst.inverse else coin * mark
+            rows.append({"instId": inst.inst_id, "instType": inst_type, "oi": fmt(oi), "oiCcy": fmt(money(coin)),
+                         "oiUsd": fmt(money(usd)), "ts": str(now)})  # fmt: skip
         return rows

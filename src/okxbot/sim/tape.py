@@ -184,6 +184,11 @@ class Tape:
         """Rows [ts,o,h,l,c,confirm] (index and mark-price candles), newest first."""
         return [[*row[:5], row[8]] for row in self.candles(bar, now_ms, after, before, limit)]
 
+    @property
+    def first_minute(self) -> int | None:
+        """The open time of the oldest minute kept (None when the tape is empty)."""
+        return self._keys[0] if self._keys else None
+
     def history(self) -> list[tuple[int, Candle]]:
         """Every kept minute, oldest first."""
         return [(minute, self._minutes[minute]) for minute in self._keys]
@@ -244,7 +249,9 @@ class Tape:
         """
         bar_open(now_ms, bar)  # validates the bar name
         keys = self._keys
-        end = len(keys) if after is None else bisect_left(keys, after)
+        # The newest bar opening before `after` takes all its minutes, even those at or after `after`
+        # (ccxt sends unaligned `after` values): a bar is never cut short.
+        end = len(keys) if after is None else bisect_left(keys, bar_close(bar_open(after - 1, bar), bar))
         rows: list[list[str]] = []
         current: int | None = None
         agg: Candle | None = None

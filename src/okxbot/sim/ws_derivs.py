@@ -5,7 +5,7 @@ Private (/private, after login):
   subscribe (`eventType` snapshot), then the positions an event changed (`event_update`, zero ones
   included), plus every `updateInterval` ms (default 5 s; "0" = events only) the open ones.
 * `balance_and_position`: a snapshot (non-zero balances and positions), then per event
-  {pTime, eventType (filled | funding_fee | liquidation | set_leverage), balData, posData, trades}.
+  {pTime, eventType (filled | funding_fee | liquidation | set_leverage | adjust_margin), balData, posData, trades}.
 Public (/public): `mark-price` and `price-limit` (checked every 200 ms, pushed when changed),
 `funding-rate` (checked every second, pushed when changed), `index-tickers` (every 100 ms when
 changed), `liquidation-orders` {instType} (each liquidation, as it happens).

@@ -49,11 +49,19 @@ const OkxCharts = (function () {
     });
   }
 
+  // room for one time label (a date is the widest) plus a gap: uPlot puts ticks at least this far
+  // apart, so labels never run into each other, whatever the font and the run's length
+  function labelSpace(font) {
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = font;
+    return Math.ceil(ctx.measureText("2026-12-31").width) + 24;
+  }
+
   function axes(yValues) {
     const grid = { stroke: css("--grid"), width: 1 };
     const font = "12px " + css("--mono-font");
     return [
-      { stroke: css("--muted"), grid, ticks: grid, font, values: timeValues, space: 70 },
+      { stroke: css("--muted"), grid, ticks: grid, font, values: timeValues, space: labelSpace(font) },
       { stroke: css("--muted"), grid, ticks: grid, font, size: 86, values: (u, vals) => vals.map(yValues) },
     ];
   }

@@ -84,7 +84,7 @@ export class BotPage {
       kpi(`PnL (${s.quote || "quote"})`, money(s.pnl, { signed: true, places: 4 }), { testid: "pnl" }),
       kpi("PnL today", money(s.pnl_today, { signed: true, places: 4 })),
       kpi(`Position (${s.base || "base"})`, money(s.position, { places: 8 })),
-      kpi("Fees paid", money(s.fees, { places: 6 })),
+      kpi(`Fees paid (${s.quote || "quote"})`, money(s.fees, { places: 6 })),
       kpi(`${s.base || "base"} balance`, money((bal[s.base] || {}).total, { places: 8 })),
       kpi(`${s.quote || "quote"} balance`, money((bal[s.quote] || {}).total, { places: 2 })),
       kpi("Orders placed", num(s.placed), { testid: "placed" }),
