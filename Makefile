@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Two test workers (pytest-xdist): the suite fits CI's 15 minutes on a 2-core machine.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test lint bench reliability clean
+.PHONY: setup demo demo-swap test lint bench reliability clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/okxbot demo
+
+demo-swap: $(STAMP)
+	$(BIN)/okxbot demo --swap
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench reliability

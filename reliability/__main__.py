@@ -21,6 +21,7 @@ from reliability.checks import Check, Sizes, guarded
 SECTIONS = (
     "faults",
     "crashes",
+    "swaps",
     "revoked key",
     "bad input",
     "hostile responses",
@@ -31,11 +32,12 @@ SECTIONS = (
 
 
 def _section(name: str) -> Callable[..., list[Check]]:
-    from reliability import access, badinput, crashes, faults, hostile, leaks, revoked, vault
+    from reliability import access, badinput, crashes, faults, hostile, leaks, revoked, swaps, vault
 
     return {
         "faults": faults.run,
         "crashes": crashes.run,
+        "swaps": swaps.run,
         "revoked key": revoked.run,
         "bad input": badinput.run,
         "hostile responses": hostile.run,

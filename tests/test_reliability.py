@@ -48,6 +48,16 @@ def test_sigkill_and_restart_double_and_lose_nothing(sim: Any) -> None:
     assert _count(rows, "fills of the bot's orders") > 0  # "journal fills = exchange fills" has weight
 
 
+@pytest.mark.timeout(240)
+def test_swap_bot_crashes_double_lose_and_orphan_nothing(sim: Any) -> None:
+    rows = _run("swaps", sim)
+    assert _count(rows, "SIGKILLs of a swap bot") >= 3
+    assert _count(rows, "swap orders placed") > 0  # the zero rows below audited real orders and stops
+    assert _count(rows, "faults met by swap order placements") > 0
+    detail = next(r.detail for r in rows if "swap orders placed" in r.check)
+    assert "fired while the bot was dead" in detail and ", 0 fired" not in detail  # a stop fired, no bot
+
+
 @pytest.mark.timeout(180)
 def test_a_key_revoked_mid_run_halts_the_bot_cleanly_and_loses_nothing(sim: Any) -> None:
     rows = _run("revoked key", sim)

@@ -49,9 +49,27 @@ class Peeker(Strategy):
 """
 
 PUBLIC_CONTEXT = [
-    "amend", "amend_many", "balances", "cancel", "cancel_many", "log", "mid", "now_ms", "open_orders",
-    "place", "place_many", "position", "rules", "symbol",
-]  # fmt: skip
+    "amend",
+    "amend_many",
+    "balances",
+    "cancel",
+    "cancel_many",
+    "close_position",
+    "leverage",
+    "log",
+    "mark",
+    "mid",
+    "next_funding",
+    "now_ms",
+    "open_orders",
+    "place",
+    "place_many",
+    "position",
+    "position_of",
+    "positions",
+    "rules",
+    "symbol",
+]  # fmt: skip (the swap views are empty / None on a spot bot, as in every backtest)
 
 
 def test_a_strategy_that_peeks_sees_no_future(tmp_path: Path) -> None:

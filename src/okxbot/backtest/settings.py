@@ -107,7 +107,17 @@ def settings_for(
     path: str = "<config>",
     text: str | None = None,
 ) -> BacktestSettings:
-    """The config's `[backtest]` table with `overrides` (CLI flags) on top, validated."""
+    """The config's `[backtest]` table with `overrides` (CLI flags) on top, validated. A perpetual-swap
+    bot is refused: the backtest venue models spot only (no margin, funding, positions or algo orders)."""
+    if config.is_swap:
+        raise ConfigError(
+            path,
+            key_line(text, ["symbol"]),
+            f"{config.symbol} is a perpetual swap; backtests run spot bots only (no margin, funding, "
+            "positions or exchange-side stops are modelled)",
+            f"backtest the signal on the spot pair {config.symbol.split(':')[0]} with a spot strategy, or "
+            "try the swap bot on the simulator: okxbot demo --swap / okxbot run CONFIG --sim URL",
+        )
     raw = dict(config.backtest)
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:

@@ -14,6 +14,12 @@ def demo(
     seconds: float = typer.Option(30.0, "--seconds", help="How long the grid bot trades.", min=1),
     seed: int = typer.Option(7, "--seed", help="The simulator's market seed (same seed, same market)."),
     live: bool = typer.Option(True, "--live/--no-live", help="Show the live status view."),
+    swap: bool = typer.Option(
+        False,
+        "--swap",
+        help="Show a perpetual-swap bot instead: a long/short MA cross with its stop-loss on the exchange, "
+        "a funding payment and the stop being hit (about a minute).",
+    ),
 ) -> None:
     """Try okxbot on a built-in OKX simulator: nothing to configure, nothing leaves this machine."""
     import os
@@ -35,6 +41,13 @@ def demo(
         )
         for name in ("OKXBOT_PROFILE", "OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE"):
             os.environ.pop(name, None)
+        if swap:
+            from okxbot.cli.demo_swap import demo_swap
+
+            status = demo_swap(console, home, seed)
+            if status:
+                raise typer.Exit(status)
+            return
         _demo(console, home, seconds, seed, live)
 
 

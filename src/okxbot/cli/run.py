@@ -8,7 +8,9 @@ import typer
 
 
 def run(
-    config: Path = typer.Argument(..., help="The bot's TOML config (see examples/)."),
+    config: Path = typer.Argument(
+        ..., help="The bot's TOML config (see examples/; examples/perp.toml for a perpetual swap)."
+    ),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Vault profile whose key trades."),
     sim: str | None = typer.Option(
         None,
@@ -25,6 +27,12 @@ def run(
 
     Stop it with Ctrl-C, SIGTERM or `okxbot stop NAME`: open orders are canceled (run.cancel_on_stop)
     and the journal is flushed. Logs are JSON lines in DATA_DIR/logs/NAME.jsonl.
+
+    Perpetual swaps (symbol BTC/USDT:USDT): the account must be in Futures mode; \\[swap] sets the margin
+    mode, the leverage (set at start) and what stops watch; every opening order needs a stop-loss on
+    the exchange unless \\[risk] require_stop = false. Stopping cancels open orders, never the stops of
+    positions left open. On start the bot's algo orders are reconciled with OKX (adopted, replaced
+    when missing, orphans canceled).
 
     Key rotation: when `okxbot keys rotate` replaces the profile's key (SIGHUP, or seen within 5 s),
     the bot moves onto the new key between two requests, reconciles, and carries on. If OKX stops
@@ -108,6 +116,8 @@ def print_summary(console: object, summary: object) -> None:
     )
     if summary.halted:
         table.add_row("halted", summary.halted)
+    for label, value in (summary.swap or {}).items():
+        table.add_row(label, value)
     console.print(table)
     # the digest a backtest of the same session prints too (okxbot.trading.parity), on a line of its
     # own and in the backtest's words: whole (a table cell cuts it to the terminal's width), so that

@@ -57,6 +57,35 @@ class MaCrossConfig(Strict):
         return self
 
 
+class MaCrossPerpConfig(Strict):
+    """`ma_cross_perp`: long when the fast average is above the slow, short when below; every entry
+    carries an ATR stop (and optionally a take-profit) attached on the exchange."""
+
+    fast: int = Field(ge=1)
+    slow: int = Field(ge=2)
+    bar: Literal["1m", "3m", "5m", "15m", "30m", "1H", "4H", "1D"] = "1m"
+    size: Dec = Field(gt=0, description="position size, in `unit`")
+    unit: Literal["contracts", "base", "quote"] = "contracts"
+    atr_period: int = Field(default=14, ge=1)
+    stop_atr: Dec = Field(default=Decimal("2"), gt=0, description="stop distance, in ATRs")
+    take_profit_atr: Dec | None = Field(default=None, gt=0, description="take-profit distance, in ATRs")
+    use_forming_bar: bool = False
+
+    @model_validator(mode="after")
+    def _order(self) -> MaCrossPerpConfig:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class SwapConfig(Strict):
+    """How a perpetual-swap bot trades (required for a swap symbol such as BTC/USDT:USDT)."""
+
+    margin_mode: Literal["cross", "isolated"] = "cross"  # the tdMode of every order
+    leverage: Dec | None = Field(default=None, gt=0)  # set on the exchange at start (None: as it is)
+    trigger_price_type: Literal["last", "index", "mark"] = "mark"  # attached stops / take-profits
+
+
 class RiskConfig(Strict):
     allowed_symbols: list[str] = Field(default_factory=list)  # empty: only the bot's own symbol
     max_order_notional: Dec = Field(default=Decimal("10000"), gt=0)
@@ -65,6 +94,12 @@ class RiskConfig(Strict):
     price_band_pct: Dec = Field(default=Decimal("5"), gt=0, le=100)
     max_orders_per_minute: int = Field(default=120, ge=1)
     daily_loss_limit: Dec | None = Field(default=None, gt=0)  # quote currency
+    # perpetual swaps (okxbot.trading.swap_risk): refused before anything is sent
+    max_leverage: Dec = Field(default=Decimal("5"), gt=0)  # the leverage in force on the exchange
+    min_liquidation_distance_pct: Dec = Field(default=Decimal("10"), ge=0, le=99)  # % of the mark
+    max_position_notional: Dec = Field(default=Decimal("10000"), gt=0)  # per symbol, settle currency
+    max_funding_per_day: Dec = Field(default=Decimal("20"), ge=0)  # projected funding cost, settle ccy
+    require_stop: bool = True  # an order opening or increasing a position needs an exchange-side stop
 
 
 class RunConfig(Strict):
@@ -76,17 +111,21 @@ class RunConfig(Strict):
     cancel_foreign: bool = False  # cancel orders on the key that okxbot did not place
 
 
-BUILT_IN_STRATEGIES = ("grid", "dca", "ma_cross")  # any other `strategy` is the path of a Python file
+BUILT_IN_STRATEGIES = ("grid", "dca", "ma_cross", "ma_cross_perp")  # else the path of a Python file
+SWAP_STRATEGIES = ("ma_cross_perp",)  # built-ins that trade perpetual swaps (the others: spot)
 
 
 class BotConfig(Strict):
     # the name is also a file name (log, pid file): letters, digits, '-' and '_', no leading '-'
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-    symbol: str = Field(pattern=r"^[A-Z0-9]+/[A-Z0-9]+$")
-    strategy: str  # grid | dca | ma_cross | path/to/file.py
+    # spot BTC/USDT, or a perpetual swap in ccxt's form BTC/USDT:USDT (then [swap] applies)
+    symbol: str = Field(pattern=r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+)?$")
+    strategy: str  # grid | dca | ma_cross | ma_cross_perp | path/to/file.py
     grid: GridConfig | None = None
     dca: DcaConfig | None = None
     ma_cross: MaCrossConfig | None = None
+    ma_cross_perp: MaCrossPerpConfig | None = None
+    swap: SwapConfig | None = None  # filled with the defaults for a swap symbol
     params: dict[str, Any] = Field(default_factory=dict)  # a user strategy's own settings
     risk: RiskConfig = Field(default_factory=RiskConfig)
     run: RunConfig = Field(default_factory=RunConfig)
@@ -100,9 +139,29 @@ class BotConfig(Strict):
             raise ValueError(f"strategy {self.strategy!r} needs a [{self.strategy}] table")
         if self.strategy not in BUILT_IN_STRATEGIES and not self.strategy.endswith(".py"):
             raise ValueError(
-                f"strategy {self.strategy!r}: use grid, dca, ma_cross or the path of a Python file"
+                f"strategy {self.strategy!r}: use grid, dca, ma_cross, ma_cross_perp or the path of a "
+                "Python file"
             )
+        if self.is_swap and self.strategy in BUILT_IN_STRATEGIES and self.strategy not in SWAP_STRATEGIES:
+            raise ValueError(
+                f"strategy {self.strategy!r} trades spot; {self.symbol} is a perpetual swap (use "
+                f"ma_cross_perp, a strategy file, or a spot symbol such as {self.symbol.split(':')[0]})"
+            )
+        if not self.is_swap and self.strategy in SWAP_STRATEGIES:
+            raise ValueError(
+                f"strategy {self.strategy!r} trades perpetual swaps: give a swap symbol such as "
+                f"{self.symbol}:{self.quote}"
+            )
+        if not self.is_swap and self.swap is not None:
+            raise ValueError(f"[swap] applies to perpetual swaps only; {self.symbol} is a spot pair")
+        if self.is_swap and self.swap is None:
+            object.__setattr__(self, "swap", SwapConfig())
         return self
+
+    @property
+    def is_swap(self) -> bool:
+        """A perpetual swap (ccxt's BASE/QUOTE:SETTLE form)."""
+        return ":" in self.symbol
 
     @property
     def base(self) -> str:
@@ -110,7 +169,7 @@ class BotConfig(Strict):
 
     @property
     def quote(self) -> str:
-        return self.symbol.split("/")[1]
+        return self.symbol.split("/")[1].split(":")[0]
 
 
 class ConfigError(Exception):
@@ -155,6 +214,8 @@ def check_instrument(config: BotConfig, min_size: Decimal, path: str, text: str 
         sizes.append((["grid", "size"], config.grid.size))
     if config.ma_cross is not None:
         sizes.append((["ma_cross", "size"], config.ma_cross.size))
+    if config.ma_cross_perp is not None and config.ma_cross_perp.unit == "contracts":
+        sizes.append((["ma_cross_perp", "size"], config.ma_cross_perp.size))
     for loc, size in sizes:
         if size < min_size:
             line = key_line(text, loc) if text is not None else None

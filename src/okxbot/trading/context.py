@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from okxbot.okx.algos import StopSpec
+from okxbot.okx.contracts import Unit
 from okxbot.okx.models import Balance
+from okxbot.okx.swap_models import Position
 from okxbot.trading.journal import JournalOrder
 from okxbot.trading.orders import AmendSpec, OrderManager, OrderSpec
+from okxbot.trading.swap_manager import NextFunding, SwapManager
 
 if TYPE_CHECKING:
     from okxbot.trading.core import BotCore
@@ -44,15 +48,68 @@ class BotContext:
         return {**self._core.balances, **self._m.funds.balances()}
 
     def position(self) -> Decimal:
-        return self._m.position()
+        """Spot: the base the bot bought minus sold. Swaps: the bot's position in contracts (net mode
+        signed, short < 0; long/short mode long minus short), as its journaled fills add up."""
+        swaps = self._core.swaps
+        return swaps.position() if swaps is not None else self._m.position()
+
+    # ---- perpetual swaps (None / empty on a spot bot) ---------------------------------------------------
+    @property
+    def _swaps(self) -> SwapManager | None:
+        return self._core.swaps
+
+    def positions(self) -> list[Position]:
+        """OKX's positions of the symbol (long / short / net rows) as of the last refresh."""
+        return list(self._swaps.positions) if self._swaps is not None else []
+
+    def position_of(self, pos_side: str) -> Decimal:
+        """Contracts the bot holds on one side: "long" / "short" (long/short mode), "net" (signed)."""
+        return self._swaps.position(pos_side) if self._swaps is not None else Decimal(0)
+
+    def leverage(self) -> Decimal | None:
+        return self._swaps.leverage if self._swaps is not None else None
+
+    def mark(self) -> Decimal | None:
+        return self._swaps.mark if self._swaps is not None else None
+
+    def next_funding(self) -> NextFunding | None:
+        return self._swaps.next_funding() if self._swaps is not None else None
+
+    async def close_position(self, pos_side: str | None = None) -> list[JournalOrder | None]:
+        if self._core.stopping or self._swaps is None:
+            return []
+        return await self._swaps.close_position(pos_side)
 
     def open_orders(self) -> list[JournalOrder]:
         return self._m.open_orders()
 
     async def place(
-        self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
+        self,
+        side: str,
+        amount: Decimal,
+        price: Decimal | None = None,
+        *,
+        post_only: bool = False,
+        unit: Unit | None = None,
+        pos_side: str | None = None,
+        reduce_only: bool = False,
+        stop_loss: Decimal | StopSpec | None = None,
+        take_profit: Decimal | StopSpec | None = None,
     ) -> JournalOrder | None:
         if self._core.stopping:
+            return None
+        swaps = self._swaps
+        if swaps is not None:
+            return await swaps.place(
+                side, amount, price, unit=unit or "contracts", pos_side=pos_side, reduce_only=reduce_only,
+                post_only=post_only, stop_loss=stop_loss, take_profit=take_profit,
+            )  # fmt: skip
+        if unit not in (None, "base") or pos_side or reduce_only or stop_loss or take_profit:
+            self._core.error(
+                "order refused before sending: unit / pos_side / reduce_only / stop_loss / take_profit "
+                f"apply to perpetual swaps; {self.symbol} is a spot pair"
+            )
+            self._m.stats.refused += 1
             return None
         return await self._m.place(side, amount, price, post_only=post_only)
 

@@ -39,6 +39,7 @@ from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.risk import RiskGuard
 from okxbot.trading.strategy import Candle, Strategy, Trade, strategy_class
+from okxbot.trading.swap_manager import SwapManager
 from okxbot.trading.venue import Venue
 
 log = logging.getLogger("okxbot.trading.core")
@@ -60,6 +61,7 @@ class Summary:
     reconciled: bool  # journal and exchange agree on open orders and the bot's fills
     halted: str | None
     parity_hash: str = ""  # this session's orders and fills (okxbot.trading.parity)
+    swap: dict[str, str] | None = None  # swap bots: position left, stops live on the exchange, funding
 
 
 class BotCore:
@@ -104,6 +106,11 @@ class BotCore:
         self._trade_ids: OrderedDict[str, None] = OrderedDict()
         self._halted_before = False
         self.hooks_run = 0  # hooks dispatched so far (a strategy's state may have changed)
+        self.swaps: SwapManager | None = None  # a perpetual-swap bot's side (`attach_swaps`)
+
+    def attach_swaps(self, swaps: SwapManager) -> None:
+        """Make this a perpetual-swap bot: orders, positions and funding through `swaps`."""
+        self.swaps = swaps
 
     # ---- setting up -------------------------------------------------------------------------------
     def load_strategy(self) -> Strategy:
@@ -196,6 +203,10 @@ class BotCore:
     async def _on_manager_event(self, kind: str, payload: Any) -> None:
         self._queue.put_nowait((kind, payload))
 
+    def emit(self, kind: str, payload: Any) -> None:
+        """Queue a hook (the swap side's "position" and "funding")."""
+        self._queue.put_nowait((kind, payload))
+
     @property
     def queue(self) -> asyncio.Queue[tuple[str, Any]]:
         """The hooks waiting to run (`queue.join()` waits until every queued hook has run)."""
@@ -253,6 +264,10 @@ class BotCore:
             await s.on_candle(payload[-1], payload)
         elif kind == "stop":
             await s.on_stop()
+        elif kind == "position":
+            await s.on_position(payload)
+        elif kind == "funding":
+            await s.on_funding(payload)
 
     @contextlib.contextmanager
     def _answering(self, tick: Tick) -> Iterator[None]:
@@ -286,6 +301,9 @@ class BotCore:
         await m.settle((self.venue.horizon_ms() - self.venue.okx_now_ms()) / 1000 + 5)
         with contextlib.suppress(OkxError):
             await m.poll()
+            if self.swaps is not None:
+                # the last fills may have closed a position: its stop is an orphan, canceled before exiting
+                await self.swaps.algos.reconcile()
         return left
 
     async def check_reconciled(self) -> bool:
@@ -301,7 +319,20 @@ class BotCore:
         open_j = {o.client_order_id for o in self.journal.open_orders()}
         fills_ex = {f.trade_id for f in venue_fills if f.client_order_id in ours}
         fills_j = {f.trade_id for f in self.journal.fills()}
-        return open_ex == open_j and fills_ex <= fills_j
+        if self.swaps is not None:
+            try:
+                if not await self.swaps.exchange_matches_journal():
+                    log.warning("not reconciled: the journal's positions are not the exchange's")
+                    return False
+            except OkxError:
+                return False
+        if open_ex != open_j or not fills_ex <= fills_j:
+            log.warning(
+                "not reconciled: open orders only on the exchange %s, only in the journal %s; fills missing %s",
+                sorted(open_ex - open_j), sorted(open_j - open_ex), sorted(fills_ex - fills_j)[:5],
+            )  # fmt: skip
+            return False
+        return True
 
     def summary(self, *, reconciled: bool) -> Summary:
         m = self.manager
@@ -319,4 +350,5 @@ class BotCore:
             reconciled=reconciled,
             halted=m.risk.halted,
             parity_hash=m.session_hash(),
+            swap=self.swaps.summary() if self.swaps is not None else None,
         )

@@ -27,11 +27,11 @@ from decimal import Decimal
 from typing import Any
 
 from okxbot.okx.errors import OkxError, OkxOutcomeUnknown
-from okxbot.okx.models import ACCEPTED, Fill, Order, dec, dec0
+from okxbot.okx.models import ACCEPTED, Order, dec, dec0
 from okxbot.okx.order_entry import OrderIntent, PlaceResult
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.clock import SYSTEM_CLOCK, Clock, VenueClock
-from okxbot.trading.doubts import Doubt, Doubts
+from okxbot.trading.doubts import Doubts
 from okxbot.trading.funds import Funds, InsufficientFunds
 from okxbot.trading.journal import (
     FINAL,
@@ -43,7 +43,8 @@ from okxbot.trading.journal import (
     reported_state,
 )
 from okxbot.trading.latency import LatencyLog, LatencySample, Tick
-from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges, journal_on_book
+from okxbot.trading.order_changes import IN_FLIGHT, AmendSpec, OrderChanges
+from okxbot.trading.order_sync import NEVER_PLACED, OrderSync
 from okxbot.trading.parity import FillStep, OrderDigest, OrderStep
 from okxbot.trading.pnl import Pnl, PnlSums, utc_day
 from okxbot.trading.risk import ProposedOrder, RiskGuard, RiskRefused, RiskView
@@ -57,7 +58,6 @@ ZERO = Decimal(0)
 
 # What an order request's item got, besides OKX's codes ("0": accepted; else its sCode / code):
 LOCAL = "local"  # refused by the client's own checks before sending (OKX's rules, checked locally)
-NEVER_PLACED = "never_placed"  # an ambiguous answer, and the order was not on OKX after its expTime
 OPS = ("place", "cancel", "amend")
 
 
@@ -109,10 +109,7 @@ class OrderSpec:
     post_only: bool = False
 
 
-_NOT_FOUND_NOTE = "not on OKX after its expTime (+ clock error and read lag): never placed"
-
-
-class OrderManager(OrderChanges):
+class OrderManager(OrderChanges, OrderSync):
     def __init__(
         self,
         client: Venue,
@@ -136,6 +133,10 @@ class OrderManager(OrderChanges):
         self.foreign: dict[str, Order] = {}  # ordId -> an order on the key that okxbot did not place
         self.listeners: list[Listener] = []
         self.answer_listeners: list[AnswerListener] = []  # every order request's outcome (`_answered`)
+        # swap bots: an order without clOrdId placed by one of the bot's algo orders, or liquidating its
+        # position -> the same order with the clOrdId it is journaled under
+        # (`okxbot.trading.swap_algos.AlgoKeeper.adopt_child`); any other order is returned as it is
+        self.adopt: Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]] | None = None
         # tick-to-order latency: the runner sets `cause` while a market-data hook runs; the first
         # order placed then is timed from that message's frame to its request's bytes (latency.py)
         self.cause: Tick | None = None
@@ -183,15 +184,23 @@ class OrderManager(OrderChanges):
         """PnL of the bot's fills (all, or those since `since_ms`), marked at the latest mid."""
         if since_ms is None:
             return self._sums.at(self.mid)
-        return Pnl.from_fills([f for f in self._fills if f.ts_ms >= since_ms], self.rules.base, self.mid)
+        fills = [f for f in self._fills if f.ts_ms >= since_ms]
+        return Pnl.from_fills(fills, self.rules.base, self.mid, self._sums.factor)
 
     def pnl_today(self) -> Pnl:
         """PnL of today's fills (UTC day, on the clock), what the daily loss limit watches."""
         today = self._day_sums.get(utc_day(self.clock.now_ms()))
-        return (today or PnlSums(self.rules.base)).at(self.mid)
+        return (today or PnlSums(self.rules.base, factor=self._sums.factor)).at(self.mid)
 
     def position(self) -> Decimal:
         return self._sums.position
+
+    def value_sizes(self, factor: Decimal) -> None:
+        """Fill sizes are worth `factor` base each (a linear swap's contracts): PnL in the quote currency."""
+        fills, self._fills = self._fills, []
+        self._sums, self._day_sums, self._fill_sums = PnlSums(self.rules.base, factor=factor), {}, {}
+        for fill in fills:
+            self._count_fill(fill)
 
     def session_fills(self) -> list[JournalFill]:
         """The fills recorded since this manager started, in the order they were recorded."""
@@ -207,7 +216,9 @@ class OrderManager(OrderChanges):
     def _count_fill(self, fill: JournalFill) -> None:
         self._fills.append(fill)
         self._sums.add(fill)
-        self._day_sums.setdefault(utc_day(fill.ts_ms), PnlSums(self.rules.base)).add(fill)
+        self._day_sums.setdefault(
+            utc_day(fill.ts_ms), PnlSums(self.rules.base, factor=self._sums.factor)
+        ).add(fill)
         cid = fill.client_order_id
         self._fill_sums[cid] = self._fill_sums.get(cid, ZERO) + fill.size
 
@@ -243,6 +254,19 @@ class OrderManager(OrderChanges):
         if intent is None:
             return None
         checked = _perf_ns() if cause is not None else 0
+        return await self._send(intent, cause, decided, checked)
+
+    async def send_prepared(self, intent: OrderIntent) -> JournalOrder | None:
+        """Journal and send an order checked elsewhere (a swap bot's: `okxbot.trading.swap_manager`,
+        which has run the risk rules and journaled its swap fields); the same write-ahead and the same
+        handling of the answer as `place`."""
+        self.cause = None
+        self._track(intent)
+        return await self._send(intent, None, 0, 0)
+
+    async def _send(
+        self, intent: OrderIntent, cause: Tick | None, decided: int, checked: int
+    ) -> JournalOrder | None:
         self._journal_sent([intent])
         timed = self._timer(cause, decided, checked, intent.client_order_id)
         try:
@@ -313,19 +337,15 @@ class OrderManager(OrderChanges):
                 return None
             # no await since the check: the next order sees this one's reserve
             self.funds.sent(cid, spec.side, intent.amount, reserve_px)
-        self._open[cid] = JournalOrder(
-            cid,
-            self.journal.bot,
-            self.symbol,
-            intent.side,
-            intent.amount,
-            intent.price,
-            "sent",
-            None,
-            ZERO,
-            "bot",
-        )
+        self._track(intent)
         return intent
+
+    def _track(self, intent: OrderIntent) -> None:
+        """Count the order open from now (it is journaled next)."""
+        self._open[intent.client_order_id] = JournalOrder(
+            intent.client_order_id, self.journal.bot, self.symbol, intent.side, intent.amount, intent.price,
+            "sent", None, ZERO, "bot",
+        )  # fmt: skip
 
     def _journal_sent(self, intents: list[OrderIntent]) -> None:
         """Write-ahead: the intents are committed as "sent" before any request leaves."""
@@ -416,6 +436,10 @@ class OrderManager(OrderChanges):
     # ---- updates ----------------------------------------------------------------------------------
     async def apply_order(self, raw: Mapping[str, Any], order: Order | None = None) -> None:
         """One order object (orders-channel push, REST answer); fields per OKX's wire form."""
+        if self.adopt is not None and not raw.get("clOrdId"):
+            # swap bots: an order one of the bot's algo orders placed, or the liquidation of its position
+            adopted = await self.adopt(raw)
+            order, raw = (None, adopted) if adopted is not raw else (order, raw)
         order = order or Order.from_okx(raw, self.symbol)
         cid = order.client_order_id
         record = self._open.get(cid) if cid else None
@@ -583,137 +607,6 @@ class OrderManager(OrderChanges):
             await self.client.cancel_order(order.symbol, order.order_id)
         except OkxError as err:
             self.stats.error(f"cancel foreign {order.order_id}: {err.message}")
-
-    # ---- settling doubts --------------------------------------------------------------------------
-    async def settle(self, timeout_s: float) -> bool:
-        """Wait until nothing is in doubt (True) or `timeout_s` passed (False)."""
-        return await self.doubts.wait_empty(timeout_s)
-
-    async def _check_doubt(self, doubt: Doubt) -> bool:
-        """One background check (`okxbot.trading.doubts`); True when the doubt is settled."""
-        cid = doubt.cid
-        if doubt.kind == "fills":
-            return await self._read_fills(cid)
-        if cid not in self._open:
-            return True  # final already
-        order = await self.client.find_order(self.symbol, cid)
-        now = self.client.okx_now_ms()
-        due = doubt.settle_at_ms is not None and now >= doubt.settle_at_ms
-        if order is None:
-            if doubt.kind == "place" and due:
-                await self._transition(cid, "rejected", note=_NOT_FOUND_NOTE)
-                self._answered("place", NEVER_PLACED)
-                return True
-            return False  # read lag (or in flight): not proof of anything yet
-        await self.apply_order(order.raw, order)
-        record = self._open.get(cid)
-        if record is None or doubt.kind in ("place", "lookup"):
-            return True
-        pending = "cancel_pending" if doubt.kind == "cancel" else "amend_pending"
-        if record.state != pending:
-            return True
-        if due and order.is_open:
-            # the deadline passed and the order is still on the book as it was: not taken effect
-            await self._transition(
-                cid,
-                journal_on_book(order),
-                filled=order.filled,
-                price=order.price if doubt.kind == "amend" else None,
-                amount=order.amount if doubt.kind == "amend" else None,
-                settled=True,
-                note=f"the {doubt.kind} did not take effect",
-            )
-            return True
-        return False
-
-    async def _read_fills(self, cid: str) -> bool:
-        record = self._open.get(cid) or self.journal.order(cid)
-        if record is None or record.filled <= self._fill_sums.get(cid, ZERO):
-            return True
-        if not record.order_id:
-            return False
-        fills = await self.client.fetch_fills(self.symbol, order_id=record.order_id)
-        for f in reversed(fills):  # oldest first
-            await self.record_fill(self._journal_fill(f, cid))
-        return record.filled <= self._fill_sums.get(cid, ZERO)
-
-    def _journal_fill(self, f: Fill, cid: str) -> JournalFill:
-        return JournalFill(
-            self.symbol,
-            f.trade_id,
-            cid,
-            f.order_id,
-            f.side,
-            f.price,
-            f.size,
-            f.fee,
-            f.fee_ccy,
-            f.ts or self.clock.now_ms(),
-        )
-
-    # ---- resolution and polling -------------------------------------------------------------------
-    async def resolve(self, cid: str) -> None:
-        """Ask OKX for one order by clOrdId now and journal what it says. Not finding it proves
-        nothing by itself (read lag, a request still in flight): the order is then left in doubt."""
-        record = self._open.get(cid) or self.journal.order(cid)
-        if record is None or record.state in FINAL:
-            return
-        try:
-            order = await self.client.find_order(self.symbol, cid)
-        except OkxError as err:
-            self.stats.error(f"lookup {cid}: {err.message}")
-            order = None
-        if order is not None:
-            await self.apply_order(order.raw, order)
-        elif not self.doubts.has(cid):
-            if record.state in IN_FLIGHT:
-                self.doubts.add(cid, "place", self.client.horizon_ms(), first_check_s=self._first_check_s())
-            else:
-                self.doubts.add(cid, "lookup", None, first_check_s=self._first_check_s())
-
-    async def poll(self) -> None:
-        """REST: open orders (flagging foreign ones), the bot's orders that left the list, recent fills."""
-        open_now = await self.client.fetch_open_orders()
-        seen: set[str] = set()
-        for order in open_now:
-            seen.add(order.client_order_id)
-            if order.symbol == self.symbol or order.client_order_id not in self._open:
-                await self.apply_order(order.raw, order)
-        for cid in list(self._open):
-            if cid not in seen and not self.doubts.has(cid):
-                await self.resolve(cid)
-        await self.poll_fills()
-
-    async def poll_fills(self) -> None:
-        fills: list[Fill] = await self.client.fetch_fills(self.symbol)
-        for f in reversed(fills):  # oldest first
-            cid = f.client_order_id or self._by_ord_id.get(f.order_id, "")
-            if not cid or self.journal.order(cid) is None or self._sibling_order(cid):
-                continue
-            await self.record_fill(self._journal_fill(f, cid))
-
-    async def reconcile(self) -> dict[str, int]:
-        """Before any new order: journal vs. OKX's open orders and recent fills. What the journal
-        left in doubt (sent just before a crash, unknown, cancel / amend pending) is settled in the
-        background, from now: a request sent before the crash may still be in flight."""
-        before = {cid: o.state for cid, o in self._open.items()}
-        horizon = self.client.horizon_ms()
-        for cid, o in self._open.items():
-            if o.state in IN_FLIGHT:
-                self.doubts.add(cid, "place", horizon, first_check_s=0.0)
-            elif o.state == "cancel_pending":
-                self.doubts.add(cid, "cancel", horizon, first_check_s=0.0)
-            elif o.state == "amend_pending":
-                self.doubts.add(cid, "amend", horizon, first_check_s=0.0)
-        await self.poll()
-        after = {o.client_order_id: o.state for o in self.journal.orders()}
-        return {
-            "journal_open_before": len(before),
-            "still_open": len(self._open),
-            "resolved": sum(1 for cid in before if after.get(cid) != before[cid]),
-            "in_doubt": len(self.doubts),
-            "foreign": len(self.foreign),
-        }
 
 
 def _perf_ns() -> int:

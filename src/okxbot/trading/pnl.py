@@ -18,8 +18,10 @@ class Pnl:
     total: Decimal  # cash + position at the mid: realised + mark-to-mid
 
     @classmethod
-    def from_fills(cls, fills: list[JournalFill], base: str, mid: Decimal | None) -> Pnl:
-        sums = PnlSums(base)
+    def from_fills(
+        cls, fills: list[JournalFill], base: str, mid: Decimal | None, factor: Decimal = Decimal(1)
+    ) -> Pnl:
+        sums = PnlSums(base, factor=factor)
         for f in fills:
             sums.add(f)
         return sums.at(mid)
@@ -34,9 +36,11 @@ class PnlSums:
     position: Decimal = ZERO
     cash: Decimal = ZERO
     fees: Decimal = ZERO
+    # base per unit of fill size: 1 for spot; a linear swap's ctVal x ctMult (fills count contracts)
+    factor: Decimal = Decimal(1)
 
     def add(self, f: JournalFill) -> None:
-        signed = f.size if f.side == "buy" else -f.size
+        signed = (f.size if f.side == "buy" else -f.size) * self.factor
         self.position += signed
         self.cash -= signed * f.price
         # OKX fee sign: negative = charged (a rebate is positive), in fee_ccy

@@ -32,6 +32,8 @@ from okxbot.trading.key_swap import KeySwap
 from okxbot.trading.latency import Tick
 from okxbot.trading.orders import OrderManager
 from okxbot.trading.strategy import HISTORY_CANDLES, Candle, Strategy, Trade
+from okxbot.trading.swap_manager import SwapManager
+from okxbot.trading.swap_start import start_swaps
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -118,11 +120,16 @@ class Runner:
         )
         core.set_mid(await self.client.fetch_ticker(self.config.symbol))
         core.set_balances((await self.client.fetch_balance()).values(), full=True)
+        swaps = await start_swaps(core, self.client, self.journal) if self.config.is_swap else None
         self.reconciliation = await core.manager.reconcile()
+        if swaps is not None:
+            self.reconciliation |= {f"algos_{k}": v for k, v in (await swaps.algos.reconcile()).items()}
         log.info("reconciled", extra=self.reconciliation)
         if self.config.run.dead_man:
             await self._arm_dead_man()
         strategy = core.load_strategy()
+        if swaps is not None:
+            await swaps.refresh()  # positions, mark, funding: read before the first hook runs
         loop_tasks = [
             core.dispatch(),
             self._ticker_feed(),
@@ -141,6 +148,8 @@ class Runner:
             loop_tasks.append(self._timer_loop(strategy.timer_seconds))
         if strategy.candle_bar:
             loop_tasks.append(self._candle_loop(strategy.candle_bar))
+        if swaps is not None:
+            loop_tasks.append(self._swap_loop(swaps))
         loop_tasks.append(self.key_swap.watch())
         self._tasks = [asyncio.ensure_future(t) for t in loop_tasks]
         # What start-up built (ccxt's markets, modules, the journal) lives as long as the bot: keep it
@@ -380,6 +389,17 @@ class Runner:
                 self._error(f"poll: {err.message}")
                 await self.key_swap.on_error(err)
             await self.core.check_halt()
+
+    async def _swap_loop(self, swaps: SwapManager) -> None:
+        """Positions, mark, funding and the bot's algo orders, every poll period (REST)."""
+        while True:
+            await asyncio.sleep(self.config.run.poll_seconds)
+            try:
+                await swaps.refresh()
+                await swaps.algos.reconcile()
+            except OkxError as err:
+                self._error(f"swap poll: {err.message}")
+                await self.key_swap.on_error(err)
 
     async def _timer_loop(self, period: float) -> None:
         """on_timer on the clock's multiples of `period` (okxbot.trading.clock.next_multiple_ms)."""

@@ -16,10 +16,15 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from okxbot.okx.algos import StopSpec
+from okxbot.okx.contracts import Unit
 from okxbot.okx.models import Balance, Book, Ticker
+from okxbot.okx.swap_models import Position
 from okxbot.okx.validate import InstrumentRules
 from okxbot.trading.journal import JournalFill, JournalOrder
 from okxbot.trading.orders import AmendSpec, OrderSpec
+from okxbot.trading.swap_journal import FundingPayment
+from okxbot.trading.swap_manager import NextFunding
 
 if TYPE_CHECKING:
     from okxbot.trading.config import BotConfig
@@ -63,11 +68,46 @@ class Context(Protocol):
 
     def mid(self) -> Decimal | None: ...
     def balances(self) -> dict[str, Balance]: ...
-    def position(self) -> Decimal: ...
+    def position(self) -> Decimal:
+        """Spot: base bought minus sold by the bot. Swaps: contracts held (net mode signed)."""
+        ...
+
     def open_orders(self) -> list[JournalOrder]: ...
     async def place(
-        self, side: str, amount: Decimal, price: Decimal | None = None, *, post_only: bool = False
-    ) -> JournalOrder | None: ...
+        self,
+        side: str,
+        amount: Decimal,
+        price: Decimal | None = None,
+        *,
+        post_only: bool = False,
+        unit: Unit | None = None,
+        pos_side: str | None = None,
+        reduce_only: bool = False,
+        stop_loss: Decimal | StopSpec | None = None,
+        take_profit: Decimal | StopSpec | None = None,
+    ) -> JournalOrder | None:
+        """One order; None when refused. Swaps: `amount` in `unit` (contracts, base or quote; default
+        contracts), converted exactly to contracts or refused; `pos_side` in long/short mode; a
+        `stop_loss` / `take_profit` trigger price is attached on the exchange (attachAlgoOrds, trigger
+        price type from [swap]); spot bots refuse the swap arguments."""
+        ...
+
+    # perpetual swaps (a spot bot: empty / None)
+    def positions(self) -> list[Position]:
+        """OKX's positions of the symbol (long / short / net rows), as of the last refresh."""
+        ...
+
+    def position_of(self, pos_side: str) -> Decimal: ...
+    def leverage(self) -> Decimal | None: ...
+    def mark(self) -> Decimal | None: ...
+    def next_funding(self) -> NextFunding | None:
+        """The coming settlement: its rate and time (ms)."""
+        ...
+
+    async def close_position(self, pos_side: str | None = None) -> list[JournalOrder | None]:
+        """Reduce-only market orders closing what the bot holds (one side, or all)."""
+        ...
+
     async def place_many(self, orders: Sequence[OrderSpec]) -> list[JournalOrder | None]:
         """Orders that go out together (a grid's quotes): OKX's batch endpoint, 20 per request,
         overflowing into the single-order one; one result per order (None: refused)."""
@@ -109,6 +149,11 @@ class Strategy:
     async def on_fill(self, fill: JournalFill) -> None: ...
     async def on_timer(self) -> None: ...
     async def on_stop(self) -> None: ...
+    async def on_position(self, positions: list[Position]) -> None:
+        """Swaps: OKX's positions of the symbol changed (a fill, a stop that fired, a liquidation)."""
+
+    async def on_funding(self, payment: FundingPayment) -> None:
+        """Swaps: a funding settlement of the bot's position (amount < 0 paid, > 0 received)."""
 
     def quiet_ticker_band(self) -> tuple[Decimal, Decimal] | None:
         """Optional promise for backtests: while the mid stays strictly between the two prices,
@@ -147,6 +192,10 @@ def strategy_class(name: str, config_dir: Path) -> type[Strategy]:
         from okxbot.trading.strategies.ma_cross import MaCrossStrategy
 
         return MaCrossStrategy
+    if name == "ma_cross_perp":
+        from okxbot.trading.strategies.ma_cross_perp import MaCrossPerpStrategy
+
+        return MaCrossPerpStrategy
     path = (config_dir / name).resolve()
     if not path.is_file():
         raise StrategyLoadError(f"strategy file {path} does not exist; fix the `strategy` path in the config")

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from okxbot.okx.algos import AlgoRequest, StopSpec
+from okxbot.okx.contracts import ContractSpec, Unit
 from okxbot.okx.models import AmendResult, CancelResult, Fill, Order
 from okxbot.okx.order_entry import AmendRequest, OrderIntent, OrderRef, PlaceResult
 from okxbot.okx.ratelimit import Headroom
+from okxbot.okx.swap_models import AccountSettings, AlgoOrder, FundingRate, Position
+from okxbot.okx.swap_orders import SwapOrderPlan
 
 
 class Venue(Protocol):
@@ -79,3 +83,64 @@ class Venue(Protocol):
         """What the instrument's single-order and batch buckets of `path`'s operation can take now
         without waiting (None: unknown)."""
         ...
+
+
+class SwapVenue(Protocol):
+    """What a perpetual-swap bot asks of an exchange beyond `Venue` (whose `place` sends the order:
+    `SwapOrderPlan.intent` is an `OrderIntent` with tdMode, posSide, reduceOnly and attachAlgoOrds).
+
+    `okxbot.trading.swap_venue.OkxSwapVenue` implements it over `client.derivatives` and
+    `client.algos`. The backtest venue does not: `okxbot backtest` refuses swap configs."""
+
+    async def contract(self, symbol: str) -> ContractSpec: ...
+
+    async def settings(self) -> AccountSettings: ...
+
+    async def prepare_swap_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: Decimal,
+        unit: Unit,
+        price: Decimal | None = None,
+        *,
+        margin_mode: str,
+        pos_side: str | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        stop_loss: StopSpec | None = None,
+        take_profit: StopSpec | None = None,
+        min_liq_distance: Decimal | None = None,
+    ) -> SwapOrderPlan:
+        """Every pre-trade check (okxbot.okx.pretrade), nothing sent to the order endpoints."""
+        ...
+
+    async def positions(self, symbol: str) -> list[Position]: ...
+
+    async def mark_price(self, symbol: str) -> Decimal: ...
+
+    async def funding_rate(self, symbol: str) -> FundingRate: ...
+
+    async def leverage(self, symbol: str, margin_mode: str, pos_side: str) -> Decimal:
+        """The leverage in force for new positions of `symbol` in that mode and side."""
+        ...
+
+    async def set_leverage(self, symbol: str, leverage: Decimal, margin_mode: str) -> None: ...
+
+    async def funding_bills(self, symbol: str) -> list[dict[str, str]]:
+        """The account's recent funding bills of `symbol` (OKX bill type 8), newest first."""
+        ...
+
+    async def liquidation_orders(self, symbol: str) -> list[dict[str, Any]]:
+        """OKX's recent liquidation orders on the account's `symbol` positions (wire order objects)."""
+        ...
+
+    async def place_algo(self, request: AlgoRequest) -> AlgoOrder: ...
+
+    async def find_algo(self, algo_client_id: str) -> AlgoOrder | None:
+        """One algo order by algoClOrdId, pending or finished; None when OKX has none."""
+        ...
+
+    async def pending_algos(self, symbol: str) -> list[AlgoOrder]: ...
+
+    async def cancel_algos(self, algos: Sequence[AlgoOrder]) -> list[bool]: ...
