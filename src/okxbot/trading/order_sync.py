@@ -159,7 +159,7 @@ class OrderSync:
         fills: list[Fill] = await self.client.fetch_fills(self.symbol)
         for f in reversed(fills):  # oldest first
             cid = f.client_order_id or self._by_ord_id.get(f.order_id, "")
-            if not cid or self.journal.order(cid) is None or self._sibling_order(cid):
+            if not cid or self._sibling_order(cid) or self.journal.order(cid) is None:
                 continue
             await self.record_fill(self._journal_fill(f, cid))
 

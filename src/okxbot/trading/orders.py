@@ -151,6 +151,9 @@ class OrderManager(OrderChanges, OrderSync):
             o.order_id: o.client_order_id for o in self._open.values() if o.order_id
         }
         self._fills: list[JournalFill] = []
+        # clOrdIds journaled by other bots on this key and journal (okxbot serve runs many): an order
+        # belongs to one bot for good, so each is looked up in the journal once, not at every poll
+        self._siblings: set[str] = set()
         # this session's sends (and fills, below), in order: the parity hash (`session_hash`)
         self._sent_digest = OrderDigest()
         self._session_fills_from = 0
@@ -444,11 +447,14 @@ class OrderManager(OrderChanges, OrderSync):
         cid = order.client_order_id
         record = self._open.get(cid) if cid else None
         if record is None:
+            if cid in self._siblings:
+                return
             record = self.journal.order(cid) if cid else None
             if record is None:
                 self._flag_foreign(order)
                 return
             if record.bot != self.journal.bot:
+                self._siblings.add(cid)
                 return  # another bot's order (bots may share one journal database)
         self.funds.seen(cid, order)
         if order.state != ACCEPTED and self.doubts.has(cid, "place"):
@@ -497,8 +503,13 @@ class OrderManager(OrderChanges, OrderSync):
     def _sibling_order(self, cid: str) -> bool:
         """Journaled by another bot on the same key and journal (okxbot serve runs many): that bot's
         to track; neither this bot's nor foreign."""
+        if cid in self._siblings:
+            return True
         record = self.journal.order(cid)
-        return record is not None and record.bot != self.journal.bot
+        if record is not None and record.bot != self.journal.bot:
+            self._siblings.add(cid)
+            return True
+        return False
 
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
