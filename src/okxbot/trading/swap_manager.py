@@ -138,12 +138,12 @@ class SwapManager:
             spec = TrailingSpec(callback_ratio=ratio)
         ratio = spec.callback_ratio
         if ratio is not None and not CALLBACK_RATIO_MIN <= ratio <= CALLBACK_RATIO_MAX:
-            hint = f" (for {plain(ratio)} % give {plain(ratio / 100)})" if 1 < ratio <= 100 else ""
+            hint = f"; for {plain(ratio)} % give {plain(ratio / 100)}" if 1 < ratio <= 100 else ""
             raise OkxBadRequest(
                 None,
                 f"trailing callback ratio {plain(ratio)} is outside OKX's range "
-                f"{plain(CALLBACK_RATIO_MIN)}..{plain(CALLBACK_RATIO_MAX)}",
-                f"Give the callback as a ratio: 0.02 for 2 %{hint}.",
+                f"{plain(CALLBACK_RATIO_MIN)}..{plain(CALLBACK_RATIO_MAX)} (a ratio: 0.02 = 2 %{hint})",
+                "Give the callback as a ratio: 0.02 for 2 %.",
                 local=True,
             )
         return spec
