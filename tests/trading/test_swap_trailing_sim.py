@@ -185,3 +185,38 @@ def test_a_restart_places_a_trailing_stop_never_sent_and_adopts_one_that_was(
             ("live", live["algoId"])
         ]
     assert SWAP_ID
+
+
+def test_a_partly_filled_entry_is_trailed_for_its_fill_and_a_closed_position_loses_its_trailing_stop(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    key = futures_key(sim)
+    move(sim, 60000)
+    desk = _DESKS[id(sim)]
+    sim.call(lambda: desk.quote(SWAP_ID, 60000, sz="1"))  # only 1 contract offered: a market buy of 3 fills 1
+    r = runner(sim, key, config(tmp_path), tmp_path)
+
+    async def go() -> None:
+        task = await started(r)
+        try:
+            assert r.core is not None and r.strategy is not None and r.journal is not None
+            ctx = r.strategy.ctx
+            journal = SwapJournal(r.journal.engine, "perp")
+            entry = await ctx.place("buy", D(3), trailing=D("0.01"))
+            assert entry is not None, r.core.manager.stats.errors
+            await wait_for(lambda: len(trailing_algos(sim, key)) == 1, 30)
+            [live] = trailing_algos(sim, key)
+            assert exchange_position(sim, key) == 1 and live["sz"] == "1"  # the filled part, not the order
+            order = r.core.manager.journal.order(entry.client_order_id)
+            assert order is not None and order.filled == 1 and order.state == "canceled"
+            sim.call(lambda: desk.quote(SWAP_ID, 60000))
+            # the bot closes the position: its trailing stop protects nothing now and is canceled
+            assert (await ctx.close_position())[0] is not None
+            await wait_for(lambda: exchange_position(sim, key) == 0, 30)
+            await wait_for(lambda: trailing_algos(sim, key) == [], 30)
+            assert the_trailing(journal).state == "canceled"
+        finally:
+            summary = await stopped(task)
+        assert summary.reconciled
+
+    asyncio.run(go())
