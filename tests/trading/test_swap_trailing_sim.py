@@ -220,3 +220,29 @@ def test_a_partly_filled_entry_is_trailed_for_its_fill_and_a_closed_position_los
         assert summary.reconciled
 
     asyncio.run(go())
+
+
+def test_a_trailing_stop_okx_refuses_leaves_no_unprotected_position(sim: RunningSim, tmp_path: Path) -> None:
+    key = futures_key(sim)
+    move(sim, 60000)
+    r = runner(sim, key, config(tmp_path), tmp_path)
+
+    async def go() -> None:
+        task = await started(r)
+        try:
+            assert r.core is not None and r.strategy is not None and r.journal is not None
+            journal = SwapJournal(r.journal.engine, "perp")
+            # within okxbot's range, above the simulator's harsher cap (51257): the entry fills, the stop is
+            # refused, and the position it should have protected is closed
+            entry = await r.strategy.ctx.place("buy", D(2), trailing=D("0.5"))
+            assert entry is not None, r.core.manager.stats.errors
+            await wait_for(lambda: the_trailing(journal).state == "not_created", 30)
+            assert the_trailing(journal).note.startswith("51257")
+            await wait_for(lambda: exchange_position(sim, key) == 0, 30)
+            assert any("trailing stop refused" in e for e in r.core.manager.stats.errors)
+            assert trailing_algos(sim, key) == []
+        finally:
+            summary = await stopped(task)
+        assert summary.reconciled
+
+    asyncio.run(go())
