@@ -165,6 +165,9 @@ def test_a_spot_bot_refuses_swap_arguments_and_sends_nothing(sim: RunningSim, tm
         assert r.strategy is not None and r.manager is not None
         assert await r.strategy.ctx.place("buy", Decimal("0.001"), stop_loss=Decimal("1000")) is None
         assert any("apply to perpetual swaps" in e for e in r.manager.stats.errors)
+        refused = r.manager.stats.refused
+        assert await r.strategy.ctx.place("buy", Decimal("0.001"), trailing=Decimal("0.02")) is None
+        assert r.manager.stats.refused == refused + 1 and "trailing" in r.manager.stats.errors[-1]
         assert r.strategy.ctx.positions() == [] and r.strategy.ctx.mark() is None
         stop.set()
         summary = await task

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from okxbot.okx.algos import StopSpec
+from okxbot.okx.algos import StopSpec, TrailingSpec
 from okxbot.okx.contracts import Unit
 from okxbot.okx.models import Balance
 from okxbot.okx.swap_models import Position
@@ -95,19 +95,23 @@ class BotContext:
         reduce_only: bool = False,
         stop_loss: Decimal | StopSpec | None = None,
         take_profit: Decimal | StopSpec | None = None,
+        trailing: Decimal | TrailingSpec | None = None,
     ) -> JournalOrder | None:
+        """One order. Swaps: `stop_loss` / `take_profit` ride on it (attachAlgoOrds); `trailing` (a
+        market entry only: a TrailingSpec, or a Decimal callback ratio 0.001..1, 0.02 = 2 %) is placed
+        by okxbot as a reduce-only move_order_stop for the filled size once the entry has filled."""
         if self._core.stopping:
             return None
         swaps = self._swaps
         if swaps is not None:
             return await swaps.place(
                 side, amount, price, unit=unit or "contracts", pos_side=pos_side, reduce_only=reduce_only,
-                post_only=post_only, stop_loss=stop_loss, take_profit=take_profit,
+                post_only=post_only, stop_loss=stop_loss, take_profit=take_profit, trailing=trailing,
             )  # fmt: skip
-        if unit not in (None, "base") or pos_side or reduce_only or stop_loss or take_profit:
+        if unit not in (None, "base") or pos_side or reduce_only or stop_loss or take_profit or trailing:
             self._core.error(
-                "order refused before sending: unit / pos_side / reduce_only / stop_loss / take_profit "
-                f"apply to perpetual swaps; {self.symbol} is a spot pair"
+                "order refused before sending: unit / pos_side / reduce_only / stop_loss / take_profit / "
+                f"trailing apply to perpetual swaps; {self.symbol} is a spot pair"
             )
             self._m.stats.refused += 1
             return None

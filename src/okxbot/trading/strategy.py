@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from okxbot.okx.algos import StopSpec
+from okxbot.okx.algos import StopSpec, TrailingSpec
 from okxbot.okx.contracts import Unit
 from okxbot.okx.models import Balance, Book, Ticker
 from okxbot.okx.swap_models import Position
@@ -85,11 +85,14 @@ class Context(Protocol):
         reduce_only: bool = False,
         stop_loss: Decimal | StopSpec | None = None,
         take_profit: Decimal | StopSpec | None = None,
+        trailing: Decimal | TrailingSpec | None = None,
     ) -> JournalOrder | None:
         """One order; None when refused. Swaps: `amount` in `unit` (contracts, base or quote; default
         contracts), converted exactly to contracts or refused; `pos_side` in long/short mode; a
         `stop_loss` / `take_profit` trigger price is attached on the exchange (attachAlgoOrds, trigger
-        price type from [swap]); spot bots refuse the swap arguments."""
+        price type from [swap]); `trailing` (market entries: a TrailingSpec, or a Decimal callback ratio
+        in OKX's range 0.001..1, 0.02 = 2 %) is a reduce-only move_order_stop okxbot places for the filled
+        size once the entry has filled (OKX cannot attach one); spot bots refuse the swap arguments."""
         ...
 
     # perpetual swaps (a spot bot: empty / None)

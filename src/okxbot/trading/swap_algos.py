@@ -11,10 +11,17 @@ carry its algoClOrdId) are journaled as the bot's (origin "algo", clOrdId "a" + 
 so that the journal's positions stay OKX's. A live stop of a side the bot no longer holds is an orphan
 and is canceled. Nothing is ever placed twice: every algo has one algoClOrdId, journaled before it is
 sent, and a lookup decides.
+
+A trailing stop (kind "trailing") cannot be attached (OKX's attachAlgoOrds takes TP/SL only): journaled
+with its entry, it is placed by okxbot as a reduce-only move_order_stop under its journaled algoClOrdId
+for what the entry filled (a partial fill: the filled part) once the entry is done (`follow_entry` on
+the entry's fill, and every reconcile): found on OKX it is adopted; never sent, or sent more than
+STANDALONE_GRACE_MS ago and not found, it is placed; refused, the position it should protect is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -25,7 +32,7 @@ from okxbot.okx.algos import AlgoRequest, StopSpec
 from okxbot.okx.errors import OkxError
 from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.swap_models import AlgoOrder
-from okxbot.trading.journal import JournalFill, journal_state
+from okxbot.trading.journal import JournalFill, JournalOrder, journal_state
 from okxbot.trading.swap_journal import JournalAlgo, SwapOrderFields
 from okxbot.trading.swap_venue import LIQUIDATION
 
@@ -52,6 +59,9 @@ class AlgoKeeper:
         self.repaired = 0  # replacement stops placed for missing attached ones
         self.orphans_canceled = 0
         self.foreign: set[str] = set()  # algoIds on the symbol that no journal row names
+        self.trailing_placed = 0
+        self._trailing_lock = asyncio.Lock()  # the fill listener and the poll's reconcile place one at a time
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # ---- the orders an algo placed ---------------------------------------------------------------------
     async def adopt_child(self, raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -114,7 +124,10 @@ class AlgoKeeper:
     # ---- reconciliation ---------------------------------------------------------------------------------
     async def reconcile(self) -> dict[str, int]:
         """Every unfinished journal algo against OKX; then orphans. Returns what it did, by kind."""
-        done = {"adopted": 0, "effective": 0, "not_created": 0, "missing": 0, "repaired": 0, "orphans": 0}
+        done = {
+            "adopted": 0, "effective": 0, "not_created": 0, "missing": 0, "repaired": 0, "orphans": 0,
+            "placed": 0,
+        }  # fmt: skip
         for algo in self.s.journal.algos(final=False):
             outcome = await self._reconcile_one(algo)
             if outcome:
@@ -144,6 +157,8 @@ class AlgoKeeper:
                 await self._adopt_children(found)
                 return "effective"
             return "adopted" if changed and algo.state == "expected" else None
+        if algo.kind == "trailing":
+            return await self.place_trailing(algo) if algo.state == "expected" else None
         if algo.kind == "standalone":
             if algo.state == "expected" and self._stale(algo):
                 s.journal.algo_state(algo.algo_client_id, "not_created", note="not on OKX: never placed")
@@ -178,6 +193,83 @@ class AlgoKeeper:
             if order is not None:
                 await m.apply_order(order.raw, None)
                 await m._read_fills(f"a{ord_id}")  # now, not in the background: the position depends on them
+
+    # ---- trailing stops (placed by okxbot once their entry filled) --------------------------------------
+    async def follow_entry(self, entry_client_order_id: str) -> None:
+        """A fill of one of the bot's orders: a trailing stop waiting for that entry is placed now if the
+        entry is done (else the next reconcile looks again). In a task: the fill path does not wait."""
+        entry = self.s.m.journal.order(entry_client_order_id)
+        if entry is None or not _done(entry):
+            return
+        for algo in self.s.journal.algos(final=False):
+            if (
+                algo.kind == "trailing"
+                and algo.state == "expected"
+                and algo.entry_client_order_id == entry.client_order_id
+            ):
+                task = asyncio.ensure_future(self._place_quietly(algo))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _place_quietly(self, algo: JournalAlgo) -> None:
+        try:
+            await self.place_trailing(algo)
+        except OkxError as err:  # the poll's reconcile tries again
+            self.s.m.stats.error(f"trailing stop {algo.algo_client_id}: {err.message}")
+
+    async def place_trailing(self, algo: JournalAlgo) -> str | None:
+        """Place (or adopt) the trailing stop of a done entry, exactly once; what happened, for reconcile."""
+        s = self.s
+        async with self._trailing_lock:
+            current = s.journal.algo(algo.algo_client_id)
+            if current is None or current.state != "expected":
+                return None
+            found = await s.venue.find_algo(algo.algo_client_id)
+            if found is not None:  # sent before (a crash or a lost answer): adopt it
+                state = _FROM_OKX.get(found.state, "live")
+                s.journal.algo_state(algo.algo_client_id, state, algo_id=found.algo_id, size=found.size)
+                if state == "effective":
+                    await self._adopt_children(found)
+                return "adopted"
+            entry = s.m.journal.order(algo.entry_client_order_id or "")
+            if entry is None or (_done(entry) and entry.filled == 0):
+                s.journal.algo_state(algo.algo_client_id, "not_created", note="its entry never filled")
+                return "not_created"
+            if not _done(entry):
+                return None
+            stored = s.journal.trailing(algo.algo_client_id)
+            if stored is None:
+                return None
+            spec, sent_ms = stored
+            if sent_ms is not None and int(time.time() * 1000) - sent_ms <= STANDALONE_GRACE_MS:
+                return None  # sent moments ago, answer lost: it may still land; looked up next time
+            held = abs(s.journal.positions(s.symbol).get(algo.pos_side, ZERO))
+            size = min(entry.filled, held)
+            if not size:
+                s.journal.algo_state(algo.algo_client_id, "not_created", note="no position left to protect")
+                return "not_created"
+            hedged = algo.pos_side in ("long", "short")
+            request = AlgoRequest(
+                s.symbol, s.spec.inst_id, algo.side, "move_order_stop", s.swap.margin_mode, size,
+                algo.algo_client_id, pos_side=algo.pos_side if hedged else "", reduce_only=not hedged,
+                trailing=spec,
+            )  # fmt: skip
+            s.journal.trailing_sent(algo.algo_client_id)
+            try:
+                placed = await s.venue.place_algo(request)
+            except OkxError as err:
+                if err.outcome_unknown:
+                    return None  # looked up by its algoClOrdId on the next reconcile
+                s.journal.algo_state(algo.algo_client_id, "not_created", note=f"{err.code}: {err.message}")
+                s.m.stats.error(
+                    f"trailing stop refused by OKX ({err.message}): closing the {algo.protects} side"
+                )
+                await s.close_position(algo.pos_side if hedged else None)
+                return "not_created"
+            s.journal.algo_state(algo.algo_client_id, "live", algo_id=placed.algo_id, size=size)
+            self.trailing_placed += 1
+            log.info("trailing stop %s placed for %s contracts", algo.algo_client_id, size)
+            return "placed"
 
     # ---- repairs and orphans ----------------------------------------------------------------------------
     async def repair(self, algo: JournalAlgo) -> None:
@@ -259,6 +351,11 @@ class AlgoKeeper:
             if a.algo_client_id not in ours and a.algo_id not in self.foreign:
                 self.foreign.add(a.algo_id)
                 s.m.stats.error(f"foreign algo order {a.algo_id} on {s.symbol} (not placed by this bot)")
+
+
+def _done(entry: JournalOrder) -> bool:
+    """The entry will fill no more: filled, or canceled / rejected (perhaps after a partial fill)."""
+    return entry.state in ("filled", "canceled", "rejected")
 
 
 def _ms(raw: Mapping[str, Any]) -> int:

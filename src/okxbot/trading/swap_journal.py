@@ -8,6 +8,11 @@ order intent itself, and `record_algo` before a standalone algo order is sent, s
 the journal names every algo order that may exist on OKX, by algoClOrdId (`okxbot.trading.swap_algos`
 reconciles them).
 
+A trailing stop (kind "trailing", ordType move_order_stop) cannot ride on the order (OKX attaches TP/SL
+only): its row (state expected, linked to the entry, its callback in `swap_trailing`) is committed with
+the entry's, and okxbot places it under that algoClOrdId once the entry has filled (`sent_ms` records
+the attempt, so a send whose answer was lost is looked up, never repeated at once).
+
 Algo states: expected (journaled, not seen on OKX yet) -> live -> effective | canceled | order_failed;
 not_created (its entry ended without filling, or a standalone one was never placed); missing (its entry
 filled but OKX has no such algo: a replacement stop was placed and is named in the note).
@@ -24,6 +29,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from okxbot.okx.algos import TrailingSpec
 
 ALGO_STATES = ("expected", "live", "effective", "canceled", "order_failed", "not_created", "missing")
 ALGO_FINAL = frozenset({"effective", "canceled", "order_failed", "not_created", "missing"})
@@ -49,7 +56,9 @@ algos_table = Table(
     Column("bot", String(64), nullable=False, index=True),
     Column("symbol", String(32), nullable=False),
     Column("entry_client_order_id", String(32), nullable=True),  # attached: the order carrying it
-    Column("kind", String(10), nullable=False),  # attached | standalone
+    Column(
+        "kind", String(10), nullable=False
+    ),  # attached | standalone | trailing (placed by okxbot once its entry filled)
     Column("ord_type", String(20), nullable=False),
     Column("side", String(4), nullable=False),  # the side of the order it places when it fires
     Column("pos_side", String(8), nullable=False),
@@ -62,6 +71,15 @@ algos_table = Table(
     Column("note", String(300), nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+)
+trailing_table = Table(
+    "swap_trailing",
+    metadata,
+    Column("algo_client_id", String(32), primary_key=True),
+    Column("callback_ratio", String(40), nullable=True),
+    Column("callback_spread", String(40), nullable=True),
+    Column("active_px", String(40), nullable=True),
+    Column("sent_ms", BigInteger, nullable=True),  # when okxbot last sent it to OKX; None: never
 )
 positions_table = Table(
     "swap_positions",
@@ -155,9 +173,28 @@ class SwapJournal:
         metadata.create_all(engine)
 
     # ---- writes (committed before they return) -----------------------------------------------------
-    def record_order(self, fields: SwapOrderFields, attached: Sequence[JournalAlgo] = ()) -> None:
-        """The swap fields of an order and its attached algo (state expected), in one commit."""
+    def record_order(
+        self,
+        fields: SwapOrderFields,
+        attached: Sequence[JournalAlgo] = (),
+        trailing: tuple[JournalAlgo, TrailingSpec] | None = None,
+    ) -> None:
+        """The swap fields of an order, its attached algo and the trailing stop that follows it (state
+        expected), in one commit."""
         with self.engine.begin() as conn:
+            if trailing is not None:
+                algo, spec = trailing
+                conn.execute(insert(algos_table), self._algo_row(algo))
+                conn.execute(
+                    insert(trailing_table),
+                    {
+                        "algo_client_id": algo.algo_client_id,
+                        "callback_ratio": _s(spec.callback_ratio),
+                        "callback_spread": _s(spec.callback_spread),
+                        "active_px": _s(spec.activation_price),
+                        "sent_ms": None,
+                    },
+                )
             conn.execute(
                 insert(swap_orders_table),
                 {
@@ -227,6 +264,26 @@ class SwapJournal:
                 update(algos_table).where(algos_table.c.algo_client_id == algo_client_id).values(**values)
             )
         return True
+
+    def trailing_sent(self, algo_client_id: str) -> None:
+        """Committed just before the trailing stop is sent (a lost answer is then looked up, not resent)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(trailing_table)
+                .where(trailing_table.c.algo_client_id == algo_client_id)
+                .values(sent_ms=_now_ms())
+            )
+
+    def trailing(self, algo_client_id: str) -> tuple[TrailingSpec, int | None] | None:
+        """A trailing stop's callback and activation, and when it was last sent (None: never)."""
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(trailing_table).where(trailing_table.c.algo_client_id == algo_client_id)
+            ).first()
+        if r is None:
+            return None
+        spec = TrailingSpec(_d(r.callback_ratio), _d(r.callback_spread), _d(r.active_px))
+        return spec, r.sent_ms
 
     def set_position(self, symbol: str, pos_side: str, contracts: Decimal) -> None:
         with self.engine.begin() as conn:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from okxbot.okx.algos import StopSpec
-from okxbot.okx.contracts import ContractSpec, Unit
-from okxbot.okx.errors import OkxError
+from okxbot.okx.algos import StopSpec, TrailingSpec
+from okxbot.okx.contracts import ContractSpec, Unit, plain
+from okxbot.okx.errors import OkxBadRequest, OkxError
+from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.swap_models import AccountSettings, FundingRate, Position
 from okxbot.okx.swap_orders import SwapOrderPlan
 from okxbot.trading.config import BotConfig
@@ -39,6 +40,9 @@ from okxbot.trading.venue import SwapVenue
 log = logging.getLogger("okxbot.trading.swaps")
 ZERO = Decimal(0)
 DAY_MS = 86_400_000
+# OKX's callbackRatio range (0.001 = 0.1 %, 1 = 100 %): a ratio outside it is refused before sending
+CALLBACK_RATIO_MIN = Decimal("0.001")
+CALLBACK_RATIO_MAX = Decimal(1)
 
 Emit = Callable[[str, Any], Awaitable[None] | None]
 
@@ -115,6 +119,35 @@ class SwapManager:
             return trigger
         return StopSpec(Decimal(trigger), None, self.swap.trigger_price_type)
 
+    @staticmethod
+    def trailing_spec(trailing: Decimal | TrailingSpec | None) -> TrailingSpec | None:
+        """A TrailingSpec, or a bare Decimal as its callback ratio (0.02 = 2 %); OkxBadRequest (local)
+        for a ratio outside OKX's range."""
+        if trailing is None:
+            return None
+        if isinstance(trailing, TrailingSpec):
+            spec = trailing
+        else:
+            try:
+                ratio = Decimal(str(trailing))
+            except ArithmeticError:
+                raise OkxBadRequest(
+                    None, f"trailing {trailing!r}", "Give a callback ratio (0.02 for 2 %) or a TrailingSpec.",
+                    local=True,
+                ) from None  # fmt: skip
+            spec = TrailingSpec(callback_ratio=ratio)
+        ratio = spec.callback_ratio
+        if ratio is not None and not CALLBACK_RATIO_MIN <= ratio <= CALLBACK_RATIO_MAX:
+            hint = f"; for {plain(ratio)} % give {plain(ratio / 100)}" if 1 < ratio <= 100 else ""
+            raise OkxBadRequest(
+                None,
+                f"trailing callback ratio {plain(ratio)} is outside OKX's range "
+                f"{plain(CALLBACK_RATIO_MIN)}..{plain(CALLBACK_RATIO_MAX)} (a ratio: 0.02 = 2 %{hint})",
+                "Give the callback as a ratio: 0.02 for 2 %.",
+                local=True,
+            )
+        return spec
+
     async def place(
         self,
         side: str,
@@ -127,10 +160,13 @@ class SwapManager:
         post_only: bool = False,
         stop_loss: Decimal | StopSpec | None = None,
         take_profit: Decimal | StopSpec | None = None,
+        trailing: Decimal | TrailingSpec | None = None,
     ) -> JournalOrder | None:
         """Plan, check, journal and send one swap order; None when a check refused it (the reason is in
         `stats.errors` and the log; nothing was sent). Long/short mode without `pos_side`: the side
-        the order opens (buy long, sell short), or closes when `reduce_only`."""
+        the order opens (buy long, sell short), or closes when `reduce_only`. `trailing` (market
+        entries only): a TrailingSpec, or a Decimal callback ratio; okxbot places the reduce-only
+        move_order_stop for the filled size once the entry has filled (OKX cannot attach one)."""
         if pos_side is None and self.settings.hedged:
             pos_side = (
                 ("long" if side == "buy" else "short")
@@ -142,6 +178,7 @@ class SwapManager:
                 self.symbol, side, amount, unit, price,
                 margin_mode=self.swap.margin_mode, pos_side=pos_side, reduce_only=reduce_only,
                 post_only=post_only, stop_loss=self.stop_spec(stop_loss), take_profit=self.stop_spec(take_profit),
+                trailing=self.trailing_spec(trailing),
             )  # fmt: skip
         except OkxError as err:
             if not err.local:
@@ -185,7 +222,7 @@ class SwapManager:
             (
                 a.size or ZERO
                 for a in self.journal.algos(final=False)
-                if a.stop_loss is not None and a.protects == protects
+                if (a.stop_loss is not None or a.ord_type == "move_order_stop") and a.protects == protects
             ),
             ZERO,
         )
@@ -224,6 +261,14 @@ class SwapManager:
                     None,
                 )
             )
+        trailing = None
+        if plan.trailing is not None:
+            follower = JournalAlgo(
+                new_client_order_id(), self.symbol, intent.client_order_id, "trailing", "move_order_stop",
+                "sell" if intent.side == "buy" else "buy", intent.pos_side or "net", None, None, None,
+                "last", "expected", None, note="placed once its entry has filled",
+            )  # fmt: skip
+            trailing = (follower, plan.trailing)
         self.journal.record_order(
             SwapOrderFields(
                 intent.client_order_id,
@@ -234,6 +279,7 @@ class SwapManager:
                 attach_id,
             ),
             attached,
+            trailing,
         )
         return await self.m.send_prepared(intent)
 
@@ -256,6 +302,7 @@ class SwapManager:
         if kind == "fill":
             assert isinstance(payload, JournalFill)
             self.add_fill(payload)
+            await self.algos.follow_entry(payload.client_order_id)
 
     def add_fill(self, fill: JournalFill) -> None:
         """A journaled fill moves the journal's position of its order's posSide."""

@@ -9,8 +9,9 @@ increase a position (an order that only reduces one is always allowed, so a bot 
                                   inverse swaps: USD)
     max_funding_per_day           funding paid today + what the position after the order would pay in a
                                   day at the current rate (only when it pays)
-    require_stop                  the order's attached stop-loss (sized to the order) and the bot's live
-                                  exchange-side stops on that side cover the position after it
+    require_stop                  the order's attached stop-loss or trailing stop (sized to the order)
+                                  and the bot's live exchange-side stops (trailing ones count) on that
+                                  side cover the position after it
 """
 
 from __future__ import annotations
@@ -91,12 +92,13 @@ def check_swap(plan: SwapOrderPlan, view: SwapRiskView, config: RiskConfig) -> N
                 f"max_funding_per_day {plain(config.max_funding_per_day)}",
             )
     # the order's own stop covers what it trades; the bot's live stops on that side cover the rest
-    protected = view.covered_by_stops + (plan.contracts if plan.stop_loss is not None else ZERO)
+    own_stop = plan.stop_loss is not None or plan.trailing is not None
+    protected = view.covered_by_stops + (plan.contracts if own_stop else ZERO)
     if config.require_stop and protected < size_after:
         raise RiskRefused(
             "require_stop",
             f"the order would leave {plain(size_after - protected)} of the {plain(size_after)} contracts of "
             f"{symbol} without an exchange-side stop (the bot's live stops cover "
-            f"{plain(view.covered_by_stops)}{', the order carries none' if plan.stop_loss is None else ''}): "
-            "pass stop_loss=..., protect the position first, or set require_stop = false in [risk]",
+            f"{plain(view.covered_by_stops)}{', the order carries none' if not own_stop else ''}): "
+            "pass stop_loss=... or trailing=..., protect the position first, or set require_stop = false in [risk]",
         )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from okxbot.okx.algos import AlgoRequest, StopSpec
+from okxbot.okx.algos import AlgoRequest, StopSpec, TrailingSpec
 from okxbot.okx.contracts import ContractSpec, Unit
 from okxbot.okx.errors import OkxOrderNotFound
 from okxbot.okx.swap_models import AccountSettings, AlgoOrder, FundingRate, Position
@@ -49,12 +49,13 @@ class OkxSwapVenue:
         post_only: bool = False,
         stop_loss: StopSpec | None = None,
         take_profit: StopSpec | None = None,
+        trailing: TrailingSpec | None = None,
         min_liq_distance: Decimal | None = None,
     ) -> SwapOrderPlan:
         return await self.d.prepare_order(
             symbol, side, amount, unit, price,
             margin_mode=margin_mode, pos_side=pos_side, reduce_only=reduce_only, post_only=post_only,
-            stop_loss=stop_loss, take_profit=take_profit, min_liq_distance=min_liq_distance,
+            stop_loss=stop_loss, take_profit=take_profit, trailing=trailing, min_liq_distance=min_liq_distance,
         )  # fmt: skip
 
     async def positions(self, symbol: str) -> list[Position]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
-from okxbot.okx.algos import AlgoRequest, StopSpec
+from okxbot.okx.algos import AlgoRequest, StopSpec, TrailingSpec
 from okxbot.okx.contracts import ContractSpec, Unit
 from okxbot.okx.models import AmendResult, CancelResult, Fill, Order
 from okxbot.okx.order_entry import AmendRequest, OrderIntent, OrderRef, PlaceResult
@@ -110,6 +110,7 @@ class SwapVenue(Protocol):
         post_only: bool = False,
         stop_loss: StopSpec | None = None,
         take_profit: StopSpec | None = None,
+        trailing: TrailingSpec | None = None,
         min_liq_distance: Decimal | None = None,
     ) -> SwapOrderPlan:
         """Every pre-trade check (okxbot.okx.pretrade), nothing sent to the order endpoints."""
