@@ -342,11 +342,13 @@ class AlgoKeeper:
 
     async def _flag_foreign(self) -> None:
         s = self.s
-        ours = {a.algo_client_id for a in s.journal.algos()}
         try:
             pending = await s.venue.pending_algos(s.symbol)
         except OkxError:
             return
+        # read after the answer: an entry journaled while the list was on its way may have filled and
+        # spawned its attached stop in it (read before, that stop looked foreign)
+        ours = {a.algo_client_id for a in s.journal.algos()}
         for a in pending:
             if a.algo_client_id not in ours and a.algo_id not in self.foreign:
                 self.foreign.add(a.algo_id)
