@@ -18,7 +18,12 @@ Each bot sees the shared client through a `BotClient`, which differs from the cl
   key and handed to every reader: ccxt gives all readers of a channel one future, so one bot
   stopping (cancelling its wait) would otherwise cancel every other bot's wait on that channel;
 - the dead-man switch (cancel-all-after) is per account, not per bot: a bot disarming it while
-  another bot on the key still has it armed re-arms it for the other bot instead of switching it off.
+  another bot on the key still has it armed re-arms it for the other bot instead of switching it off;
+- the reads of every bot's REST cross-check (the key's open orders, recent fills, balances) are
+  shared: one request answers every bot asking while it is in flight or within `SHARED_READ_S` of
+  its answer. Twenty bots on one key would otherwise each read the key's whole open-order list; an
+  answer at most that old is no staler than OKX's own read lag, which the order manager survives
+  (it keeps an order's furthest state, and balances by their uTime).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
@@ -38,6 +44,8 @@ from okxbot.serve.instrument import Observer, instrument_client
 from okxbot.vault.secret import Credentials
 
 log = logging.getLogger("okxbot.serve.shared_clients")
+
+SHARED_READ_S = 1.0  # how old a shared cross-check answer may be when another bot asks for it
 
 OwnerOf = Callable[[str], str | None]  # clOrdId -> the bot that journaled it, or None (foreign)
 Tap = Callable[[dict[str, Any], int], None]  # OkxExchange.okx_taps: fn(message, frame_ns)
@@ -119,6 +127,30 @@ class KeyClient:
         self._taps: dict[TapKey, dict[str, Tap]] = {}  # (channel, instId) -> bot -> its tap
         self._armed: dict[str, str] = {}  # bot -> its dead-man timeOut (seconds, as sent)
         self._dead_man_lock = asyncio.Lock()
+        self._reads: dict[tuple[Any, ...], tuple[asyncio.Future[Any], float]] = {}  # shared reads
+
+    async def shared_read(self, method: str, *args: Any) -> Any:
+        """`self.client.<method>(*args)`, one request for every bot asking while it is in flight or
+        within SHARED_READ_S of its answer (the module docstring says why that is safe)."""
+        key = (method, *args)
+        now = time.monotonic()
+        held = self._reads.get(key)
+        if held is not None:
+            future, answered = held
+            if not future.done() or now - answered <= SHARED_READ_S:
+                return _copy(await asyncio.shield(future))
+        future = asyncio.ensure_future(getattr(self.client, method)(*args))
+        self._reads[key] = (future, float("inf"))
+
+        def answered(done: asyncio.Future[Any]) -> None:
+            if self._reads.get(key, (None, 0.0))[0] is done:
+                if done.cancelled() or done.exception() is not None:
+                    self._reads.pop(key, None)  # a failed read is not shared with later askers
+                else:
+                    self._reads[key] = (done, time.monotonic())
+
+        future.add_done_callback(answered)
+        return _copy(await asyncio.shield(future))
 
     def owner(self, cid: str) -> str | None:
         if not cid:
@@ -274,6 +306,11 @@ class _BotTaps(MutableMapping[TapKey, Tap]):
         return len(self._key.taps_of(self._bot))
 
 
+def _copy(answer: Any) -> Any:
+    """Each bot gets its own list / dict of the shared answer (the items themselves are frozen)."""
+    return list(answer) if isinstance(answer, list) else dict(answer) if isinstance(answer, dict) else answer
+
+
 class BotClient:
     """One bot's handle on its key's shared OkxClient (quacks like OkxClient)."""
 
@@ -281,6 +318,22 @@ class BotClient:
         self._key = key
         self.bot = bot
         self.raw = _BotExchange(key, bot)
+
+    # the REST cross-check's reads, shared by the key's bots (KeyClient.shared_read)
+    async def fetch_open_orders(self, symbol: str | None = None) -> Any:
+        if symbol is not None:  # one symbol's: the stop's reconciliation check, which must be fresh
+            return await self._key.client.fetch_open_orders(symbol)
+        return await self._key.shared_read("fetch_open_orders")
+
+    async def fetch_fills(
+        self, symbol: str | None = None, limit: int = 100, *, order_id: str | None = None
+    ) -> Any:
+        if order_id is not None:  # one order's fills: a lookup of this bot's own, not a cross-check
+            return await self._key.client.fetch_fills(symbol, limit, order_id=order_id)
+        return await self._key.shared_read("fetch_fills", symbol, limit)
+
+    async def fetch_balance(self) -> Any:
+        return await self._key.shared_read("fetch_balance")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._key.client, name)
