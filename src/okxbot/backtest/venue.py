@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from okxbot.backtest.loop import VirtualClock, sleep_until_us
 from okxbot.okx.errors import OkxBadRequest, OkxError, OkxInvalidOrder, from_code
-from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
+from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.models import AmendResult, Balance, CancelResult, Fill, Order
 from okxbot.okx.order_entry import AmendRequest, OrderIntent, OrderRef, PlaceResult
 from okxbot.okx.ratelimit import Headroom
-from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
+from okxbot.okx.validate import InstrumentRules, check_order, order_basics, plain
 from okxbot.sim.events import BalanceEvent, Event, OrderEvent
 
 if TYPE_CHECKING:
@@ -179,35 +179,11 @@ class BacktestVenue:
             raise OkxInvalidOrder(
                 "51001", f"this backtest trades {self.rules.symbol} only", "Use the bot's symbol.", local=True
             )
-        if side not in ("buy", "sell"):
-            raise OkxBadRequest(
-                None, f"side {side!r}", "side must be 'buy' or 'sell'.", "BadRequest", local=True
-            )
-        if sum((post_only, ioc, fok)) > 1:
-            raise OkxBadRequest(
-                None, "conflicting order options", "Choose at most one of post-only, IOC, FOK.", local=True
-            )
-        try:
-            cid = validate_client_order_id(client_order_id) if client_order_id is not None else self._new_id()
-        except InvalidClientOrderId as exc:
-            raise OkxInvalidOrder("51000", str(exc), "Let the order manager choose it.", local=True) from None
-        qty = parse_decimal(amount, "amount")
-        px = parse_decimal(price, "price") if price is not None else None
-        if px is None and (post_only or fok):
-            raise OkxInvalidOrder(
-                "51204", "post-only and FOK orders need a price", "Pass a price.", local=True
-            )
-        order_type = (
-            "post_only"
-            if post_only
-            else "fok"
-            if fok
-            else "ioc"
-            if ioc and px is not None
-            else "limit"
-            if px is not None
-            else "market"
-        )
+        basics = order_basics(
+            side, amount, price, post_only=post_only, ioc=ioc, fok=fok, client_order_id=client_order_id,
+            new_id=self._new_id,
+        )  # fmt: skip
+        cid, qty, px, order_type = basics.client_order_id, basics.amount, basics.price, basics.order_type
         available = None
         if check_funds:
             available = {

@@ -31,7 +31,6 @@ from okxbot.okx.errors import (
     from_code,
 )
 from okxbot.okx.exchange import Limiter, OkxExchange
-from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
 from okxbot.okx.models import (
     AccountConfig,
     Balance,
@@ -48,7 +47,7 @@ from okxbot.okx.order_entry import (
     PlaceResult,
 )
 from okxbot.okx.ratelimit import AccountLimiter, MemoryRateLimiter, RateLimiter, limiter_from_url
-from okxbot.okx.validate import InstrumentRules, check_order, parse_decimal, plain
+from okxbot.okx.validate import InstrumentRules, check_order, order_basics, plain
 from okxbot.okx.wire import WireProbe
 from okxbot.vault.secret import Credentials
 
@@ -401,47 +400,10 @@ class OkxClient(OrderEntry):
 
         Nothing is sent to the order endpoints; the caller can journal the intent, then `place` it.
         """
-        if side not in ("buy", "sell"):
-            raise OkxBadRequest(
-                None, f"side {side!r}", "side must be 'buy' or 'sell'.", "BadRequest", local=True
-            )
-        if sum((post_only, ioc, fok)) > 1:
-            raise OkxBadRequest(
-                None,
-                "conflicting order options",
-                "Choose at most one of post-only, IOC, FOK.",
-                "BadRequest",
-                local=True,
-            )
-        try:
-            cid = (
-                validate_client_order_id(client_order_id)
-                if client_order_id is not None
-                else new_client_order_id()
-            )
-        except InvalidClientOrderId as exc:
-            raise OkxInvalidOrder(
-                "51000", str(exc), "Use okxbot.okx.ids.new_client_order_id().", "BadRequest", local=True
-            ) from None
-        qty = parse_decimal(amount, "amount")
-        px = parse_decimal(price, "price") if price is not None else None
-        if px is None and (post_only or fok):
-            raise OkxInvalidOrder(
-                "51204", "post-only and FOK orders need a price", "Pass a price.", "InvalidOrder", local=True
-            )
-        order_type = (
-            "post_only"
-            if post_only
-            else "ioc"
-            if ioc
-            else "fok"
-            if fok
-            else "limit"
-            if px is not None
-            else "market"
+        basics = order_basics(
+            side, amount, price, post_only=post_only, ioc=ioc, fok=fok, client_order_id=client_order_id
         )
-        if order_type == "ioc" and px is None:
-            order_type = "market"  # an IOC without a price is a market order
+        cid, qty, px, order_type = basics.client_order_id, basics.amount, basics.price, basics.order_type
         rules = await self.rules(symbol)
         available = None
         reference = None

@@ -30,10 +30,10 @@ from okxbot.okx import pretrade
 from okxbot.okx.algos import AlgoRequest, StopSpec, TrailingSpec
 from okxbot.okx.contracts import ContractSpec, Size, Unit, plain
 from okxbot.okx.errors import OkxBadRequest, OkxError, OkxInvalidOrder, answers_are_checked
-from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
+from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.liquidation import after_fill, liquidation_price
 from okxbot.okx.swap_models import AccountSettings, AlgoOrder, Position
-from okxbot.okx.validate import parse_decimal
+from okxbot.okx.validate import order_basics
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient, OrderIntent
@@ -145,23 +145,12 @@ class SwapOrderEntry:
         amount that needs a price converts at `price`, or at the mark price for a market order.
         `min_liq_distance`: refuse when the estimated liquidation price would be closer to the mark
         than this fraction (0.05 = 5 %); None or 0 turns the check off."""
-        if side not in ("buy", "sell"):
-            raise OkxBadRequest(
-                None, f"side {side!r}", "side must be 'buy' or 'sell'.", "BadRequest", local=True
-            )
-        if sum((post_only, ioc, fok)) > 1:
-            raise OkxBadRequest(
-                None, "conflicting order options", "Choose at most one of post-only, IOC, FOK.", local=True
-            )
+        basics = order_basics(
+            side, amount, price, post_only=post_only, ioc=ioc, fok=fok, client_order_id=client_order_id
+        )
         pretrade.margin_mode(margin_mode)
-        cid = self._client_id(client_order_id)
-        qty = parse_decimal(amount, "amount")
+        cid, qty, px, order_type = basics.client_order_id, basics.amount, basics.price, basics.order_type
         size = Size(qty, unit)
-        px = parse_decimal(price, "price") if price is not None else None
-        if px is None and (post_only or fok):
-            raise OkxInvalidOrder(
-                "51204", "post-only and FOK orders need a price", "Pass a price.", "InvalidOrder", local=True
-            )
         spec = await self.contract(symbol)
         if spec.state != "live":
             raise OkxInvalidOrder(
@@ -238,7 +227,6 @@ class SwapOrderEntry:
                     )
         if trailing is not None and trailing.activation_price is not None:
             self._check_activation(spec, trailing.activation_price, side, mark)
-        order_type = self._order_type(px, post_only, ioc, fok)
         attach: tuple[dict[str, str], ...] = ()
         if stop_loss or take_profit:
             item = {"attachAlgoClOrdId": new_client_order_id()}
@@ -411,29 +399,6 @@ class SwapOrderEntry:
         return liquidation_price(spec, shape, tiers, fee)
 
     # ---- helpers --------------------------------------------------------------------------------------
-    @staticmethod
-    def _client_id(client_order_id: str | None) -> str:
-        try:
-            return (
-                validate_client_order_id(client_order_id)
-                if client_order_id is not None
-                else new_client_order_id()
-            )
-        except InvalidClientOrderId as exc:
-            raise OkxInvalidOrder(
-                "51000", str(exc), "Use okxbot.okx.ids.new_client_order_id().", "BadRequest", local=True
-            ) from None
-
-    @staticmethod
-    def _order_type(px: Decimal | None, post_only: bool, ioc: bool, fok: bool) -> str:
-        if post_only:
-            return "post_only"
-        if fok:
-            return "fok"
-        if ioc:
-            return "ioc" if px is not None else "market"
-        return "limit" if px is not None else "market"
-
     @staticmethod
     def _check_tick(spec: ContractSpec, px: Decimal) -> None:
         if px <= 0:

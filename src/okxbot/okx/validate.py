@@ -6,12 +6,13 @@ The errors raised are the ones OKX would have answered (same code, same family),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from okxbot.okx.errors import OkxBadRequest, OkxInsufficientFunds, OkxInvalidOrder, from_code, info
+from okxbot.okx.ids import InvalidClientOrderId, new_client_order_id, validate_client_order_id
 
 ZERO = Decimal(0)
 
@@ -124,6 +125,62 @@ def round_nearest(value: Decimal, step: Decimal) -> Decimal:
     if not step:
         return value
     return ((value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step).quantize(step)
+
+
+@dataclass(frozen=True)
+class OrderBasics:
+    """What every order entry (spot client, swap client, backtest venue) checks first, the same way."""
+
+    client_order_id: str
+    amount: Decimal
+    price: Decimal | None
+    order_type: str  # OKX's ordType: market | limit | post_only | ioc | fok
+
+
+def order_basics(
+    side: str,
+    amount: Decimal | str,
+    price: Decimal | str | None,
+    *,
+    post_only: bool = False,
+    ioc: bool = False,
+    fok: bool = False,
+    client_order_id: str | None = None,
+    new_id: Callable[[], str] = new_client_order_id,
+) -> OrderBasics:
+    """Side, one order option at most, a valid clOrdId (or a new one from `new_id`), exact amounts,
+    and OKX's ordType (an IOC without a price is a market order); refused locally, nothing sent."""
+    if side not in ("buy", "sell"):
+        raise OkxBadRequest(None, f"side {side!r}", "side must be 'buy' or 'sell'.", "BadRequest", local=True)
+    if sum((post_only, ioc, fok)) > 1:
+        raise OkxBadRequest(
+            None,
+            "conflicting order options",
+            "Choose at most one of post-only, IOC, FOK.",
+            "BadRequest",
+            local=True,
+        )
+    try:
+        cid = validate_client_order_id(client_order_id) if client_order_id is not None else new_id()
+    except InvalidClientOrderId as exc:
+        raise OkxInvalidOrder(
+            "51000", str(exc), "Use okxbot.okx.ids.new_client_order_id().", "BadRequest", local=True
+        ) from None
+    qty = parse_decimal(amount, "amount")
+    px = parse_decimal(price, "price") if price is not None else None
+    if px is None and (post_only or fok):
+        raise OkxInvalidOrder(
+            "51204", "post-only and FOK orders need a price", "Pass a price.", "InvalidOrder", local=True
+        )
+    if post_only:
+        order_type = "post_only"
+    elif fok:
+        order_type = "fok"
+    elif ioc and px is not None:
+        order_type = "ioc"
+    else:
+        order_type = "limit" if px is not None else "market"
+    return OrderBasics(cid, qty, px, order_type)
 
 
 def check_order(
