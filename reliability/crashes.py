@@ -13,8 +13,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from decimal import Decimal
@@ -24,7 +22,7 @@ from okxbot.sim.server import RunningSim
 from okxbot.trading.journal import Journal
 from reliability.bot import audit
 from reliability.checks import Check, Sizes
-from reliability.env import new_key, scratch_home, sim_profile_env
+from reliability.env import new_key, okxbot_process, scratch_home, sim_profile_env
 
 SECTION = "crashes"
 BOT = "crash-grid"
@@ -49,16 +47,6 @@ max_orders_per_minute = 600
 poll_seconds = 0.5
 dead_man_seconds = 30
 """
-
-
-def _okxbot(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed module, the suite's own arguments)
-        [sys.executable, "-m", "okxbot", *args],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 def _phase(db: Path, known: set[str]) -> str:
@@ -138,7 +126,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         known: set[str] = set()
         args = ["run", str(config), "--sim", sim.rest, "--no-live"]
         for n in range(sizes.crashes):
-            bot = _okxbot([*args, "--seconds", "60"], env)
+            bot = okxbot_process([*args, "--seconds", "60"], env)
             moved = False
             if n % 3 == 1:
                 _wait_for(db, known, ("sent", "intent"))  # an order is journaled and on its way: kill now
@@ -164,7 +152,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                     if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                         corrupt += 1
             restarted_ms = int(time.time() * 1000)
-            restart = _okxbot([*args, "--seconds", "1"], env)
+            restart = okxbot_process([*args, "--seconds", "1"], env)
             out, err = restart.communicate(timeout=120)
             reconciled = any("journal reconciled" in line and "yes" in line for line in out.splitlines())
             placed = _summary_number(out, "orders placed")

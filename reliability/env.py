@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,3 +108,14 @@ def sim_profile_env(sim: RunningSim, key: dict[str, Any], name: str = "main") ->
     else:
         vault.rotate(name, credentials(key))
     return {"OKXBOT_PROFILE": name}
+
+
+def okxbot_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """`okxbot ARGS` in its own process (this interpreter), output captured as text."""
+    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed module, the suite's own arguments)
+        [sys.executable, "-m", "okxbot", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )

@@ -15,7 +15,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +24,7 @@ from okxbot.sim.server import RunningSim
 from okxbot.trading.journal import Journal
 from reliability.bot import audit
 from reliability.checks import Check, Sizes
-from reliability.env import credentials, new_key, scratch_home, sim_profile_env
+from reliability.env import credentials, new_key, okxbot_process, scratch_home, sim_profile_env
 
 SECTION = "revoked key"
 BOT = "revoke-grid"
@@ -52,18 +51,8 @@ dead_man = false
 """
 
 
-def _okxbot(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed module, the suite's own arguments)
-        [sys.executable, "-m", "okxbot", *args],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def _done(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    process = _okxbot(args, env)
+    process = okxbot_process(args, env)
     out, err = process.communicate(timeout=120)
     if process.returncode != 0:
         raise RuntimeError(f"okxbot {' '.join(args[:3])} failed: {(err or out).strip()[-300:]}")
@@ -143,7 +132,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
         args = ["run", str(config), "--profile", BOT, "--no-live"]
         for _ in range(cycles):
             starts = _started(bot_log)
-            bot = _okxbot([*args, "--seconds", "120"], env)
+            bot = okxbot_process([*args, "--seconds", "120"], env)
             if not _wait_live(db, bot_log, starts, 3):
                 bot.kill()
                 raise RuntimeError(f"the bot placed no order: {bot.communicate()[1][-300:]}")
@@ -169,7 +158,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
             rotated = _done(["keys", "rotate", BOT, "--auto", "--json"], env)
             if rotated["notDone"]:
                 problems.append(f"rotation: {rotated['notDone'][0][:200]}")
-        final = _okxbot([*args, "--seconds", "2"], env)
+        final = okxbot_process([*args, "--seconds", "2"], env)
         out, err = final.communicate(timeout=120)
         if final.returncode != 0 or not any(
             "journal reconciled" in line and "yes" in line for line in out.splitlines()

@@ -28,8 +28,7 @@ from okxbot.sim.server import RunningSim
 from okxbot.trading.journal import FINAL, Journal
 from okxbot.trading.swap_journal import SwapJournal
 from reliability.checks import Check, Sizes
-from reliability.crashes import _okxbot
-from reliability.env import new_key, scratch_home, sim_profile_env
+from reliability.env import new_key, okxbot_process, scratch_home, sim_profile_env
 
 SECTION = "swaps"
 BOT = "crash-perp"
@@ -149,7 +148,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                     sim.admin(
                         "POST", "/__sim__/faults", {"path": "/api/v5/trade/order", "count": 1, "kind": "drop"}
                     )
-                bot = _okxbot([*args, "--seconds", "60"], env)
+                bot = okxbot_process([*args, "--seconds", "60"], env)
                 if way == 2:
                     _wait(lambda: bool(_pending_stops(sim, uid)) and _position(sim, uid) != 0, 30)
                 else:
@@ -173,7 +172,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                         if _wait(lambda: _position(sim, uid) == 0, 10):
                             stops_fired_dead += 1
                         sim.admin("POST", "/__sim__/price", {"instId": "BTC-USDT", "px": str(before)})
-                restart = _okxbot([*args, "--seconds", "1.5"], env)
+                restart = okxbot_process([*args, "--seconds", "1.5"], env)
                 out, err = restart.communicate(timeout=120)
                 reconciled = any("journal reconciled" in line and "yes" in line for line in out.splitlines())
                 if restart.returncode != 0 or not reconciled:
@@ -182,7 +181,7 @@ def run(sim: RunningSim, sizes: Sizes) -> list[Check]:
                         f"exit {restart.returncode}, reconciled {reconciled}: {(err or out).strip()[-200:]!r}"
                     )
             # a last, longer run settles what the short ones left in doubt, then the audit
-            final = _okxbot([*args, "--seconds", "4"], env)
+            final = okxbot_process([*args, "--seconds", "4"], env)
             final.communicate(timeout=120)
             result = _audit(sim, uid, db)
     finally:
@@ -222,7 +221,7 @@ def _faulty_run(sim: RunningSim, rng: random.Random, args: list[str], env: dict[
             body["lateMs"] = rng.choice((100, 300, 800))
         sim.admin("POST", "/__sim__/faults", body)
         armed += 1
-    run = _okxbot([*args, "--seconds", "6"], env)
+    run = okxbot_process([*args, "--seconds", "6"], env)
     run.communicate(timeout=120)
     return armed - max(0, _faults_pending(sim, path) - before)
 
