@@ -16,21 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from okxbot.cli.main import app
+from tests.homes import private_home
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A throwaway OKXBOT_HOME (file vault, master password file), never the user's."""
-    password = tmp_path / "pw"
-    password.write_text("sub-account test master password")
-    password.chmod(0o600)
-    monkeypatch.setenv("OKXBOT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OKXBOT_VAULT_PASSWORD_FILE", str(password))
-    monkeypatch.setenv("OKXBOT_KEYRING", "off")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "home"
+    return private_home(tmp_path, monkeypatch, "sub-account test master password")
 
 
 def okxbot(*args: str, **env: str) -> Any:

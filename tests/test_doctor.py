@@ -15,20 +15,12 @@ from okxbot.cli.main import app
 from okxbot.okx.errors import OkxPermissionError
 from okxbot.okx.posture import Posture, audit, guard
 from okxbot.vault.secret import Credentials, Secret
+from tests.homes import private_home
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    password = tmp_path / "pw"
-    password.write_text("doctor test master password")
-    password.chmod(0o600)
-    monkeypatch.setenv("OKXBOT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OKXBOT_VAULT_PASSWORD_FILE", str(password))
-    monkeypatch.setenv("OKXBOT_KEYRING", "off")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "home"
+    return private_home(tmp_path, monkeypatch, "doctor test master password")
 
 
 def new_key(sim: Any, **fields: Any) -> dict[str, Any]:

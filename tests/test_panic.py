@@ -23,6 +23,7 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.ids import new_client_order_id
 from okxbot.runstate import register_bot, running_bots
 from okxbot.vault.secret import Credentials, Secret
+from tests.homes import private_home
 
 # (symbol, price far below the market so the order rests, size); okxbot places the first three
 OKXBOT_ORDERS = [("BTC/USDT", "20000", "0.001"), ("ETH/USDT", "1000", "0.01"), ("SOL/USDT", "40", "0.1")]
@@ -31,16 +32,7 @@ FOREIGN_ORDERS = [("XRP-USDT", "0.3", "10", "manual42"), ("LTC-USDT", "30", "0.0
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    password = tmp_path / "pw"
-    password.write_text("panic test master password")
-    password.chmod(0o600)
-    monkeypatch.setenv("OKXBOT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OKXBOT_VAULT_PASSWORD_FILE", str(password))
-    monkeypatch.setenv("OKXBOT_KEYRING", "off")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "home"
+    return private_home(tmp_path, monkeypatch, "panic test master password")
 
 
 def utc(ts: str) -> str:

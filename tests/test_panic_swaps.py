@@ -21,6 +21,7 @@ from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.ids import new_client_order_id
 from okxbot.okx.order_entry import OrderIntent
 from okxbot.sim.server import RunningSim
+from tests.homes import private_home
 from tests.okx.swapdesk import futures_key, still_sim
 from tests.test_panic import add_profile, creds
 
@@ -31,16 +32,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    password = tmp_path / "pw"
-    password.write_text("panic swap test master password")
-    password.chmod(0o600)
-    monkeypatch.setenv("OKXBOT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OKXBOT_VAULT_PASSWORD_FILE", str(password))
-    monkeypatch.setenv("OKXBOT_KEYRING", "off")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE", "OKXBOT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "home"
+    return private_home(tmp_path, monkeypatch, "panic swap test master password")
 
 
 @pytest.fixture(scope="module")
