@@ -59,6 +59,7 @@ ZERO = Decimal(0)
 # What an order request's item got, besides OKX's codes ("0": accepted; else its sCode / code):
 LOCAL = "local"  # refused by the client's own checks before sending (OKX's rules, checked locally)
 OPS = ("place", "cancel", "amend")
+_SIBLINGS_KEPT = 10_000  # other bots' clOrdIds remembered (OrderManager._siblings), then forgotten
 
 
 @dataclass
@@ -454,7 +455,7 @@ class OrderManager(OrderChanges, OrderSync):
                 self._flag_foreign(order)
                 return
             if record.bot != self.journal.bot:
-                self._siblings.add(cid)
+                self._sibling(cid)
                 return  # another bot's order (bots may share one journal database)
         self.funds.seen(cid, order)
         if order.state != ACCEPTED and self.doubts.has(cid, "place"):
@@ -507,9 +508,14 @@ class OrderManager(OrderChanges, OrderSync):
             return True
         record = self.journal.order(cid)
         if record is not None and record.bot != self.journal.bot:
-            self._siblings.add(cid)
+            self._sibling(cid)
             return True
         return False
+
+    def _sibling(self, cid: str) -> None:
+        if len(self._siblings) >= _SIBLINGS_KEPT:  # bounded: forgotten ones are looked up once more
+            self._siblings.clear()
+        self._siblings.add(cid)
 
     async def record_fill(self, fill: JournalFill) -> None:
         if self.journal.add_fill(fill):
