@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -187,3 +188,29 @@ def test_sqlite_journal_reaches_the_database_file_without_checkpointing_in_commi
         assert rows == 1500
     finally:
         j.close()
+
+
+def test_a_swap_position_includes_every_journaled_fill_exactly_once(url: str) -> None:
+    """The fill commit and the position move are two commits: fills a killed run journaled without
+    moving its position are applied at the next start, and none twice (sqlite and PostgreSQL)."""
+    from okxbot.trading.swap_journal import SwapJournal, SwapOrderFields
+
+    j = Journal(url, "perp")
+    swaps = SwapJournal(j.engine, "perp")
+    swaps.record_order(SwapOrderFields("c1", "BTC/USDT", "short", "cross", False, None))
+    f1, f2, f3 = (
+        fill("t1", size="1"),
+        replace(fill("t2", size="2"), side="sell"),
+        fill("t3", cid="c2", size="5"),
+    )
+    for f in (f1, f2, f3):
+        assert j.add_fill(f)
+    assert swaps.apply_fill(f1, "short")  # a buy closes a short: -1
+    assert not swaps.apply_fill(f1, "short")  # the WebSocket and the REST poll both reported it
+    # the run was killed here: t2 (a sell of c1, posSide short: +2) and t3 (a buy of an unknown order:
+    # net +5) journaled, their moves not made
+    assert swaps.catch_up_positions("BTC/USDT") == 2
+    assert swaps.positions("BTC/USDT") == {"short": Decimal(1), "net": Decimal(5)}
+    assert swaps.catch_up_positions("BTC/USDT") == 0
+    assert swaps.positions("BTC/USDT") == {"short": Decimal(1), "net": Decimal(5)}
+    j.close()

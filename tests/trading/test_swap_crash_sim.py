@@ -99,3 +99,39 @@ def test_sigkilled_bot_stop_fires_on_the_exchange_and_the_restart_reconciles(
     )
     # nothing was placed twice: the restart sent no order
     assert exchange_orders(sim, key).keys() == orders_before.keys()
+
+
+def test_a_kill_between_a_fill_and_its_position_move_is_healed_at_restart(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    """A fill is committed to the order journal, then the position moves in a second commit: a SIGKILL
+    between the two (seen in the reliability run) must not leave the journal's position wrong forever."""
+    sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": "0"})  # the stop 2 % below the price
+    try:
+        key = futures_key(sim)
+        config = tmp_path / "perp.toml"
+        write_config(config)
+        bot = start_bot(sim, key, tmp_path, config, 120)
+        try:
+            wait(lambda: exchange_position(sim, key) == 2 and len(live_algos(sim, key)) == 1, 60)
+            wait(lambda: db_rows(tmp_path, "select contracts from swap_positions") == [("2",)], 20)
+        finally:
+            bot.send_signal(signal.SIGKILL)
+            bot.wait(10)
+        # the state such a kill leaves: the entry's fills journaled, the position not moved by them
+        with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
+            conn.execute("delete from swap_position_fills")
+            conn.execute("update swap_positions set contracts = '0'")
+        restarted = start_bot(sim, key, tmp_path, config, 3)
+        out, _ = restarted.communicate(timeout=120)
+        text = out.decode()
+        assert restarted.returncode == 0, text
+        assert "NO" not in text.split("journal reconciled")[1][:80], text
+        assert db_rows(tmp_path, "select pos_side, contracts from swap_positions") == [("net", "2")]
+        assert exchange_position(sim, key) == 2
+        # applied once: a second restart does not add the same fills again
+        again = start_bot(sim, key, tmp_path, config, 2)
+        again.communicate(timeout=120)
+        assert db_rows(tmp_path, "select pos_side, contracts from swap_positions") == [("net", "2")]
+    finally:
+        sim.admin("POST", "/__sim__/mark", {"instId": SWAP_ID, "basis": None})

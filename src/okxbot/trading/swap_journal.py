@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from okxbot.okx.algos import TrailingSpec
+from okxbot.trading.journal import JournalFill, fills_table, orders_table
 
 ALGO_STATES = ("expected", "live", "effective", "canceled", "order_failed", "not_created", "missing")
 ALGO_FINAL = frozenset({"effective", "canceled", "order_failed", "not_created", "missing"})
@@ -89,6 +90,16 @@ positions_table = Table(
     Column("pos_side", String(8), primary_key=True),
     Column("contracts", String(40), nullable=False),  # signed in net mode; what the bot's fills add up to
     Column("updated_ms", BigInteger, nullable=False),
+)
+# which journaled fills the position rows include: a fill and its position move are two commits (the
+# fill is the order journal's), so a crash between them is healed at the next start by applying the
+# fills not listed here (`catch_up_positions`), and a fill is never applied twice
+position_fills_table = Table(
+    "swap_position_fills",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("trade_id", String(40), primary_key=True),  # as the journal's fills: unique per instrument
+    Column("bot", String(64), nullable=False, index=True),
 )
 funding_table = Table(
     "swap_funding",
@@ -158,6 +169,13 @@ def _s(value: Decimal | None) -> str | None:
 
 def _d(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def signed_contracts(side: str, size: Decimal, pos_side: str) -> Decimal:
+    """A fill's move of its position: net mode signed (a sell lowers it); long/short mode sizes are >= 0,
+    so a sell opens (grows) a short."""
+    signed = size if side == "buy" else -size
+    return -signed if pos_side == "short" else signed
 
 
 def _now_ms() -> int:
@@ -285,20 +303,82 @@ class SwapJournal:
         spec = TrailingSpec(_d(r.callback_ratio), _d(r.callback_spread), _d(r.active_px))
         return spec, r.sent_ms
 
-    def set_position(self, symbol: str, pos_side: str, contracts: Decimal) -> None:
-        with self.engine.begin() as conn:
-            row = {"contracts": _s(contracts), "updated_ms": _now_ms()}
-            done = conn.execute(
-                update(positions_table)
-                .where(positions_table.c.bot == self.bot)
-                .where(positions_table.c.symbol == symbol)
-                .where(positions_table.c.pos_side == pos_side)
-                .values(**row)
-            )
-            if not done.rowcount:
+    def apply_fill(self, fill: JournalFill, pos_side: str) -> bool:
+        """Move the position of `pos_side` by a journaled fill, once (False: it was applied already)."""
+        try:
+            with self.engine.begin() as conn:
                 conn.execute(
-                    insert(positions_table), {"bot": self.bot, "symbol": symbol, "pos_side": pos_side, **row}
+                    insert(position_fills_table),
+                    {"symbol": fill.symbol, "trade_id": fill.trade_id, "bot": self.bot},
                 )
+                self._move(conn, fill.symbol, pos_side, signed_contracts(fill.side, fill.size, pos_side))
+        except IntegrityError:
+            return False
+        return True
+
+    def catch_up_positions(self, symbol: str) -> int:
+        """Apply the bot's journaled fills of `symbol` that its position rows do not include yet (a crash
+        fell between a fill's commit and its position move); returns how many. A journal from before
+        this bookkeeping (no fill listed) has its positions recomputed from all its fills."""
+
+        applied = position_fills_table
+        with self.engine.begin() as conn:
+            fresh = (
+                conn.execute(
+                    select(applied.c.trade_id)
+                    .where(applied.c.bot == self.bot)
+                    .where(applied.c.symbol == symbol)
+                ).first()
+                is None
+            )
+            if fresh:
+                conn.execute(
+                    update(positions_table)
+                    .where(positions_table.c.bot == self.bot)
+                    .where(positions_table.c.symbol == symbol)
+                    .values(contracts="0", updated_ms=_now_ms())
+                )
+            missing = conn.execute(
+                select(
+                    fills_table.c.trade_id,
+                    fills_table.c.side,
+                    fills_table.c.size,
+                    swap_orders_table.c.pos_side,
+                )
+                .select_from(
+                    fills_table.outerjoin(
+                        swap_orders_table,
+                        swap_orders_table.c.client_order_id == fills_table.c.client_order_id,
+                    ).outerjoin(
+                        applied,
+                        (applied.c.symbol == fills_table.c.symbol)
+                        & (applied.c.trade_id == fills_table.c.trade_id),
+                    )
+                )
+                .where(fills_table.c.bot == self.bot)
+                .where(fills_table.c.symbol == symbol)
+                .where(applied.c.trade_id.is_(None))
+            ).all()
+            for r in missing:
+                pos_side = r.pos_side or "net"
+                conn.execute(insert(applied), {"symbol": symbol, "trade_id": r.trade_id, "bot": self.bot})
+                self._move(conn, symbol, pos_side, signed_contracts(r.side, Decimal(r.size), pos_side))
+        return len(missing)
+
+    def _move(self, conn: Any, symbol: str, pos_side: str, signed: Decimal) -> None:
+        where = (
+            (positions_table.c.bot == self.bot)
+            & (positions_table.c.symbol == symbol)
+            & (positions_table.c.pos_side == pos_side)
+        )
+        held = conn.execute(select(positions_table.c.contracts).where(where)).scalar()
+        row = {"contracts": _s((ZERO if held is None else Decimal(held)) + signed), "updated_ms": _now_ms()}
+        if held is None:
+            conn.execute(
+                insert(positions_table), {"bot": self.bot, "symbol": symbol, "pos_side": pos_side, **row}
+            )
+        else:
+            conn.execute(update(positions_table).where(where).values(**row))
 
     def add_funding(self, payment: FundingPayment) -> bool:
         """Record a funding payment once (by billId); False when it is journaled already."""
@@ -359,8 +439,6 @@ class SwapJournal:
     def first_order_ms(self) -> int | None:
         """When the bot journaled its first order (funding bills before it are not the bot's)."""
         from sqlalchemy import func
-
-        from okxbot.trading.journal import orders_table
 
         with self.engine.connect() as conn:
             first = conn.execute(

@@ -82,6 +82,8 @@ class SwapManager:
         self.funding: FundingRate | None = None
         self.leverage: Decimal | None = None
         self.algos = AlgoKeeper(self)
+        # fills journaled by a run killed before it moved its position
+        self.journal.catch_up_positions(self.symbol)
         manager.adopt = self.algos.adopt_child
         if not spec.inverse:
             manager.value_sizes(spec.contract_size)  # PnL and the daily loss limit in USDT, not contracts
@@ -305,14 +307,9 @@ class SwapManager:
             await self.algos.follow_entry(payload.client_order_id)
 
     def add_fill(self, fill: JournalFill) -> None:
-        """A journaled fill moves the journal's position of its order's posSide."""
+        """A journaled fill moves the journal's position of its order's posSide (once)."""
         fields = self.journal.order_fields(fill.client_order_id)
-        pos_side = fields.pos_side if fields is not None else "net"
-        held = self.journal.positions(self.symbol).get(pos_side, ZERO)
-        signed = fill.size if fill.side == "buy" else -fill.size
-        if pos_side == "short":
-            signed = -signed  # long/short mode sizes are >= 0: a sell opens a short
-        self.journal.set_position(self.symbol, pos_side, held + signed)
+        self.journal.apply_fill(fill, fields.pos_side if fields is not None else "net")
 
     async def refresh(self) -> None:
         """OKX's positions, mark, funding and the bot's funding bills; hooks queued for what changed."""
