@@ -6,7 +6,8 @@ the next `tickers` frame the simulator pushes makes the grid refill it. The cloc
 frame's bytes come out of the WebSocket (before aiohttp parses the frame and ccxt decodes its
 JSON) and stops when the transport has written the POST /api/v5/trade/order that carries the
 refill: through ccxt.pro's parsing, the runner's dispatch, the strategy, the risk guard and funds
-check, the journal's write-ahead commit (SQLite, WAL), the rate limiter, signing and aiohttp. The
+check, the journal's write-ahead commit (SQLite, WAL), the rate limiter, signing and the order lane
+(okx.order_lane: the request written on a kept-alive connection, not through ccxt and aiohttp). The
 timestamps are the ones `okxbot run`'s status view shows (okxbot.okx.wire, okxbot.trading.latency);
 this benchmark only reads them. Goal: p99 < 2 ms, median < 1 ms. A control row times a fixed CPU
 task in the same process between rounds: a tail the stages share with it is the machine's.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -195,13 +196,14 @@ def test_a_swap_position_includes_every_journaled_fill_exactly_once(url: str) ->
     moving its position are applied at the next start, and none twice (sqlite and PostgreSQL)."""
     from okxbot.trading.swap_journal import SwapJournal, SwapOrderFields
 
-    j = Journal(url, "perp")
-    swaps = SwapJournal(j.engine, "perp")
-    swaps.record_order(SwapOrderFields("c1", "BTC/USDT", "short", "cross", False, None))
+    run = uuid.uuid4().hex[:8]  # the PostgreSQL server is shared by the session's tests
+    j = Journal(url, f"perp-{run}")
+    swaps = SwapJournal(j.engine, f"perp-{run}")
+    swaps.record_order(SwapOrderFields(f"c1{run}", "BTC/USDT", "short", "cross", False, None))
     f1, f2, f3 = (
-        fill("t1", size="1"),
-        replace(fill("t2", size="2"), side="sell"),
-        fill("t3", cid="c2", size="5"),
+        fill(f"t1{run}", cid=f"c1{run}", size="1"),
+        replace(fill(f"t2{run}", cid=f"c1{run}", size="2"), side="sell"),
+        fill(f"t3{run}", cid=f"c2{run}", size="5"),
     )
     for f in (f1, f2, f3):
         assert j.add_fill(f)

@@ -110,6 +110,9 @@ class ClientConfig:
     # that finds nothing proves "never placed" only this long after the request's expTime (plus the
     # clock error). Larger is safer and only delays the resolution of unknown outcomes.
     read_lag_ms: int = 2_000
+    # order requests written straight to kept-alive connections (okx.order_lane) instead of through
+    # ccxt's generic path; False sends them through ccxt and aiohttp like every other request
+    order_lane: bool = True
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.rest_url)
@@ -212,6 +215,7 @@ class OkxClient(OrderEntry):
             exp_time_ms=cfg.exp_time_ms,
             markets_cache=self.markets_cache,
             max_rate_retries=cfg.max_rate_retries,
+            order_lane=cfg.order_lane,
         )
         rest = cfg.rest_url.rstrip("/")
         ws = cfg.derived_ws_url()

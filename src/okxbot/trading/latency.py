@@ -3,7 +3,8 @@
 One sample per market-data message that made the strategy place an order (the first order it
 placed for that message): from the frame's arrival at the socket to the order request's bytes
 written to it (`okxbot.okx.wire`), through ccxt's parsing, the runner's dispatch and the strategy,
-the risk guard and funds check, the journal's write-ahead commit, the limiter, signing and aiohttp.
+the risk guard and funds check, the journal's write-ahead commit, the limiter, signing and the order
+lane's write (`okxbot.okx.order_lane`).
 The stages are differences of consecutive timestamps, so they add up to the total exactly.
 `okxbot run`'s live status view, `bench/bench_latency.py` and `okxbot serve` (its /metrics histogram,
 the dashboard and the API) read the same samples.
@@ -21,7 +22,7 @@ STAGES = (
     ("parsed -> decision", "dispatch and the strategy hook, up to its place() call"),
     ("risk", "risk guard, order validation, funds check"),
     ("journal", "write-ahead commit of the intent"),
-    ("send -> written", "limiter, signing, ccxt and aiohttp, up to the socket write"),
+    ("send -> written", "limiter, signing and the order lane (okx.order_lane), up to the socket write"),
 )
 
 
