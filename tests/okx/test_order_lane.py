@@ -24,7 +24,7 @@ from aiohttp import web
 from okxbot.okx.client import ClientConfig, OkxClient
 from okxbot.okx.errors import OkxError, OkxNetworkError, OkxOutcomeUnknown, explain
 from okxbot.okx.order_entry import OrderIntent
-from okxbot.okx.order_lane import OrderLane
+from okxbot.okx.order_lane import LaneConnectionError, OrderLane
 from tests.okx.simkit import client, credentials, hits, new_key, sim_orders
 
 D = Decimal
@@ -245,6 +245,46 @@ async def test_a_silent_server_times_out_and_a_header_with_a_line_break_is_refus
             await lane.post(ORDER_PATH, lambda: ("{}", {"OK-ACCESS-KEY": "k\r\nX-Evil: 1"}), timeout_s=1)
     finally:
         hold.set()
+        lane.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", "{}"),
+        (
+            b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\n{"a\r\n3\r\n":1\r\n1\r\n}\r\n0\r\n'
+            b"X-Trailer: 1\r\n\r\n",
+            '{"a":1}',
+        ),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{}", "{}"),  # framed by the close
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", LaneConnectionError),  # cut short
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}", LaneConnectionError),
+    ],
+    ids=["interim-100", "chunked-extension-trailer", "close-framed", "truncated", "negative-length"],
+)
+async def test_answers_arriving_a_byte_at_a_time_are_read_or_refused(raw: bytes, expected: object) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for i in range(len(raw)):  # one byte per write: every split point of the parser is met
+            writer.write(raw[i : i + 1])
+            await writer.drain()
+            await asyncio.sleep(0)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    lane = OrderLane(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    try:
+        if isinstance(expected, str):
+            answer = await lane.post(ORDER_PATH, lambda: ("", {}), timeout_s=5)
+            assert answer.status == 200 and answer.text == expected
+        else:
+            with pytest.raises(LaneConnectionError):
+                await lane.post(ORDER_PATH, lambda: ("", {}), timeout_s=5)
+            assert lane._idle == [] and not lane._open  # discarded, never handed out again
+    finally:
         lane.close()
         server.close()
         await server.wait_closed()
