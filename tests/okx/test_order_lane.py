@@ -122,7 +122,7 @@ async def test_an_order_whose_connection_cannot_open_is_settled_after_its_exptim
 
 
 def test_decimals_in_a_body_are_written_plainly_and_other_objects_refused() -> None:
-    from okxbot.okx.exchange import _compact_json
+    from okxbot.okx.lane_requests import _compact_json
 
     assert _compact_json({"sz": "1", "px": "2"}) == '{"sz":"1","px":"2"}'
     assert _compact_json({"sz": D("0.00000001")}) == '{"sz":"0.00000001"}'

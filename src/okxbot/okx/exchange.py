@@ -2,7 +2,8 @@
 
 It overrides the narrowest hooks: `nonce`/`seconds` (sign with OKX's clock), `sign` (adds
 `expTime` to order requests), `fetch2` (limiter, coalescing of identical GETs, 50102 resync,
-50011/50061 backoff where retrying is safe), `fetch_markets` (disk cache), the WebSocket trading
+50011/50061 backoff where retrying is safe; order POSTs signed here and written on the order lane,
+`okxbot.okx.order_lane`, instead of ccxt's fetch), `fetch_markets` (disk cache), the WebSocket trading
 ops (limiter) and `handle_order_book_message`: ccxt 4.5.90 no longer verifies the order-book
 checksum, so every snapshot/update of an incremental book channel is checked against OKX's
 `checksum` (option `okxChecksum`, default on); a mismatch drops the book, raises ccxt's
@@ -13,34 +14,28 @@ It still raises ccxt's exceptions, so code written for ccxt keeps working on it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import random
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import ccxt.pro as ccxtpro
-import orjson
 from ccxt.base.errors import BaseError as CcxtError
 from ccxt.base.errors import (
     ChecksumError,
-    ExchangeNotAvailable,
     InvalidNonce,
     RateLimitExceeded,
-    RequestTimeout,
 )
 
 from okxbot.okx.book_checksum import StringBook
 from okxbot.okx.cache import Coalescer, MarketsCache
 from okxbot.okx.clock import Clock
 from okxbot.okx.errors import explain
+from okxbot.okx.lane_requests import LaneRequests
 from okxbot.okx.limits import WS_BUDGETED_OPS, WS_SUBSCRIBE_LOGIN
 from okxbot.okx.order_lane import OrderLane
 from okxbot.okx.ratelimit import AccountLimiter
@@ -72,23 +67,6 @@ _EXP_TIME_WS_OPS = {
     "batch-amend-orders": "trade/amend-batch-orders",
 }
 _RATE_LIMIT_CODES = ("50011", "50061", "50040")
-# what rides the order lane (okx.order_lane): the requests on the tick-to-order path
-_LANE_POSTS = frozenset(
-    {
-        "trade/order",
-        "trade/batch-orders",
-        "trade/cancel-order",
-        "trade/cancel-batch-orders",
-        "trade/amend-order",
-        "trade/amend-batch-orders",
-    }
-)
-_PROXY_SETTINGS = (
-    "proxy", "proxyUrl", "proxy_url", "proxyUrlCallback", "proxy_url_callback", "httpProxy", "http_proxy",
-    "httpProxyCallback", "http_proxy_callback", "httpsProxy", "https_proxy", "httpsProxyCallback",
-    "https_proxy_callback", "socksProxy", "socks_proxy", "socksProxyCallback", "socks_proxy_callback",
-    "aiohttp_proxy", "aiohttp_trust_env",
-)  # fmt: skip
 
 
 class Limiter(Protocol):
@@ -103,7 +81,7 @@ class Limiter(Protocol):
         ...
 
 
-class OkxExchange(ccxtpro.okx):
+class OkxExchange(LaneRequests, ccxtpro.okx):
     """ccxt's okx (REST + WebSocket) with okxbot's clock, limiter, caches and retries."""
 
     def __init__(
@@ -155,16 +133,20 @@ class OkxExchange(ccxtpro.okx):
         api = api if api is not None else ["public"]
         params = params if params is not None else {}
         request = super().sign(path, api, method, params)
-        if (
-            api[0] == "private"
-            and method == "POST"
-            and path in _EXP_TIME_POSTS
-            and self.okx_exp_time_ms is not None
-        ):
-            exp = self.nonce() + self.okx_exp_time_ms
-            request["headers"] = dict(request.get("headers") or {}, expTime=str(exp))
-            self._okx_note_exp_time(path, params, exp)
+        if api[0] == "private" and method == "POST":
+            exp = self._okx_exp_time_header(path, params, self.nonce())
+            if exp is not None:
+                request["headers"] = dict(request.get("headers") or {}, expTime=exp)
         return request
+
+    def _okx_exp_time_header(self, path: str, params: Any, now_ms: int) -> str | None:
+        """The expTime header of an order request to `path` signed at `now_ms` (None: it carries
+        none), noted for each order it names (`okx_exp_time`)."""
+        if path not in _EXP_TIME_POSTS or self.okx_exp_time_ms is None:
+            return None
+        exp = now_ms + self.okx_exp_time_ms
+        self._okx_note_exp_time(path, params, exp)
+        return str(exp)
 
     def open(self, lazy=False):
         super().open(lazy)
@@ -241,114 +223,6 @@ class OkxExchange(ccxtpro.okx):
         finally:
             if grant is not None and hasattr(grant, "complete"):
                 await grant.complete()
-
-    # ---- the order lane (okx.order_lane) -------------------------------------------------------
-    def _okx_lane_for(self, path: str, api: list[str], method: str, params: Any) -> OrderLane | None:
-        """The lane for this request, or None for ccxt's path: only the order POSTs, each order named
-        by its clOrdId or ordId (ccxt would invent a clOrdId for one without), with no proxy and no
-        verbose logging configured, and fewer than the lane's maximum requests in flight."""
-        if method != "POST" or path not in _LANE_POSTS or api[0] != "private" or not self.okx_lane_wanted:
-            return None
-        items = params if isinstance(params, list) else [params]
-        if not items or not all(isinstance(i, dict) and (i.get("clOrdId") or i.get("ordId")) for i in items):
-            return None
-        lane = self.okx_lane
-        if lane is None:
-            if (
-                self.verbose
-                or not self.verify  # certificates unchecked: ccxt's business, not the lane's
-                or (self.session is not None and not self.own_session)  # the user's own aiohttp session
-                or any(getattr(self, name, None) for name in _PROXY_SETTINGS)
-            ):
-                self.okx_lane_wanted = False
-                return None
-            self.open(True)  # ccxt's ssl context; after close() it raises, as ccxt's fetch does
-            lane = self.okx_lane = OrderLane(
-                self.implode_hostname(self.urls["api"]["rest"]),
-                ssl_context=self.ssl_context,
-                probe=self.okx_wire,
-            )
-        return lane if lane.has_room() else None
-
-    async def _okx_lane_post(self, lane: OrderLane, path: str, params: Any) -> Any:
-        """POST `params` to `path` on the lane, signed as `sign` signs it; the answer read as ccxt's
-        `fetch` reads one (same exceptions)."""
-        signer, static = self._okx_lane_headers()
-        request_path = "/api/" + self.version + "/" + path
-        url = lane.origin + request_path
-        sent: dict[str, Any] = {}
-
-        def build() -> tuple[str, dict[str, str]]:
-            body = _compact_json(params)
-            now = self.nonce()
-            stamp = _iso8601(now)
-            mac = signer.copy()  # the key's HMAC state, keyed once
-            mac.update((stamp + "POST" + request_path + body).encode())
-            digest = mac.digest()
-            headers = dict(static)
-            headers["OK-ACCESS-TIMESTAMP"] = stamp
-            headers["OK-ACCESS-SIGN"] = base64.b64encode(digest).decode()
-            if path in _EXP_TIME_POSTS and self.okx_exp_time_ms is not None:
-                exp = now + self.okx_exp_time_ms
-                headers["expTime"] = str(exp)
-                self._okx_note_exp_time(path, params, exp)
-            sent.update(headers=headers, body=body)
-            return body, headers
-
-        if path in _EXP_TIME_POSTS and self.okx_exp_time_ms is not None:
-            # noted now too: if the connection cannot even be opened, `build` never runs, and the
-            # caller still needs a moment after which the order is known never to have executed
-            self._okx_note_exp_time(path, params, self.nonce() + self.okx_exp_time_ms)
-        try:
-            answer = await lane.post(request_path, build, timeout_s=self.timeout / 1000)
-        except TimeoutError as exc:
-            raise RequestTimeout(" ".join([self.id, "POST", url])) from exc
-        except OSError as exc:
-            raise ExchangeNotAvailable(" ".join([self.id, "POST", url])) from exc
-        text = self.on_rest_response(
-            answer.status,
-            answer.reason,
-            url,
-            "POST",
-            answer.headers,
-            answer.text,
-            sent["headers"],
-            sent["body"],
-        )
-        parsed = self.parse_json(text)
-        self.handle_errors(
-            answer.status,
-            answer.reason,
-            url,
-            "POST",
-            answer.headers,
-            text,
-            parsed,
-            sent["headers"],
-            sent["body"],
-        )
-        self.handle_http_status_code(answer.status, answer.reason, url, "POST", text)
-        return parsed if parsed is not None else text
-
-    def _okx_lane_headers(self) -> tuple[Any, dict[str, str]]:
-        """An HMAC-SHA256 keyed with the secret (copied for each request) and the headers every lane request carries (ccxt's: key, passphrase,
-        content type, the exchange's own headers such as demo trading's x-simulated-trading, its user
-        agent), built again only when the key (`okxbot.trading.key_swap`) or those headers change."""
-        state = (self.apiKey, self.secret, self.password, tuple(self.headers.items()))
-        cached = self.okx_lane_static
-        if cached is None or cached[0] != state:
-            self.check_required_credentials()
-            headers = self.prepare_request_headers(
-                {
-                    "OK-ACCESS-KEY": self.apiKey,
-                    "OK-ACCESS-PASSPHRASE": self.password,
-                    "Content-Type": "application/json",
-                }
-            )
-            headers.pop("Accept-Encoding", None)  # identity answers: nothing to inflate
-            signer = hmac.new(self.secret.encode(), digestmod=hashlib.sha256)
-            cached = self.okx_lane_static = (state, signer, headers)
-        return cached[1], cached[2]
 
     async def close(self, clean_instance_data=False):
         if self.okx_lane is not None:
@@ -549,33 +423,6 @@ class OkxExchange(ccxtpro.okx):
         finally:
             if grant is not None and hasattr(grant, "complete"):
                 await grant.complete()
-
-
-_iso_second: list[Any] = [None, ""]  # (second, its "2020-12-08T09:08:57" text): a strftime per second
-
-
-def _iso8601(ms: int) -> str:
-    """OKX's request timestamp (ccxt's iso8601): 2020-12-08T09:08:57.715Z."""
-    second = ms // 1000
-    if _iso_second[0] != second:
-        _iso_second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return f"{_iso_second[1]}.{ms % 1000:03d}Z"
-
-
-def _compact_json(params: Any) -> str:
-    """The request body: compact JSON (what is signed is what is sent, so any exact encoding does);
-    orjson for OKX's all-string bodies, the json module when a Decimal is in it (written plainly,
-    never in exponent form); anything else is refused (TypeError), as ccxt's path refuses it."""
-    try:
-        return orjson.dumps(params).decode()
-    except TypeError:
-        return json.dumps(params, separators=(",", ":"), default=_plain_decimal)
-
-
-def _plain_decimal(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _fresh(params: Any) -> Any:
