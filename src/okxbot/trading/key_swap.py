@@ -13,8 +13,9 @@ The handshake with `okxbot keys rotate` (`okxbot.cli.key_rotation`):
   3. only then does the rotating process delete the old key on OKX.
 The journal and the order manager are untouched by a swap: same account, same orders, same clOrdIds.
 
-A key OKX no longer knows during trading (`REVOKED` codes): a newer key in the vault is taken at
-once; otherwise the bot halts cleanly: it stops placing, the runner stops (the journal keeps every
+A key OKX no longer knows during trading (`REVOKED` codes, from a poll's request or from an order
+request's answer, whichever comes first): a newer key in the vault is taken at once; otherwise the
+bot halts cleanly: it stops placing, the runner stops (the journal keeps every
 order as last seen; nothing is assumed), and the reason says what to do.
 """
 
@@ -25,7 +26,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from okxbot.okx.errors import OkxError
+from okxbot.okx.errors import OkxError, from_code
 
 if TYPE_CHECKING:
     from okxbot.okx.client import OkxClient
@@ -54,6 +55,7 @@ class KeySwap:
         self._lock = asyncio.Lock()
         self._uid: str | None = None
         self._unreadable: int | None = None  # the generation whose credentials could not be loaded
+        self._answer_check: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Look at the vault now (the SIGHUP handler of `okxbot run`)."""
@@ -149,6 +151,14 @@ class KeySwap:
             f"Make a new key (`okxbot keys rotate {self.profile or 'NAME'}"
             f"{' --auto' if self._provisioned() else ''}`) and start the bot again: it reconciles first"
         )
+
+    def on_answer(self, op: str, code: str) -> None:
+        """An order request's outcome (the order manager's `answer_listeners`): a refusal for a
+        revoked key is acted on at once, not at the next poll (which may be minutes away)."""
+        if code not in REVOKED or self.halted:
+            return
+        if self._answer_check is None or self._answer_check.done():
+            self._answer_check = asyncio.ensure_future(self.on_error(from_code(code, f"{op} refused")))
 
     def halt(self, reason: str) -> None:
         self.halted = reason

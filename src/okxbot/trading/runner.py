@@ -118,6 +118,7 @@ class Runner:
             clock=VenueClock(self.client.okx_now_ms),
             config_dir=self.config_path.parent,
         )
+        core.manager.answer_listeners.append(self.key_swap.on_answer)  # a revoked key halts at once
         core.set_mid(await self.client.fetch_ticker(self.config.symbol))
         core.set_balances((await self.client.fetch_balance()).values(), full=True)
         swaps = await start_swaps(core, self.client, self.journal) if self.config.is_swap else None
