@@ -153,12 +153,23 @@ def test_panic_master_with_three_bots_running_revokes_every_key_and_leaves_no_or
                              cancel_on_stop=False, dead_man=False)  # fmt: skip
         bots.append(start_bot(home, config, name))
     uids = {name: sub_uid(sim, master["uid"], ProfileStore().get(name).sub_acct) for name in names}
+    outputs: dict[str, str] = {}
     try:
-        for name in names:
-            wait(lambda name=name: len(open_orders(sim, uids[name])) >= 4, 90, f"{name}'s orders")
+        for name, bot in zip(names, bots, strict=True):
+            try:
+                wait(lambda name=name: len(open_orders(sim, uids[name])) >= 4, 90, f"{name}'s orders")
+            except AssertionError:
+                if bot.poll() is None:
+                    bot.kill()
+                outputs[name] = bot.communicate(timeout=30)[0]
+                raise AssertionError(
+                    f"{name}'s orders not reached; the bot said: {outputs[name][-3000:]}"
+                ) from None
         result = okxbot("panic", "--master", "main", "--json", "--bot-wait", "60")
     finally:
-        for bot in bots:
+        for name, bot in zip(names, bots, strict=True):
+            if name in outputs:
+                continue
             if bot.poll() is None:
                 bot.kill()
             bot.communicate(timeout=30)
