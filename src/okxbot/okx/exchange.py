@@ -117,6 +117,9 @@ class OkxExchange(LaneRequests, ccxtpro.okx):
         # bench_latency's "frame -> parsed"); for an account push it also loses each currency's uTime.
         self.okx_taps: dict[tuple[str, str], Callable[[dict[str, Any], int], None]] = {}
         self.okx_wire = WireProbe()  # socket timestamps: frames in, order requests out (okx.wire)
+        # called with the `arg` of every subscribe acknowledgement ({"channel": "orders", ...}): from
+        # then on OKX pushes every change of the channel (a bot's orders feed is up before any push)
+        self.okx_subscribed_listeners: list[Callable[[dict[str, Any]], None]] = []
         # order requests written straight to the socket (okx.order_lane); None: not opened yet
         self.okx_lane_wanted = order_lane
         self.okx_lane: OrderLane | None = None
@@ -328,6 +331,13 @@ class OkxExchange(LaneRequests, ccxtpro.okx):
     def handle_message(self, client, message):
         self.okx_wire.note_message(message)
         return super().handle_message(client, message)
+
+    def handle_subscription_status(self, client, message):
+        arg = message.get("arg") if isinstance(message, dict) else None
+        if isinstance(arg, dict):
+            for listener in list(self.okx_subscribed_listeners):
+                listener(arg)
+        return super().handle_subscription_status(client, message)
 
     def handle_ticker(self, client, message):
         tap = self._okx_tap(message)

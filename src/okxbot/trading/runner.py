@@ -15,7 +15,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,7 @@ class Runner:
         self.core: BotCore | None = None
         self.rules: Any = None
         self.ws_orders_up = False
+        self._unsubscribe: Callable[[], None] | None = None
         self.dead_man_armed = False
         self.reconciliation: dict[str, int] = {}
         self.next_timer_ms: int | None = None  # when the strategy's timer fires next (clock ms)
@@ -212,6 +213,8 @@ class Runner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._unsubscribe is not None:
+            self._unsubscribe()  # a shared client (okxbot serve) outlives this bot
         if self.core is not None:
             await self.core.manager.close()
         if self.client is not None:
@@ -336,6 +339,16 @@ class Runner:
     async def _orders_feed(self) -> None:
         assert self.client is not None and self.core is not None
         manager = self.core.manager
+
+        def subscribed(arg: dict[str, Any]) -> None:
+            # acknowledged: OKX pushes every change of the bot's orders from now on (the first push
+            # may be minutes away; until then REST polling would be taken for the feed)
+            if arg.get("channel") == "orders":
+                self.ws_orders_up = True
+                manager.confirm_placements = False
+
+        self.client.raw.okx_subscribed_listeners.append(subscribed)
+        self._unsubscribe = lambda: _discard(self.client.raw.okx_subscribed_listeners, subscribed)
         while True:
             try:
                 orders = await self.client.raw.watch_orders()
@@ -460,3 +473,8 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+def _discard(listeners: list[Any], listener: Any) -> None:
+    with contextlib.suppress(ValueError):
+        listeners.remove(listener)
